@@ -1,0 +1,363 @@
+"""Synthetic demonstration exports, calibrated to the figures the 2015 assessment published.
+
+Nothing here is a finding. The generator writes what an evaluator would receive from the survey
+platform and the interview coders — an officer export in SurveyMonkey's "all individual
+responses" CSV layout and coded interview matrices — so the whole pipeline can be shown and
+tested without real respondents. Every folder it writes carries a ``SYNTHETIC.json`` manifest,
+and every page built from it shows a "synthetic demonstration data" banner.
+
+Calibration: for each published figure the generator fixes the exact number of respondents with
+the trait among those who answered the question (largest-remainder rounding of target × answered),
+then gives the trait to the respondents with the highest latent score. Scores carry the
+relationships the 2015 report describes (Cumberland/York officers and more experienced officers
+are better trained and more aware of resources), so models have real structure to find, while
+the margins the pipeline computes round to the published percentages for any seed at n = 182.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.config import Assessment, Option
+
+SURVEYMONKEY_ID_COLUMNS = [
+    "Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address",
+    "Email Address", "First Name", "Last Name", "Custom Data 1",
+]
+SURVEYMONKEY_DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+OFFICER_EXPORT = "officer_survey.csv"
+STAKEHOLDER_EXPORT = "stakeholder_interviews.csv"
+SURVIVOR_EXPORT = "survivor_interviews.csv"
+MANIFEST = "SYNTHETIC.json"
+
+AGREE = ("Agree", "Strongly agree")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Shares the generator calibrates to (2015 = the published figures)."""
+
+    male: float = 0.89
+    over_10_years: float = 0.76
+    issue_cumberland_york: float = 0.76
+    issue_elsewhere: float = 0.37
+    handled_case: float = 0.40
+    high_caseload_share_of_handled: float = 0.35
+    trained_sex: float = 0.51
+    trained_labor: float = 0.39
+    prepared_minors: float = 0.44
+    more_laws_high_caseload: float = 0.76
+    more_laws_others: float = 0.58
+    determined_minor: float = 0.86
+    called_advocate: float = 0.81
+    not_familiar: float = 0.71
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def drifted(self, years: int) -> "Targets":
+        """Modest, plausible change per year after 2015 (training spreads, awareness grows)."""
+        if years <= 0:
+            return self
+        step = lambda v, d, hi=0.95: float(min(hi, max(0.05, v + d * years)))  # noqa: E731
+        return Targets(
+            male=step(self.male, -0.005),
+            over_10_years=step(self.over_10_years, -0.005),
+            issue_cumberland_york=step(self.issue_cumberland_york, 0.01),
+            issue_elsewhere=step(self.issue_elsewhere, 0.03),
+            handled_case=step(self.handled_case, 0.01),
+            high_caseload_share_of_handled=self.high_caseload_share_of_handled,
+            trained_sex=step(self.trained_sex, 0.04),
+            trained_labor=step(self.trained_labor, 0.04),
+            prepared_minors=step(self.prepared_minors, 0.03),
+            more_laws_high_caseload=step(self.more_laws_high_caseload, -0.01),
+            more_laws_others=step(self.more_laws_others, -0.01),
+            determined_minor=step(self.determined_minor, 0.01),
+            called_advocate=step(self.called_advocate, 0.01),
+            not_familiar=step(self.not_familiar, -0.05),
+        )
+
+
+def _percent(x: float) -> int:
+    """A share as the whole percentage a report prints (half rounds up)."""
+    return int(np.floor(100 * x + 0.5 + 1e-9))
+
+
+def _exact_count(share: float, n: int) -> int:
+    """The count out of n nearest to share × n whose percentage prints as share's does."""
+    k0 = int(np.floor(share * n + 0.5))
+    if n == 0:
+        return 0
+    fits = [k for k in range(max(0, k0 - 2), min(n, k0 + 2) + 1) if _percent(k / n) == _percent(share)]
+    return min(fits, key=lambda k: abs(k / n - share)) if fits else k0
+
+
+def _allocate(weights: np.ndarray, n: int) -> np.ndarray:
+    """Split n into integer counts proportional to weights (largest remainder)."""
+    w = np.asarray(weights, dtype=float)
+    raw = w / w.sum() * n
+    counts = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
+    return counts
+
+
+def _fit_mask(rng: np.random.Generator, mask: np.ndarray, *shares: float) -> np.ndarray:
+    """Drop a few answerers (item nonresponse) until every share can print exactly at this n."""
+    mask = mask.copy()
+    while mask.sum() > 1 and not all(
+            _percent(_exact_count(s, int(mask.sum())) / mask.sum()) == _percent(s) for s in shares):
+        mask[rng.choice(np.flatnonzero(mask))] = False
+    return mask
+
+
+def _top_k(mask: np.ndarray, score: np.ndarray, share: float) -> np.ndarray:
+    """Among rows in mask, mark the round(share × count) rows with the highest score."""
+    idx = np.flatnonzero(mask)
+    k = _exact_count(share, idx.size)
+    chosen = np.zeros(mask.size, dtype=bool)
+    if k:
+        chosen[idx[np.argsort(-score[idx], kind="stable")[:k]]] = True
+    return chosen
+
+
+def _spread(rng: np.random.Generator, mask: np.ndarray, labels: list[str], weights: list[float],
+            out: np.ndarray) -> None:
+    idx = rng.permutation(np.flatnonzero(mask))
+    counts = _allocate(np.array(weights), idx.size)
+    start = 0
+    for label, c in zip(labels, counts):
+        out[idx[start:start + c]] = label
+        start += c
+
+
+SYNTHETIC_COMMENTS = [
+    "We need more training on how to spot trafficking during routine traffic stops.",
+    "Hard to get an advocate out here after hours.",
+    "Most cases we see start as drug investigations.",
+    "A statewide contact list would help a lot.",
+    "Not sure this is a problem in our town, but I would like to know what to look for.",
+    "The victims rarely see themselves as victims.",
+    "We have no shelter beds in the county.",
+]
+
+
+def generate_officer_answers(assessment: Assessment, wave: str, seed: int, n: int) -> pd.DataFrame:
+    """One row per synthetic officer, in canonical variable names with answer labels."""
+    if n < 1:
+        raise ValueError("the number of respondents must be at least 1")
+    targets = Targets().drifted(int(wave) - 2015)
+    rng = np.random.default_rng([seed, int(wave)])
+    cb = {v.name: v for v in assessment.codebook.variables}
+    counties = assessment.county_names
+    headcount = np.array([assessment.config.officer_headcounts.by_county[c] for c in counties], float)
+
+    county = np.repeat(np.array(counties, dtype=object), _allocate(headcount, n))
+    county = county[rng.permutation(n)]
+    group_of = assessment.county_group_of
+    first_group = assessment.config.county_groups[0].name
+    urban = np.array([group_of[c] == first_group for c in county])
+
+    # Who answered what: a few break off part-way (SurveyMonkey keeps partial responses),
+    # and every item has a little nonresponse. County is required and always answered.
+    order = ["agency_type", "gender", "years_of_service", "trafficking_issue", "cases_past_year",
+             "trained_sex", "trained_labor", "prepared_minors", "more_laws_needed",
+             "actions_taken", "familiar_organisations", "help_wanted", "comments"]
+    stop_at = np.full(n, len(order))
+    breakoff = rng.random(n) < 0.03
+    stop_at[breakoff] = rng.integers(5, len(order) - 1, breakoff.sum())
+    answered = {q: (i < stop_at) & (rng.random(n) > 0.012) for i, q in enumerate(order)}
+
+    out: dict[str, np.ndarray] = {"county": county}
+    na = lambda: np.full(n, None, dtype=object)  # noqa: E731
+
+    agency = na()
+    _spread(rng, answered["agency_type"], [str(o) for o in cb["agency_type"].options or []],
+            [0.58, 0.2, 0.16, 0.06], agency)
+    out["agency_type"] = agency
+
+    gender = na()
+    answered["gender"] = _fit_mask(rng, answered["gender"], targets.male)
+    male = _top_k(answered["gender"], rng.random(n), targets.male)
+    gender[male] = "Male"
+    _spread(rng, answered["gender"] & ~male, ["Female", "Prefer not to say"], [0.9, 0.1], gender)
+    out["gender"] = gender
+
+    years = na()
+    answered["years_of_service"] = _fit_mask(rng, answered["years_of_service"], targets.over_10_years)
+    senior = _top_k(answered["years_of_service"], rng.random(n), targets.over_10_years)
+    _spread(rng, senior, ["11 to 20 years", "More than 20 years"], [0.55, 0.45], years)
+    _spread(rng, answered["years_of_service"] & ~senior,
+            ["Less than 1 year", "1 to 5 years", "6 to 10 years"], [0.1, 0.45, 0.45], years)
+    out["years_of_service"] = years
+
+    issue = na()
+    a = _fit_mask(rng, answered["trafficking_issue"] & urban, targets.issue_cumberland_york) | \
+        _fit_mask(rng, answered["trafficking_issue"] & ~urban, targets.issue_elsewhere)
+    answered["trafficking_issue"] = a
+    yes = _top_k(a & urban, rng.random(n), targets.issue_cumberland_york) | \
+        _top_k(a & ~urban, rng.random(n), targets.issue_elsewhere)
+    issue[yes] = "Yes"
+    _spread(rng, a & ~yes, ["No", "Not sure"], [0.6, 0.4], issue)
+    out["trafficking_issue"] = issue
+
+    cases = na()
+    a = answered["cases_past_year"] = _fit_mask(rng, answered["cases_past_year"], targets.handled_case)
+    handled = _top_k(a, 1.0 * urban + 0.8 * yes + rng.gumbel(size=n), targets.handled_case)
+    heavy = _top_k(handled, 0.8 * urban + rng.gumbel(size=n), targets.high_caseload_share_of_handled)
+    cases[a] = "None"
+    cases[handled] = "1 to 5"
+    cases[heavy] = "More than 5"
+    out["cases_past_year"] = cases
+
+    # Preparedness: one latent trait per officer, higher in Cumberland/York, with experience and
+    # with case experience; each item adds its own noise.
+    prepared = 0.9 * urban + 0.7 * senior + 0.5 * handled + rng.normal(0, 1.0, n)
+    scale = assessment.codebook.scales["agreement5"]
+    for item, share in [("trained_sex", targets.trained_sex), ("trained_labor", targets.trained_labor),
+                        ("prepared_minors", targets.prepared_minors)]:
+        vals = na()
+        a = answered[item] = _fit_mask(rng, answered[item], share)
+        agree = _top_k(a, prepared + rng.normal(0, 0.7, n), share)
+        _spread(rng, agree, [scale[3], scale[4]], [0.72, 0.28], vals)
+        _spread(rng, a & ~agree, scale[:3], [0.18, 0.5, 0.32], vals)
+        out[item] = vals
+
+    laws = na()
+    a = _fit_mask(rng, answered["more_laws_needed"] & heavy, targets.more_laws_high_caseload) | \
+        (answered["more_laws_needed"] & ~heavy)
+    answered["more_laws_needed"] = a
+    agree = _top_k(a & heavy, rng.random(n), targets.more_laws_high_caseload) | \
+        _top_k(a & ~heavy, rng.random(n), targets.more_laws_others)
+    _spread(rng, agree, [scale[3], scale[4]], [0.6, 0.4], laws)
+    _spread(rng, a & ~agree, scale[:3], [0.15, 0.35, 0.5], laws)
+    out["more_laws_needed"] = laws
+
+    # Actions taken: asked only of officers who handled a case (the survey's skip logic).
+    a = _fit_mask(rng, answered["actions_taken"] & handled, targets.determined_minor, targets.called_advocate)
+    action_share = {"determined_minor": targets.determined_minor, "called_advocate": targets.called_advocate,
+                    "contacted_prosecutor": 0.55, "referred_services": 0.66, "contacted_federal": 0.22,
+                    "arrested_suspect": 0.14}
+    ticks = {code: _top_k(a, rng.random(n), share) for code, share in action_share.items()}
+    ticks["none"] = a & ~np.logical_or.reduce(list(ticks.values()))
+    for code, t in ticks.items():
+        col = np.where(a, t, None).astype(object)
+        out[f"actions_taken__{code}"] = col
+    other_action = a & (rng.random(n) < 0.05)
+    out["actions_taken__other_text"] = np.where(other_action, "Contacted the school resource officer", None)
+
+    fam = na()
+    a = _fit_mask(rng, answered["familiar_organisations"], targets.not_familiar)
+    unfamiliar = _top_k(a, -(1.4 * senior + 0.5 * urban + 0.6 * handled + rng.gumbel(size=n)),
+                        targets.not_familiar)
+    fam[a] = "Yes"
+    fam[unfamiliar] = "No"
+    out["familiar_organisations"] = fam
+
+    a = answered["help_wanted"]
+    help_share = {"clear_definitions": 0.46, "identification_training": 0.62, "response_protocol": 0.41,
+                  "provider_contacts": 0.52, "legal_guidance": 0.33}
+    any_tick = np.zeros(n, dtype=bool)
+    for code, share in help_share.items():
+        t = a & (rng.random(n) < share)
+        any_tick |= t
+        out[f"help_wanted__{code}"] = np.where(a, t, None).astype(object)
+    out["help_wanted__other_text"] = np.where(a & (rng.random(n) < 0.03), "Spanish-language materials", None)
+    # a respondent who ticked nothing skipped the question
+    for code in help_share:
+        out[f"help_wanted__{code}"] = np.where(any_tick | ~a, out[f"help_wanted__{code}"], None).astype(object)
+
+    comment = answered["comments"] & (rng.random(n) < 0.2)
+    out["comments"] = np.where(comment, rng.choice(SYNTHETIC_COMMENTS, n), None).astype(object)
+
+    # Platform metadata: unique ids, timestamps within the fielding window, durations.
+    ids = 10_000_000_000 + rng.choice(900_000_000, size=n, replace=False) * 7 + 3
+    start0 = datetime(int(wave), 9, 14, 8, 0, 0)
+    starts = [start0 + timedelta(seconds=int(s)) for s in rng.integers(0, 40 * 86400, n)]
+    duration = np.clip(rng.lognormal(np.log(420), 0.4, n), 90, 3600) * np.where(stop_at < len(order), 0.6, 1)
+    frame = pd.DataFrame(out)
+    frame.insert(0, "respondent_id", ids.astype(str))
+    frame.insert(1, "collector_id", np.where(rng.random(n) < 0.7, "231905771", "231905772"))
+    frame.insert(2, "start_date", starts)
+    frame.insert(3, "end_date", [s + timedelta(seconds=int(d)) for s, d in zip(starts, duration)])
+    frame.insert(4, "ip_address", [f"198.51.100.{int(i)}" for i in rng.integers(1, 255, n)])
+    return frame
+
+
+def write_surveymonkey_csv(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
+    """Write answers in SurveyMonkey's "all individual responses" CSV layout (two header rows)."""
+    header1: list[str] = list(SURVEYMONKEY_ID_COLUMNS)
+    header2: list[str] = [""] * len(SURVEYMONKEY_ID_COLUMNS)
+    getters = []
+    for v in assessment.codebook.variables:
+        if v.type == "single":
+            header1.append(v.question)
+            header2.append("Response")
+            getters.append(lambda r, name=v.name: r[name])
+        elif v.type == "text":
+            header1.append(v.question)
+            header2.append("Open-Ended Response")
+            getters.append(lambda r, name=v.name: r[name])
+        else:
+            for i, opt in enumerate(v.options or []):
+                assert isinstance(opt, Option)
+                header1.append(v.question if i == 0 else "")
+                header2.append(opt.label)
+                getters.append(lambda r, col=f"{v.name}__{opt.code}", label=opt.label:
+                               label if r[col] is True or r[col] == True else None)  # noqa: E712
+            if v.other_specify:
+                header1.append("")
+                header2.append("Other (please specify)")
+                getters.append(lambda r, col=f"{v.name}__other_text": r[col])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header1)
+        w.writerow(header2)
+        for r in answers.to_dict("records"):
+            ids = [r["respondent_id"], r["collector_id"], r["start_date"].strftime(SURVEYMONKEY_DATE_FORMAT),
+                   r["end_date"].strftime(SURVEYMONKEY_DATE_FORMAT), r["ip_address"], "", "", "", ""]
+            w.writerow(ids + [("" if g(r) is None else g(r)) for g in getters])
+
+
+def generate_interviews(assessment: Assessment, dataset: str, wave: str, seed: int) -> pd.DataFrame:
+    """A coded interview matrix: one row per interview, attributes, one 0/1 column per theme."""
+    frame = getattr(assessment.frames, dataset)
+    n = frame.expected_n_2015 or 20
+    rng = np.random.default_rng([seed, int(wave), 1 if dataset.startswith("stake") else 2])
+    prefix = "S" if dataset.startswith("stake") else "V"
+    rows = pd.DataFrame({frame.id_column: [f"{prefix}{wave[-2:]}-{i + 1:03d}" for i in range(n)]})
+    for attr, levels in frame.attributes.items():
+        w = np.array([3.0 if i == 0 else 1.0 for i in range(len(levels))]) if attr == "sector" else \
+            np.linspace(1.2, 0.8, len(levels))
+        rows[attr] = np.repeat(np.array(levels, dtype=object), _allocate(w, n))[rng.permutation(n)]
+    # How often each theme came up (share of interviews), highest for the gaps the seed names first.
+    base = np.linspace(0.7, 0.12, len(frame.themes))
+    for theme, p in zip(frame.themes, base):
+        rows[theme.code] = (rng.random(n) < p).astype(int)
+    return rows
+
+
+def write_demo_wave(assessment: Assessment, wave: str, seed: int, respondents: int, out_dir: Path) -> list[Path]:
+    """Write one synthetic wave (officer export, interview exports, manifest) into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    answers = generate_officer_answers(assessment, wave, seed, respondents)
+    write_surveymonkey_csv(assessment, answers, out_dir / OFFICER_EXPORT)
+    written = [out_dir / OFFICER_EXPORT]
+    for dataset, name in [("stakeholder_interviews", STAKEHOLDER_EXPORT), ("survivor_interviews", SURVIVOR_EXPORT)]:
+        generate_interviews(assessment, dataset, wave, seed).to_csv(out_dir / name, index=False, lineterminator="\n")
+        written.append(out_dir / name)
+    manifest = {
+        "synthetic": True,
+        "notice": "SYNTHETIC DEMONSTRATION DATA generated by `htna synth`; calibrated to the published "
+                  "2015 Maine figures. Not real respondents; not findings.",
+        "wave": wave, "seed": seed, "respondents": respondents,
+        "files": [p.name for p in written],
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return written + [out_dir / MANIFEST]

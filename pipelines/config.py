@@ -1,0 +1,385 @@
+"""The assessment configuration: state, counties, codebooks, indicators and thresholds, as data.
+
+Everything that differs between states or years lives in YAML files (``config/<state>/``);
+this module loads them, validates them and reports every problem with the file and the place in
+it. It knows nothing of Dagster, so the plain stage functions can take these objects as inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "maine" / "assessment.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- assessment
+
+
+class State(_Strict):
+    name: str
+    abbreviation: str = Field(pattern=r"^[A-Z]{2}$")
+    fips: str = Field(pattern=r"^\d{2}$")
+
+
+class County(_Strict):
+    name: str = Field(min_length=1)
+    fips: str = Field(pattern=r"^\d{5}$")
+    population_2020: int = Field(gt=0)
+
+
+class CountyGroup(_Strict):
+    name: str = Field(min_length=1)
+    counties: list[str] = Field(min_length=1)
+
+
+class OfficerHeadcounts(_Strict):
+    status: Literal["illustrative", "roster"]
+    note: str = ""
+    by_county: dict[str, int]
+
+    @field_validator("by_county")
+    @classmethod
+    def _positive(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [k for k, n in v.items() if n <= 0]
+        if bad:
+            raise ValueError(f"headcounts must be positive; not for {', '.join(bad)}")
+        return v
+
+
+class Disclosure(_Strict):
+    min_cell_count: int = Field(default=6, ge=1)
+
+
+class Codebooks(_Strict):
+    officer_survey: str
+    interviews: str
+
+
+class AssessmentConfig(_Strict):
+    state: State
+    waves: list[str] = Field(min_length=1)
+    data_dir: str
+    warehouse: str
+    output_dir: str
+    disclosure: Disclosure = Disclosure()
+    codebooks: Codebooks
+    indicators: str
+    counties: list[County] = Field(min_length=1)
+    county_groups: list[CountyGroup] = Field(min_length=1)
+    officer_headcounts: OfficerHeadcounts
+
+    @field_validator("waves")
+    @classmethod
+    def _waves(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("waves must be unique")
+        for w in v:
+            if not w.isdigit() or len(w) != 4:
+                raise ValueError(f"a wave is a four-digit survey year, got {w!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AssessmentConfig":
+        names = [c.name for c in self.counties]
+        problems = []
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            problems.append(f"counties listed twice: {', '.join(dup)}")
+        fips = [c.fips for c in self.counties]
+        if len(set(fips)) != len(fips):
+            problems.append("county FIPS codes must be unique")
+        wrong_state = [c.name for c in self.counties if not c.fips.startswith(self.state.fips)]
+        if wrong_state:
+            problems.append(f"FIPS codes not in state {self.state.fips}: {', '.join(wrong_state)}")
+        grouped = [c for g in self.county_groups for c in g.counties]
+        unknown = sorted(set(grouped) - set(names))
+        if unknown:
+            problems.append(f"county_groups name unknown counties: {', '.join(unknown)}")
+        twice = sorted({c for c in grouped if grouped.count(c) > 1})
+        if twice:
+            problems.append(f"counties in more than one group: {', '.join(twice)}")
+        ungrouped = sorted(set(names) - set(grouped))
+        if ungrouped:
+            problems.append(f"counties in no group: {', '.join(ungrouped)}")
+        missing_hc = sorted(set(names) - set(self.officer_headcounts.by_county))
+        if missing_hc:
+            problems.append(f"officer_headcounts.by_county lacks: {', '.join(missing_hc)}")
+        extra_hc = sorted(set(self.officer_headcounts.by_county) - set(names))
+        if extra_hc:
+            problems.append(f"officer_headcounts.by_county names unknown counties: {', '.join(extra_hc)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+# --------------------------------------------------------------------------- officer codebook
+
+
+class Option(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+
+
+class Variable(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["single", "multi", "text"]
+    question: str
+    aliases: list[str] = []
+    required: bool = False
+    scale: str | None = None
+    options: list[str | Option] | None = None
+    options_from: Literal["counties"] | None = None
+    asked_if: dict[str, list[str]] | None = None
+    other_specify: bool = False
+    free_text: bool = False
+
+    @model_validator(mode="after")
+    def _options(self) -> "Variable":
+        sources = [self.scale is not None, self.options is not None, self.options_from is not None]
+        if self.type == "text":
+            if any(sources):
+                raise ValueError(f"{self.name}: a text question takes no options")
+        elif sum(sources) != 1:
+            raise ValueError(f"{self.name}: give exactly one of scale, options, options_from")
+        if self.type == "multi" and not all(isinstance(o, Option) for o in self.options or []):
+            raise ValueError(f"{self.name}: multi-select options need a code and a label")
+        return self
+
+
+class Derived(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    from_: str = Field(alias="from")
+    map: dict[str, str] | None = None
+    map_from: Literal["county_groups"] | None = None
+
+    @model_validator(mode="after")
+    def _one_map(self) -> "Derived":
+        if (self.map is None) == (self.map_from is None):
+            raise ValueError(f"{self.name}: give exactly one of map, map_from")
+        return self
+
+
+class Codebook(_Strict):
+    survey: str
+    title: str
+    respondent_id: str
+    scales: dict[str, list[str]] = {}
+    variables: list[Variable] = Field(min_length=1)
+    derived: list[Derived] = []
+
+    @model_validator(mode="after")
+    def _refs(self) -> "Codebook":
+        names = [v.name for v in self.variables] + [d.name for d in self.derived]
+        problems = []
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            problems.append(f"variables defined twice: {', '.join(dup)}")
+        for v in self.variables:
+            if v.scale is not None and v.scale not in self.scales:
+                problems.append(f"{v.name}: unknown scale {v.scale!r}")
+            for dep in (v.asked_if or {}):
+                if dep not in names:
+                    problems.append(f"{v.name}: asked_if refers to unknown variable {dep!r}")
+        for d in self.derived:
+            if d.from_ not in names:
+                problems.append(f"derived {d.name}: unknown source variable {d.from_!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+# --------------------------------------------------------------------------- interview frames
+
+
+class Theme(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    kind: str
+
+
+class InterviewFrame(_Strict):
+    id_column: str
+    expected_n_2015: int | None = None
+    attributes: dict[str, list[str]] = {}
+    themes: list[Theme] = Field(min_length=1)
+
+
+class InterviewFrames(_Strict):
+    stakeholder_interviews: InterviewFrame
+    survivor_interviews: InterviewFrame
+
+
+# --------------------------------------------------------------------------- indicators
+
+
+class Indicator(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    variable: str
+    success: list[str | bool] = Field(min_length=1)
+    by: str | None = None
+    among: dict[str, list[str]] | None = None
+    published: dict[str, dict[str, float]] = {}
+    published_note: str = ""
+
+
+class IndicatorSet(_Strict):
+    source_2015: str = ""
+    indicators: list[Indicator] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "file not found", "check the path, or pass --config") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, f"cannot read the file: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(path, f"{where}not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def _validate(model: type[BaseModel], path: Path) -> Any:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(path, "expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{loc}: {err['msg']}")
+        raise ConfigError(path, problems) from None
+
+
+class Assessment:
+    """A validated assessment: the config file and everything it refers to."""
+
+    def __init__(self, path: Path, config: AssessmentConfig, codebook: Codebook,
+                 frames: InterviewFrames, indicators: IndicatorSet) -> None:
+        self.path = path
+        self.config = config
+        self.codebook = codebook
+        self.frames = frames
+        self.indicators = indicators
+
+    # paths are relative to the folder of the config file
+    def _resolve(self, value: str) -> Path:
+        p = Path(os.path.expanduser(value))
+        return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        return self._resolve(self.config.data_dir)
+
+    @property
+    def warehouse(self) -> Path:
+        return self._resolve(self.config.warehouse)
+
+    @property
+    def output_dir(self) -> Path:
+        return self._resolve(self.config.output_dir)
+
+    @property
+    def min_cell_count(self) -> int:
+        return self.config.disclosure.min_cell_count
+
+    @property
+    def county_names(self) -> list[str]:
+        return [c.name for c in self.config.counties]
+
+    @cached_property
+    def county_group_of(self) -> dict[str, str]:
+        return {c: g.name for g in self.config.county_groups for c in g.counties}
+
+    def options(self, variable: Variable) -> list[str]:
+        """Answer labels of a single-choice question, in coded order."""
+        if variable.options_from == "counties":
+            return self.county_names
+        if variable.scale is not None:
+            return list(self.codebook.scales[variable.scale])
+        return [o.label if isinstance(o, Option) else o for o in (variable.options or [])]
+
+    def derived_map(self, derived: Derived) -> dict[str, str]:
+        if derived.map_from == "county_groups":
+            return dict(self.county_group_of)
+        return dict(derived.map or {})
+
+    def check_cross_references(self) -> None:
+        """Indicators and derived maps must name variables and answers the codebook has."""
+        problems: list[str] = []
+        cb = self.codebook
+        single = {v.name: v for v in cb.variables if v.type == "single"}
+        multi_cols = {f"{v.name}__{o.code}" for v in cb.variables if v.type == "multi"
+                      for o in v.options or [] if isinstance(o, Option)}
+        derived_values = {d.name: set(self.derived_map(d).values()) for d in cb.derived}
+        for d in cb.derived:
+            src = single.get(d.from_)
+            if src is not None:
+                unknown = set(self.derived_map(d)) - set(self.options(src))
+                if unknown:
+                    problems.append(f"derived {d.name}: maps answers {sorted(unknown)} that "
+                                    f"{d.from_} does not have")
+        known = set(single) | set(derived_values)
+
+        def values_of(name: str) -> set[Any] | None:
+            if name in single:
+                return set(self.options(single[name]))
+            if name in derived_values:
+                return derived_values[name]
+            return None
+
+        for ind in self.indicators.indicators:
+            if ind.variable in multi_cols:
+                if ind.success != [True]:
+                    problems.append(f"indicator {ind.id}: a multi-select option's success is [true]")
+            elif ind.variable not in known:
+                problems.append(f"indicator {ind.id}: unknown variable {ind.variable!r}")
+            else:
+                bad = [s for s in ind.success if s not in values_of(ind.variable)]
+                if bad:
+                    problems.append(f"indicator {ind.id}: {ind.variable} has no answer {bad}")
+            if ind.by is not None and ind.by not in known:
+                problems.append(f"indicator {ind.id}: unknown 'by' variable {ind.by!r}")
+            for var, vals in (ind.among or {}).items():
+                allowed = values_of(var)
+                if allowed is None:
+                    problems.append(f"indicator {ind.id}: unknown 'among' variable {var!r}")
+                elif set(vals) - allowed:
+                    problems.append(f"indicator {ind.id}: {var} has no answer {sorted(set(vals) - allowed)}")
+        if problems:
+            raise ConfigError(self.path.parent / self.config.indicators, problems)
+
+
+def load_assessment(path: Path | str | None = None) -> Assessment:
+    """Load and validate an assessment config and the codebooks and indicators it names."""
+    path = Path(path or os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG).resolve()
+    config: AssessmentConfig = _validate(AssessmentConfig, path)
+    base = path.parent
+    codebook: Codebook = _validate(Codebook, base / config.codebooks.officer_survey)
+    frames: InterviewFrames = _validate(InterviewFrames, base / config.codebooks.interviews)
+    indicators: IndicatorSet = _validate(IndicatorSet, base / config.indicators)
+    assessment = Assessment(path, config, codebook, frames, indicators)
+    assessment.check_cross_references()
+    return assessment
