@@ -232,7 +232,9 @@ class Indicator(_Strict):
     success: list[str | bool] = Field(min_length=1)
     by: str | None = None
     among: dict[str, list[str]] | None = None
-    published: dict[str, dict[str, float]] = {}
+    population: str = "All officers"
+    # by wave: one published share, or one per level of `by`
+    published: dict[str, float | dict[str, float]] = {}
     published_note: str = ""
 
 
@@ -362,6 +364,17 @@ class Assessment:
                     problems.append(f"indicator {ind.id}: {ind.variable} has no answer {bad}")
             if ind.by is not None and ind.by not in known:
                 problems.append(f"indicator {ind.id}: unknown 'by' variable {ind.by!r}")
+            for wave, pub in ind.published.items():
+                if ind.by is None and not isinstance(pub, float):
+                    problems.append(f"indicator {ind.id}: published {wave} must be one share (it has no 'by')")
+                if ind.by is not None:
+                    levels = values_of(ind.by) or set()
+                    if not isinstance(pub, dict) or set(pub) - levels:
+                        problems.append(f"indicator {ind.id}: published {wave} must map levels of "
+                                        f"{ind.by} ({', '.join(sorted(levels))}) to shares")
+                for share in (pub.values() if isinstance(pub, dict) else [pub]):
+                    if not 0.0 <= share <= 1.0:
+                        problems.append(f"indicator {ind.id}: published {wave} share {share} is not in [0, 1]")
             for var, vals in (ind.among or {}).items():
                 allowed = values_of(var)
                 if allowed is None:

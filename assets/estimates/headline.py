@@ -14,8 +14,6 @@ import pandas as pd
 from assets.estimates.intervals import wilson_interval
 from pipelines.config import Assessment, Indicator
 
-ALL = "All officers"
-
 HEADLINE_COLUMNS = [
     "wave", "indicator", "label", "domain", "level", "n", "successes", "estimate", "se",
     "ci_low", "ci_high", "ci_method", "weighted", "published_2015", "suppressed",
@@ -35,7 +33,8 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, min_cell:
     success = rows[ind.variable].isin(ind.success)
     published = ind.published.get("2015", {})
     if ind.by is None:
-        groups = [(ALL, success)]
+        groups = [(ind.population, success)]
+        published = {ind.population: published} if isinstance(published, float) else published
         domain = "all"
     else:
         domain = ind.by

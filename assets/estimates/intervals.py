@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
 
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ValueError(f"confidence level must be between 0 and 1, got {level}")
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + level / 2.0))
 
 
@@ -37,6 +37,8 @@ def clopper_pearson_interval(successes: int, n: int, level: float = 0.95) -> tup
         return (math.nan, math.nan)
     if not 0 <= successes <= n:
         raise ValueError(f"successes must be within 0..n, got {successes} of {n}")
+    from scipy import stats
+
     alpha = 1.0 - level
     low = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, n - successes + 1))
     high = 1.0 if successes == n else float(stats.beta.ppf(1 - alpha / 2, successes + 1, n - successes))

@@ -1,0 +1,87 @@
+"""Ingest stage: the wave's exports as received, and the canonical tables built from them."""
+
+
+import dagster as dg
+import pandas as pd
+
+from assets.ingest.exports import find_exports, read_interviews, wave_folder
+from assets.ingest.officer_responses import to_officer_responses
+from assets.ingest.surveymonkey import read_surveymonkey_csv
+from pipelines.failures import as_user_failure
+from pipelines.partitions import survey_waves
+from pipelines.resources import AssessmentSettings
+
+GROUP = "ingest"
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"csv", "duckdb"}, owners=["team:evaluation"])
+def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> pd.DataFrame:
+    """The files received for this wave, as received: dataset, file name, SHA-256, size and respondent
+    rows. The fingerprint ties every published number to the exact exports it came from."""
+    with as_user_failure():
+        exports = find_exports(settings.data_path(), context.partition_key)
+    context.add_output_metadata({"files": len(exports), "synthetic": bool(exports["synthetic"].any())})
+    return exports
+
+
+@dg.multi_asset(
+    partitions_def=survey_waves, group_name=GROUP, can_subset=False,
+    ins={"survey_exports": dg.AssetIn()},
+    outs={
+        "officer_responses": dg.AssetOut(
+            kinds={"duckdb"}, owners=["team:evaluation"],
+            description="One row per officer who answered the law-enforcement survey this wave, in the "
+                        "codebook's variables and answer labels, with derived domains (county group, "
+                        "experience band, handled a case)."),
+        "officer_responses_quarantine": dg.AssetOut(
+            kinds={"duckdb"}, owners=["team:evaluation"],
+            description="Export rows held back from estimation, each with the check it failed and why "
+                        "(blank response, duplicate or missing respondent id). Rows read = accepted + quarantined."),
+    },
+)
+def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                      survey_exports: pd.DataFrame):
+    """The officer survey export mapped onto the codebook, with unusable rows quarantined."""
+    wave = context.partition_key
+    with as_user_failure():
+        assessment = settings.assessment()
+        name = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "file_name"].iloc[0]
+        raw = read_surveymonkey_csv(wave_folder(settings.data_path(), wave) / name)
+        accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
+    meta = {
+        "rows_read": report.rows_read, "rows_accepted": report.rows_accepted,
+        "rows_quarantined": int(sum(report.quarantined.values())),
+        "reconciles": report.reconciles(),
+        "unmatched_questions": dg.MetadataValue.json(report.unmatched_questions),
+        "missing_variables": dg.MetadataValue.json(report.missing_variables),
+        "value_problems": len(report.value_problems),
+    }
+    yield dg.Output(accepted, output_name="officer_responses", metadata=meta)
+    yield dg.Output(quarantine, output_name="officer_responses_quarantine",
+                    metadata={"by_reason": dg.MetadataValue.json(report.quarantined)})
+
+
+def _interview_asset(dataset: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(name=dataset, partitions_def=survey_waves, group_name=GROUP, kinds={"csv", "duckdb"},
+              owners=["team:evaluation"], description=description, ins={"survey_exports": dg.AssetIn()})
+    def _asset(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+               survey_exports: pd.DataFrame) -> pd.DataFrame:
+        wave = context.partition_key
+        files = survey_exports.loc[survey_exports["dataset"] == dataset, "file_name"]
+        with as_user_failure():
+            frame = getattr(settings.assessment().frames, dataset)
+            if files.empty:
+                context.log.warning(f"no {dataset} file for wave {wave}")
+                return pd.DataFrame(columns=["wave", "interview_id"])
+            return read_interviews(wave_folder(settings.data_path(), wave) / files.iloc[0], frame, dataset, wave)
+
+    return _asset
+
+
+stakeholder_interviews = _interview_asset(
+    "stakeholder_interviews",
+    "Coded stakeholder interviews (providers, police, prosecutors, advocates): one row per interview with "
+    "sector, region and a yes/no per service-gap or barrier theme of the coding frame.")
+survivor_interviews = _interview_asset(
+    "survivor_interviews",
+    "Coded survivor interviews: one row per interview with region and a yes/no per theme of the coding frame.")

@@ -1,0 +1,129 @@
+"""Finding a wave's exports in the drop folder, fingerprinting them, and reading the interview codes.
+
+A wave's inputs are the files in ``<data_dir>/incoming/<wave>/``: the officer survey export, the
+coded stakeholder and survivor interview matrices, and — for generated demo data only — a
+``SYNTHETIC.json`` manifest that makes every published page carry the synthetic-data banner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.config import InterviewFrame
+from pipelines.errors import InputError
+
+DATASET_FILES = {
+    "officer_survey": ("officer_survey.csv", "officer_survey.xlsx"),
+    "stakeholder_interviews": ("stakeholder_interviews.csv",),
+    "survivor_interviews": ("survivor_interviews.csv",),
+}
+SYNTHETIC_MANIFEST = "SYNTHETIC.json"
+EXPORT_COLUMNS = ["wave", "dataset", "file_name", "sha256", "bytes", "rows", "synthetic"]
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def wave_folder(data_dir: Path, wave: str) -> Path:
+    folder = data_dir / "incoming" / wave
+    if not folder.is_dir():
+        raise InputError(folder, f"no folder of exports for wave {wave}",
+                         fix=f"put the wave's exports in {folder} (or pass --data to the data folder)")
+    return folder
+
+
+def is_synthetic(folder: Path) -> bool:
+    """True when the folder holds generated demonstration data (its manifest says so)."""
+    manifest = folder / SYNTHETIC_MANIFEST
+    if not manifest.exists():
+        return False
+    try:
+        return bool(json.loads(manifest.read_text(encoding="utf-8")).get("synthetic", True))
+    except (ValueError, OSError):
+        return True  # an unreadable manifest still marks the folder as not real data
+
+
+def _count_rows(path: Path, header_rows: int) -> int:
+    from assets.ingest.surveymonkey import decode
+
+    text, _ = decode(path, path.read_bytes())
+    import csv
+    import io
+
+    return max(0, sum(1 for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)) - header_rows)
+
+
+def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
+    """One row per input file of the wave: dataset, file name, SHA-256, size, respondent rows."""
+    folder = wave_folder(data_dir, wave)
+    synthetic = is_synthetic(folder)
+    rows = []
+    for dataset, names in DATASET_FILES.items():
+        path = next((folder / n for n in names if (folder / n).exists()), None)
+        if path is None:
+            if dataset == "officer_survey":
+                raise InputError(folder / names[0], "the officer survey export is missing",
+                                 fix=f"save the SurveyMonkey export as {names[0]} in {folder}")
+            continue
+        header_rows = 2 if dataset == "officer_survey" else 1
+        try:
+            n = _count_rows(path, header_rows)
+        except Exception as exc:  # malformed text is reported when the file is read properly
+            raise InputError(path, f"cannot read the file as CSV ({exc})", fix="re-export the file as CSV") from None
+        rows.append({"wave": wave, "dataset": dataset, "file_name": path.name, "sha256": sha256_of(path),
+                     "bytes": path.stat().st_size, "rows": n, "synthetic": synthetic})
+    return pd.DataFrame(rows, columns=EXPORT_COLUMNS)
+
+
+def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) -> pd.DataFrame:
+    """Read a coded interview matrix and check it against the coding frame."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"not a readable CSV code matrix ({str(exc).splitlines()[0]})",
+                         fix="export the code matrix as CSV, one row per interview") from None
+    table.columns = [c.strip() for c in table.columns]
+    if frame.id_column not in table.columns:
+        raise InputError(path, f"no {frame.id_column!r} column", row=1,
+                         fix=f"name the interview identifier column {frame.id_column!r}")
+    missing = [t.code for t in frame.themes if t.code not in table.columns]
+    if missing:
+        raise InputError(path, f"theme codes missing from the matrix: {', '.join(missing)}", row=1,
+                         fix="add a 0/1 column for each theme of the coding frame (0 where it never came up)")
+    out = pd.DataFrame({"wave": wave, "interview_id": table[frame.id_column].str.strip()})
+    for attr, levels in frame.attributes.items():
+        if attr in table.columns:
+            vals = table[attr].str.strip()
+            bad = vals[(vals != "") & ~vals.isin(levels)]
+            if len(bad):
+                i = int(bad.index[0])
+                raise InputError(path, f"{bad.iloc[0]!r} is not a {attr} of the coding frame", row=i + 2,
+                                 column=attr, fix=f"use one of: {', '.join(levels)}")
+            out[attr] = vals.replace("", None)
+        else:
+            out[attr] = None
+    for t in frame.themes:
+        vals = table[t.code].str.strip()
+        bad = vals[~vals.isin(["0", "1", ""])]
+        if len(bad):
+            i = int(bad.index[0])
+            raise InputError(path, f"theme cell {bad.iloc[0]!r} is not 0 or 1", row=i + 2, column=t.code,
+                             fix="code each theme 1 if it came up in the interview, else 0")
+        out[t.code] = vals.map({"1": True, "0": False, "": None}).astype("boolean")
+    dup = out["interview_id"].duplicated()
+    if dup.any():
+        i = int(dup.idxmax())
+        raise InputError(path, f"interview id {out['interview_id'][i]!r} appears twice", row=i + 2,
+                         column=frame.id_column, fix="each interview must have its own row and id")
+    return out

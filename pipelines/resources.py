@@ -1,0 +1,74 @@
+"""Dagster resources: the assessment settings and the DuckDB warehouse IO manager.
+
+Both are thin: the settings load the validated config (``pipelines.config``), and the IO manager
+hands DataFrames to ``pipelines.warehouse``, which replaces one wave's rows per write.
+"""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from pipelines import warehouse
+from pipelines.config import DEFAULT_CONFIG, Assessment, load_assessment
+
+
+class AssessmentSettings(dg.ConfigurableResource):
+    """Which assessment to run and where its data, warehouse and published site live.
+
+    Empty paths fall back to the config file's own values.
+    """
+
+    config_path: str = str(DEFAULT_CONFIG)
+    data_dir: str = ""
+    warehouse: str = ""
+    output_dir: str = ""
+
+    def assessment(self) -> Assessment:
+        return load_assessment(self.config_path)
+
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve() if self.data_dir else self.assessment().data_dir
+
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse).resolve() if self.warehouse else self.assessment().warehouse
+
+    def output_path(self) -> Path:
+        return Path(self.output_dir).resolve() if self.output_dir else self.assessment().output_dir
+
+
+def settings_from_environment() -> AssessmentSettings:
+    """Settings from HTNA_CONFIG / HTNA_DATA / HTNA_WAREHOUSE / HTNA_OUTPUT (the CLI sets these)."""
+    return AssessmentSettings(
+        config_path=os.environ.get("HTNA_CONFIG") or str(DEFAULT_CONFIG),
+        data_dir=os.environ.get("HTNA_DATA", ""),
+        warehouse=os.environ.get("HTNA_WAREHOUSE", ""),
+        output_dir=os.environ.get("HTNA_OUTPUT", ""),
+    )
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Stores each asset as a table in the assessment's DuckDB file, one slice of rows per wave."""
+
+    settings: dg.ResourceDependency[AssessmentSettings]
+
+    def _table(self, key: dg.AssetKey) -> str:
+        return key.path[-1]
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        if obj is None:
+            return
+        wave = context.asset_partition_key
+        rows = warehouse.replace_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave, obj)
+        context.add_output_metadata({
+            "row_count": dg.MetadataValue.int(rows),
+            "table": dg.MetadataValue.text(f"{warehouse.SCHEMA}.{self._table(context.asset_key)}"),
+            "dagster/column_schema": dg.TableSchema(columns=[
+                dg.TableColumn(name=str(c), type=str(t)) for c, t in obj.dtypes.items()]),
+        })
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        wave = context.asset_partition_key
+        return warehouse.read_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave)

@@ -1,0 +1,119 @@
+"""The assessment's DuckDB file: one table per asset, one slice of rows per wave.
+
+Writing a wave replaces that wave's rows in one transaction (delete + insert by column name), so
+re-running a wave never duplicates rows and a crash never leaves half a wave. Columns a later wave
+adds are added to the table; columns it lacks are left empty for that wave. DuckDB lets one
+process write at a time, so connections are short and a locked file is retried for a while.
+Plain code: the Dagster IO manager in ``resources.py`` is a thin wrapper over these functions.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+SCHEMA = "assessment"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a valid table or column name: {name!r}")
+    return f'"{name}"'
+
+
+@contextmanager
+def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting while another process holds the write lock."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay + random.random() * delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        if not read_only and path.exists():
+            os.chmod(path, 0o600)  # respondent-level data: readable by the owner only
+        yield con
+    finally:
+        con.close()
+
+
+def _duck_type(series: pd.Series) -> str:
+    kind = series.dtype.kind
+    if str(series.dtype) == "boolean" or kind == "b":
+        return "BOOLEAN"
+    if kind in "iu":
+        return "BIGINT"
+    if kind == "f":
+        return "DOUBLE"
+    if kind == "M":
+        return "TIMESTAMP"
+    return "VARCHAR"
+
+
+def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -> int:
+    """Replace the rows of ``wave`` in ``table`` with ``frame`` (which must have a ``wave`` column)."""
+    if "wave" not in frame.columns:
+        raise ValueError(f"{table}: a wave table needs a 'wave' column")
+    if not (frame["wave"].astype(str) == wave).all():
+        raise ValueError(f"{table}: rows of another wave in the frame written for wave {wave}")
+    frame = frame.copy()
+    for col in frame.columns:  # object columns of mixed content are stored as text
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v))
+    t = f"{SCHEMA}.{_ident(table)}"
+    with connect(path) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        con.register("incoming", frame)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            existing = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [SCHEMA, table]).fetchall()}
+            if not existing:
+                cols = ", ".join(f"{_ident(c)} {_duck_type(frame[c])}" for c in frame.columns)
+                con.execute(f"CREATE TABLE {t} ({cols})")
+            else:
+                for c in frame.columns:
+                    if c not in existing:
+                        con.execute(f"ALTER TABLE {t} ADD COLUMN {_ident(c)} {_duck_type(frame[c])}")
+                con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
+            if len(frame):
+                con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM incoming")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("incoming")
+    return len(frame)
+
+
+def read_wave(path: Path | str, table: str, wave: str) -> pd.DataFrame:
+    """The rows of one wave (columns only other waves have are empty)."""
+    with connect(path) as con:
+        frame = con.execute(f"SELECT * FROM {SCHEMA}.{_ident(table)} WHERE wave = ?", [wave]).df()
+    return frame
+
+
+def list_tables(path: Path | str) -> list[str]:
+    with connect(path) as con:
+        return [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [SCHEMA]).fetchall()]
