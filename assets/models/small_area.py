@@ -87,12 +87,12 @@ def design_matrix(
         cols["(Intercept)"] = pd.Series(1.0, index=data.index)
     for name in numeric:
         cols[name] = data[name].astype(float)
-    for name in categorical:
+    for k, name in enumerate(categorical):
         values = data[name]
         cat = values if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)
         cat = pd.Categorical(cat)
         levels = list(cat.categories)
-        start = 1 if intercept or len(cols) > 0 else 0  # full dummy set only without intercept
+        start = 0 if (not intercept and k == 0) else 1  # R: no intercept -> first factor gets all levels
         for level in levels[start:]:
             cols[f"{name}{level}"] = pd.Series((np.asarray(cat) == level).astype(float), index=data.index)
     out = pd.DataFrame(cols, index=data.index)
@@ -230,14 +230,19 @@ class FayHerriotResult:
         The MSE is ``A + x' Var(beta) x`` (minus the ML/FH bias of ``A``, floored as in
         :meth:`mse_components`). Returns columns ``estimate, mse, rmse, synthetic`` (always True).
         """
-        Xn = _as_matrix(X_new, self.coefficients.index)
+        Xn = _as_matrix(X_new)
         if Xn.shape[1] != self.n_coef:
             raise ValueError(f"X_new has {Xn.shape[1]} columns, the model has {self.n_coef}")
         est = Xn @ self.beta
         Q = self.cov_beta.to_numpy()
         xqx = np.einsum("ij,jk,ik->i", Xn, Q, Xn)
         mse = self._synthetic_A_part() + xqx
-        idx = pd.Index(area) if area is not None else (X_new.index if isinstance(X_new, pd.DataFrame) else pd.RangeIndex(len(est)))
+        if area is not None:
+            idx = pd.Index(area)
+        elif isinstance(X_new, pd.DataFrame):
+            idx = X_new.index
+        else:
+            idx = pd.RangeIndex(len(est))
         return pd.DataFrame({"estimate": est, "mse": mse, "rmse": np.sqrt(mse), "synthetic": True}, index=idx)
 
     def _var_and_bias_of_A(self) -> tuple[float, float]:
@@ -283,7 +288,7 @@ class FayHerriotResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _as_matrix(X: ArrayLike | pd.DataFrame, names: Sequence[str] | None = None) -> FloatArray:
+def _as_matrix(X: ArrayLike | pd.DataFrame) -> FloatArray:
     arr = X.to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=float)
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -366,7 +371,9 @@ def fay_herriot(
     X_all = _as_matrix(X)
     n = y_all.shape[0]
     if D_all.shape[0] != n or X_all.shape[0] != n:
-        raise ValueError(f"direct ({n}), sampling_var ({D_all.shape[0]}) and X ({X_all.shape[0]} rows) differ in length")
+        raise ValueError(
+            f"direct ({n}), sampling_var ({D_all.shape[0]}) and X ({X_all.shape[0]} rows) differ in length"
+        )
     if not np.all(np.isfinite(X_all)):
         raise ValueError("X contains missing or infinite values")
 
