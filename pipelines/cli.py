@@ -48,7 +48,7 @@ def run_wave(wave: str, verbose: bool = False) -> Path:
     import dagster as dg
 
     from pipelines.config import load_assessment
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
     from pipelines.resources import settings_from_environment
 
     settings = settings_from_environment()
@@ -59,16 +59,22 @@ def run_wave(wave: str, verbose: bool = False) -> Path:
     _dagster_home()
     with dg.DagsterInstance.get() as instance:
         log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
-        result = defs.resolve_job_def("assessment").execute_in_process(
+        result = build_definitions(settings).resolve_job_def("assessment").execute_in_process(
             partition_key=wave, instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     if not result.success:
         messages = []
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data is not None:
-                err = event.step_failure_data.user_failure_data
-                text = err.description if err is not None and err.description else \
-                    (event.step_failure_data.error.message.strip() if event.step_failure_data.error else "")
+                user = event.step_failure_data.user_failure_data
+                if user is not None and user.description:
+                    text = user.description
+                else:  # not the user's doing: name the underlying error, point to the log
+                    error = event.step_failure_data.error
+                    while error is not None and error.cause is not None:
+                        error = error.cause
+                    text = (error.message.strip() if error else "unknown error") + \
+                        "\n  (an internal error; run again with --verbose for Dagster's log, and report it)"
                 messages.append(f"{event.step_key}: {text}")
         raise HtnaError("the run failed:\n" + "\n".join(messages))
     return settings.output_path() / wave / "index.html"

@@ -30,6 +30,16 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
+def _catalog(con: duckdb.DuckDBPyConnection) -> str:
+    """The database's own name (the file's stem), quoted: it may equal the schema's name."""
+    name = con.execute("SELECT current_database()").fetchone()[0]
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    return f"{_catalog(con)}.{SCHEMA}.{_ident(table)}"
+
+
 @contextmanager
 def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, waiting while another process holds the write lock."""
@@ -78,9 +88,9 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
     for col in frame.columns:  # object columns of mixed content are stored as text
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v))
-    t = f"{SCHEMA}.{_ident(table)}"
     with connect(path) as con:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        t = _qualified(con, table)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_catalog(con)}.{SCHEMA}")
         con.register("incoming", frame)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -109,7 +119,7 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
 def read_wave(path: Path | str, table: str, wave: str) -> pd.DataFrame:
     """The rows of one wave (columns only other waves have are empty)."""
     with connect(path) as con:
-        frame = con.execute(f"SELECT * FROM {SCHEMA}.{_ident(table)} WHERE wave = ?", [wave]).df()
+        frame = con.execute(f"SELECT * FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
     return frame
 
 

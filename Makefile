@@ -1,0 +1,41 @@
+# One command to set up and run the demo, one to set up and run the tests.
+#   make demo   – install the locked environment, run wave 2015 on the bundled synthetic data
+#   make test   – install the locked environment (and Chromium for browser tests), run all tests
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV_HOME := .cache/uv-bootstrap
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+
+.PHONY: setup setup-browser demo run test ui validate-definitions clean
+
+$(UV):
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+setup: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+setup-browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo: setup
+	$(VENV)/bin/htna demo
+
+run: setup
+	$(VENV)/bin/htna run
+
+test: setup setup-browser
+	$(VENV)/bin/python -m pytest -q
+
+ui: setup
+	$(VENV)/bin/htna ui
+
+validate-definitions: setup
+	$(VENV)/bin/dagster definitions validate -w workspace.yaml
+
+clean:
+	rm -rf build .pytest_cache

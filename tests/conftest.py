@@ -1,0 +1,55 @@
+"""Shared fixtures: the Maine assessment config and one demo wave run end to end in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import REPO_ROOT, Assessment, load_assessment
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def assessment() -> Assessment:
+    return load_assessment(REPO_ROOT / "config" / "maine" / "assessment.yaml")
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    data: Path
+    warehouse: Path
+    output: Path
+    index: Path
+    stdout: str
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    """Run `htna` in a fresh process, as a user would."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HTNA_")}
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+                          cwd=REPO_ROOT, env=env, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """Synthesise wave 2015 with the default seed, then run the whole pipeline on it via the CLI."""
+    root = tmp_path_factory.mktemp("demo")
+    data = root / "data"
+    code, out, err = run_cli(["synth", "--wave", "2015", "--out", str(data / "incoming" / "2015")])
+    assert code == 0, err
+    wh, output = root / "htna.duckdb", root / "site"
+    code, out, err = run_cli(["run", "--wave", "2015", "--data", str(data), "--warehouse", str(wh),
+                              "--output", str(output)])
+    assert code == 0, err
+    index = output / "2015" / "index.html"
+    assert f"Report written: {index}" in out
+    return DemoRun(data, wh, output, index, out)

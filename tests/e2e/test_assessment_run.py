@@ -1,0 +1,130 @@
+"""End to end: synthetic exports → Dagster assets → DuckDB → published site, through the CLI."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import duckdb
+import pytest
+
+from tests.conftest import run_cli
+
+
+def pct(x: float) -> int:
+    return math.floor(100 * x + 0.5)
+
+
+def headline(demo_run):
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
+        return con.execute("SELECT * FROM assessment.headline_indicators WHERE wave = '2015'").df()
+
+
+def test_pipeline_reproduces_every_published_2015_figure(demo_run):
+    table = headline(demo_run)
+    published = table[table["published_2015"].notna()]
+    assert len(published) == 12  # every figure the seed reports, including both county groups
+    for row in published.itertuples():
+        assert not row.suppressed
+        assert pct(row.estimate) == pct(row.published_2015), (row.indicator, row.level, row.estimate)
+        assert row.ci_low < row.estimate < row.ci_high
+    fam = table[table["indicator"] == "familiar_by_experience"].set_index("level")["estimate"]
+    assert fam["10 years or less"] < fam["More than 10 years"]  # less experienced, less familiar
+
+
+def test_tables_are_in_one_duckdb_file_and_reconcile(demo_run):
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'assessment'").fetchall()}
+        assert {"survey_exports", "officer_responses", "officer_responses_quarantine", "stakeholder_interviews",
+                "survivor_interviews", "headline_indicators", "interview_theme_counts"} <= tables
+        exports = con.execute("SELECT dataset, rows, sha256 FROM assessment.survey_exports").df().set_index("dataset")
+        accepted = con.execute("SELECT count(*) FROM assessment.officer_responses").fetchone()[0]
+        quarantined = con.execute("SELECT count(*) FROM assessment.officer_responses_quarantine").fetchone()[0]
+        n_stake = con.execute("SELECT count(*) FROM assessment.stakeholder_interviews").fetchone()[0]
+        n_surv = con.execute("SELECT count(*) FROM assessment.survivor_interviews").fetchone()[0]
+    assert exports.loc["officer_survey", "rows"] == 182 == accepted + quarantined
+    assert re.fullmatch(r"[0-9a-f]{64}", exports.loc["officer_survey", "sha256"])
+    assert (n_stake, n_surv) == (46, 18)
+
+
+def test_rerunning_a_wave_replaces_it_without_duplicates(demo_run):
+    before = headline(demo_run)
+    code, out, err = run_cli(["run", "--wave", "2015", "--data", str(demo_run.data), "--warehouse",
+                              str(demo_run.warehouse), "--output", str(demo_run.output)])
+    assert code == 0, err
+    after = headline(demo_run)
+    assert len(after) == len(before)
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM assessment.officer_responses").fetchone()[0] == 182
+
+
+def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
+    from assets.ingest.surveymonkey import read_surveymonkey_csv
+
+    html = demo_run.index.read_text(encoding="utf-8")
+    assert "Synthetic demonstration data." in html
+    raw = read_surveymonkey_csv(demo_run.data / "incoming" / "2015" / "officer_survey.csv")
+    sha = next(r for r in raw.rows)  # noqa: F841 - the export is readable
+    site_text = "".join(p.read_text(encoding="utf-8") for p in demo_run.output.rglob("*")
+                        if p.is_file() and p.suffix in (".html", ".csv"))
+    ids = [r[raw.ids["respondent_id"]] for r in raw.rows]
+    assert not [i for i in ids if i in site_text]
+    comment_q = next(c for c in raw.columns if c.subheader == "Open-Ended Response")
+    comments = {r[comment_q.position] for r in raw.rows if r[comment_q.position].strip()}
+    assert comments and not [c for c in comments if c in site_text]
+    ips = {r[raw.ids["ip_address"]] for r in raw.rows}
+    assert not [ip for ip in ips if ip in site_text]
+    # provenance: the exact export hash and a code version
+    import hashlib
+
+    digest = hashlib.sha256((demo_run.data / "incoming" / "2015" / "officer_survey.csv").read_bytes()).hexdigest()
+    assert digest in html
+    assert re.search(r"Code version</dt><dd>(git [0-9a-f]{12}|htna )", html)
+
+
+def test_report_loads_nothing_from_other_hosts(demo_run):
+    html = demo_run.index.read_text(encoding="utf-8")
+    for attr in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert not re.match(r"^(https?:)?//", attr), attr
+    assert (demo_run.output / "2015" / "static" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_indicators_csv_schema(demo_run):
+    import pandas as pd
+
+    csv = pd.read_csv(demo_run.output / "2015" / "indicators.csv")
+    assert {"indicator", "domain", "level", "n", "estimate", "se", "ci_low", "ci_high", "suppressed"} <= set(csv.columns)
+    assert len(csv) == len(headline(demo_run))
+
+
+def test_bad_data_folder_is_a_clear_error_not_a_traceback(tmp_path):
+    code, out, err = run_cli(["run", "--wave", "2015", "--data", str(tmp_path / "nowhere"),
+                              "--warehouse", str(tmp_path / "w.duckdb"), "--output", str(tmp_path / "o")])
+    assert code == 1
+    assert "no folder of exports for wave 2015" in err and "fix:" in err
+    assert "Traceback" not in err + out
+
+
+def test_malformed_export_names_file_and_row(tmp_path, demo_run):
+    folder = tmp_path / "data" / "incoming" / "2015"
+    folder.mkdir(parents=True)
+    good = (demo_run.data / "incoming" / "2015" / "officer_survey.csv").read_text(encoding="utf-8").splitlines()
+    good[6] = good[6] + ",extra,cells"
+    (folder / "officer_survey.csv").write_text("\n".join(good) + "\n", encoding="utf-8")
+    code, out, err = run_cli(["run", "--wave", "2015", "--data", str(tmp_path / "data"),
+                              "--warehouse", str(tmp_path / "w.duckdb"), "--output", str(tmp_path / "o")])
+    assert code == 1
+    assert "officer_survey.csv (row 7)" in err
+    assert "Traceback" not in err + out
+
+
+def test_unknown_wave_is_refused(tmp_path):
+    code, out, err = run_cli(["run", "--wave", "1999", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 1 and "wave 1999 is not in" in err
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["synth", "--help"]])
+def test_help(args):
+    code, out, _ = run_cli(args)
+    assert code == 0 and "usage: htna" in out
