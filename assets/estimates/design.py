@@ -1,0 +1,875 @@
+"""Survey design objects, calibration and linearised variances, following R's ``survey`` package.
+
+The module reproduces the parts of ``survey`` 4.1 that the needs assessment uses:
+
+* :class:`SurveyDesign` is R's ``svydesign(ids=, strata=, weights=, fpc=)`` for a one-stage
+  (stratified, optionally clustered) design.  Variances are Taylor-linearised with the
+  "ultimate cluster" estimator of ``svyrecvar``/``onestrat``: PSU totals of the influence values
+  are centred within their stratum, scaled by ``f_h n_h / (n_h - 1)`` with ``f_h = 1 - n_h / N_h``
+  when a finite population correction is given, and summed over strata.
+* :func:`post_stratify` is ``postStratify``; :func:`rake` is ``rake`` (iterative proportional
+  fitting by repeated post-stratification, with R's convergence rule and defaults available);
+  :func:`trim_weights` is ``trimWeights``.
+* Calibration carries into the variance exactly as ``svyrecvar`` does it: for a post-stratification
+  the influence values are replaced by their residuals from post-stratum means (weighted by the
+  pre-calibration weights), and for a raking the residualisation is iterated ten times over the
+  margins of the final raking pass.
+
+Arrays are handled column-wise with ``numpy.bincount`` so a design with a million rows costs a few
+passes over the data per variance, never a Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CollapseResult",
+    "LonelyPSU",
+    "PostStratumStep",
+    "RakingStep",
+    "SurveyDesign",
+    "WeightDiagnostics",
+    "collapse_poststrata",
+    "degf",
+    "post_stratify",
+    "rake",
+    "svydesign",
+    "svyrecvar",
+    "trim_weights",
+    "weight_diagnostics",
+]
+
+LonelyPSU = Literal["fail", "remove", "certainty", "average", "adjust"]
+"""What to do with a stratum that has a single PSU (R's ``options(survey.lonely.psu=)``)."""
+
+ColumnOrValues = Union[str, Sequence, np.ndarray, pd.Series, None]
+Population = Union[Mapping, pd.Series, pd.DataFrame]
+
+#: R's ``rake()`` runs the variance residualisation this many times over the raking margins.
+RAKE_VARIANCE_ITERATIONS = 10
+
+
+# ---------------------------------------------------------------------------------------------
+# calibration records (R: elements of design$postStrata)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PostStratumStep:
+    """One post-stratification (an element of R's ``design$postStrata``).
+
+    ``codes`` gives each row's post-stratum (an index into ``levels``); ``weights`` are the
+    weights right after this adjustment and ``oldweights`` those right before it (R's attributes
+    ``weights`` and ``oldweights``).  ``collapsed`` maps original levels to collapsed post-strata
+    when small post-strata were merged (see :func:`collapse_poststrata`).
+    """
+
+    variables: tuple[str, ...]
+    codes: np.ndarray = field(repr=False)
+    levels: tuple
+    population: np.ndarray
+    weights: np.ndarray = field(repr=False)
+    oldweights: np.ndarray = field(repr=False)
+    collapsed: Mapping | None = None
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+
+@dataclass(frozen=True, eq=False)
+class RakingStep:
+    """A raking (R class ``"raking"``): the margins' post-stratifications of the final IPF pass.
+
+    ``iterations`` counts the full IPF passes done, ``converged`` says whether the largest change in
+    the weighted cross-classification of all margin variables between successive passes fell below
+    ``epsilon`` (in weight units), ``delta`` is that last change and ``max_margin_error`` the largest
+    absolute difference between a calibrated margin total and its population total.
+    """
+
+    margins: tuple[PostStratumStep, ...] = field(repr=False)
+    iterations: int
+    converged: bool
+    delta: float
+    epsilon: float
+    max_margin_error: float
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _cross_sums(self) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
+        """Per-margin ``1 / weights``, level counts and cross-margin sums (computed once).
+
+        ``cross[(m, j)][k, l]`` is the sum over rows in level ``k`` of margin ``m`` and level ``l``
+        of margin ``j`` of ``w_j / w_m``: it lets the variance residualisation run its ten IPF
+        iterations on per-level constants instead of on ``n``-vectors.
+        """
+        if "cross" not in self._cache:
+            inv = []
+            counts = []
+            cross = {}
+            for a, m in enumerate(self.margins):
+                with np.errstate(divide="ignore"):
+                    inv.append(np.where(m.weights > 0, 1.0 / m.weights, 0.0))
+                counts.append(np.bincount(m.codes, minlength=m.n_levels).astype(float))
+                cross[(a, a)] = np.bincount(m.codes, weights=(m.weights > 0).astype(float), minlength=m.n_levels)
+            for a, ma in enumerate(self.margins):
+                for b, mb in enumerate(self.margins):
+                    if a == b:
+                        continue
+                    idx = ma.codes * mb.n_levels + mb.codes
+                    sums = np.bincount(idx, weights=mb.weights * inv[a], minlength=ma.n_levels * mb.n_levels)
+                    cross[(a, b)] = sums.reshape(ma.n_levels, mb.n_levels)
+            self._cache["cross"] = (inv, counts, cross)
+        return self._cache["cross"]
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """R's raking residualisation of influence values ``x`` (n x p).
+
+        Equivalent to ``for 10 iterations: for each margin m: x -= w_m * ave(x / w_m, margin m)``
+        (R's ``svyrecvar``), computed exactly through the per-level sums of :meth:`_cross_sums`.
+        """
+        inv, counts, cross = self._cross_sums()
+        margins = self.margins
+        b = [_rowsum(x * inv[a][:, None], m.codes, m.n_levels) for a, m in enumerate(margins)]
+        c = [np.zeros((m.n_levels, x.shape[1])) for m in margins]
+        safe = [np.where(cnt > 0, cnt, 1.0)[:, None] for cnt in counts]
+        for _ in range(RAKE_VARIANCE_ITERATIONS):
+            for a in range(len(margins)):
+                total = b[a] - cross[(a, a)][:, None] * c[a]
+                for j in range(len(margins)):
+                    if j != a:
+                        total = total - cross[(a, j)] @ c[j]
+                c[a] = c[a] + total / safe[a]
+        out = x.copy()
+        for a, m in enumerate(margins):
+            out -= m.weights[:, None] * c[a][m.codes]
+        return out
+
+
+CalibrationStep = Union[PostStratumStep, RakingStep]
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _rowsum(x: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    """Column sums of ``x`` (n x p) within groups ``index`` (0..size-1): R's ``rowsum``."""
+    out = np.empty((size, x.shape[1]), dtype=float)
+    for j in range(x.shape[1]):
+        out[:, j] = np.bincount(index, weights=x[:, j], minlength=size)
+    return out
+
+
+def _values(data: pd.DataFrame, spec: ColumnOrValues, what: str) -> np.ndarray | None:
+    """A column of ``data`` by name, or given values of the right length, as a numpy array."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        if spec not in data.columns:
+            raise KeyError(f"{what} column {spec!r} is not in the data")
+        return data[spec].to_numpy()
+    if np.isscalar(spec):
+        return np.full(len(data), spec)
+    arr = spec.to_numpy() if isinstance(spec, pd.Series) else np.asarray(spec)
+    if arr.shape[0] != len(data):
+        raise ValueError(f"{what} has {arr.shape[0]} values for {len(data)} rows")
+    return arr
+
+
+def _has_missing(values: np.ndarray) -> bool:
+    return bool(pd.isna(pd.Series(values)).any()) if values.dtype == object else bool(
+        pd.isna(values).any()
+    )
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, sort=True)
+    if (codes < 0).any():
+        raise ValueError("missing values are not allowed here")
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _joint_codes(data: pd.DataFrame, variables: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Codes of the cross-classification of ``variables`` and the level tuple of each code."""
+    codes = np.zeros(len(data), dtype=np.int64)
+    parts: list[np.ndarray] = []
+    for var in variables:
+        if var not in data.columns:
+            raise KeyError(f"calibration variable {var!r} is not in the data")
+        values = data[var].to_numpy()
+        if _has_missing(values):
+            raise ValueError(f"calibration variable {var!r} has missing values")
+        c, u = _factorize(values)
+        codes = codes * len(u) + c
+        parts.append(u)
+    joint, first = np.unique(codes, return_index=True)
+    dense = np.searchsorted(joint, codes)
+    levels: list[tuple] = []
+    for row in first:
+        levels.append(tuple(data[var].iloc[row] for var in variables))
+    return dense, levels
+
+
+def _population_items(population: Population, variables: Sequence[str]) -> dict:
+    """Normalise a population specification to ``{level (or tuple of levels): count}``."""
+    if isinstance(population, pd.DataFrame):
+        missing = [v for v in variables if v not in population.columns]
+        if missing:
+            raise ValueError(f"population table lacks the stratifying variables {missing}")
+        rest = [c for c in population.columns if c not in variables]
+        if len(rest) != 1:
+            raise ValueError("a population DataFrame needs the stratifying columns and one count column")
+        keys = (
+            list(population[variables[0]])
+            if len(variables) == 1
+            else list(population[list(variables)].itertuples(index=False, name=None))
+        )
+        counts = population[rest[0]].to_numpy(dtype=float)
+        return dict(zip(keys, counts))
+    if isinstance(population, pd.Series):
+        return {k: float(v) for k, v in population.items()}
+    if isinstance(population, Mapping):
+        return {k: float(v) for k, v in population.items()}
+    raise TypeError("population must be a mapping, a Series or a DataFrame")
+
+
+# ---------------------------------------------------------------------------------------------
+# the design
+# ---------------------------------------------------------------------------------------------
+
+
+class SurveyDesign:
+    """A one-stage survey design, like R's ``svydesign(ids=, strata=, weights=, fpc=, data=)``.
+
+    Parameters
+    ----------
+    data:
+        One row per respondent.
+    weights:
+        Sampling weights (column name or values).  If omitted, they are ``N_h / n_h`` when ``fpc``
+        gives population sizes, otherwise 1 (as R).
+    strata:
+        Stratum of each row (column name or values), or ``None`` for an unstratified design.
+    ids:
+        Primary sampling unit (cluster) of each row, or ``None`` when every row is its own PSU
+        (R's ``ids=~1``).
+    fpc:
+        Finite population correction: either the number of PSUs in the stratum population (all
+        values >= 1) or the sampling fraction (all values <= 1), constant within a stratum.
+    nest:
+        If true, cluster ids are only unique within strata (R's ``nest=TRUE``); otherwise a cluster
+        id appearing in two strata is an error.
+    lonely_psu:
+        Handling of strata with a single PSU: ``"fail"`` (R's default), ``"remove"`` or
+        ``"certainty"`` (contribute nothing), ``"average"`` (replace by the average of the other
+        strata) or ``"adjust"`` (deviation of the PSU total from zero, i.e. from the overall
+        centre of the influence values).
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: ColumnOrValues = None,
+        strata: ColumnOrValues = None,
+        ids: ColumnOrValues = None,
+        fpc: ColumnOrValues = None,
+        *,
+        nest: bool = False,
+        lonely_psu: LonelyPSU = "fail",
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError("data must be a pandas DataFrame")
+        if lonely_psu not in ("fail", "remove", "certainty", "average", "adjust"):
+            raise ValueError(f"unknown lonely_psu option {lonely_psu!r}")
+        n = len(data)
+        if n == 0:
+            raise ValueError("a survey design needs at least one row")
+        self.data: pd.DataFrame = data
+        self.lonely_psu: LonelyPSU = lonely_psu
+        self.calibration: tuple[CalibrationStep, ...] = ()
+
+        # strata
+        strata_values = _values(data, strata, "strata")
+        self.has_strata = strata_values is not None
+        if strata_values is None:
+            self.strata = np.zeros(n, dtype=np.int64)
+            self.strata_levels: tuple = ("1",)
+        else:
+            if _has_missing(strata_values):
+                raise ValueError("missing values in strata")
+            self.strata, levels = _factorize(strata_values)
+            self.strata_levels = tuple(levels)
+        n_strata = len(self.strata_levels)
+
+        # clusters (PSUs), forced to be nested in strata
+        id_values = _values(data, ids, "ids")
+        self.has_clusters = id_values is not None
+        if id_values is None:
+            self.psu = np.arange(n, dtype=np.int64)
+            self._psu_is_row = True
+        else:
+            if _has_missing(id_values):
+                raise ValueError("missing values in ids")
+            id_codes, _ = _factorize(id_values)
+            if self.has_strata and not nest:
+                per_id = pd.Series(self.strata).groupby(id_codes).nunique()
+                if (per_id > 1).any():
+                    raise ValueError(
+                        "clusters are not nested in strata; use nest=True if cluster ids are only "
+                        "unique within strata"
+                    )
+            combined = self.strata * (int(id_codes.max()) + 1) + id_codes
+            _, self.psu = np.unique(combined, return_inverse=True)
+            self.psu = self.psu.astype(np.int64).reshape(-1)
+            self._psu_is_row = False
+        n_psu_total = int(self.psu.max()) + 1
+        psu_stratum = np.zeros(n_psu_total, dtype=np.int64)
+        psu_stratum[self.psu] = self.strata
+        self.psu_stratum: np.ndarray = psu_stratum
+        self.n_psu: np.ndarray = np.bincount(psu_stratum, minlength=n_strata).astype(np.int64)
+
+        # finite population correction: population number of PSUs per stratum
+        fpc_values = _values(data, fpc, "fpc")
+        if fpc_values is None:
+            self.popsize: np.ndarray | None = None
+        else:
+            f = np.asarray(fpc_values, dtype=float)
+            if np.isnan(f).any():
+                raise ValueError("missing values in fpc")
+            is_popsize = bool((f > 1).any())
+            if is_popsize != bool((f >= 1).all()):
+                raise ValueError("fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)")
+            first = np.zeros(n_strata)
+            first[self.strata[::-1]] = f[::-1]  # first value in each stratum
+            if not np.allclose(f, first[self.strata]):
+                warnings.warn("fpc varies within strata; using the first value in each", stacklevel=2)
+            popsize = first if is_popsize else self.n_psu / first
+            if (popsize < self.n_psu - 1e-9).any():
+                raise ValueError("fpc implies more than 100% sampling in some strata")
+            self.popsize = popsize
+
+        # weights
+        w_values = _values(data, weights, "weights")
+        if w_values is None:
+            if self.popsize is not None:
+                w = (self.popsize / self.n_psu)[self.strata]
+            else:
+                w = np.ones(n)
+        else:
+            w = np.asarray(w_values, dtype=float)
+        if np.isnan(w).any():
+            raise ValueError("missing values in weights")
+        if (w < 0).any():
+            raise ValueError("weights must be non-negative")
+        self.weights: np.ndarray = w.astype(float, copy=True)
+
+    # -- basic facts ------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Number of rows (R's ``nrow(design)``)."""
+        return len(self.data)
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.strata_levels)
+
+    @property
+    def n_psu_total(self) -> int:
+        return int(self.psu_stratum.shape[0])
+
+    @property
+    def is_calibrated(self) -> bool:
+        """True once post-stratified or raked (R's ``is.calibrated``)."""
+        return len(self.calibration) > 0
+
+    @property
+    def raking(self) -> RakingStep | None:
+        """The most recent raking, with its convergence report, if any."""
+        for step in reversed(self.calibration):
+            if isinstance(step, RakingStep):
+                return step
+        return None
+
+    @property
+    def sampling_fraction(self) -> np.ndarray:
+        """``f_h = (N_h - n_h) / N_h`` per stratum (1 without fpc), R's ``onestrat`` ``f``."""
+        if self.popsize is None:
+            return np.ones(self.n_strata)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(np.isinf(self.popsize), 1.0, (self.popsize - self.n_psu) / self.popsize)
+        return f
+
+    def degf(self, mask: np.ndarray | None = None) -> int:
+        """Design degrees of freedom: see :func:`degf`."""
+        return degf(self, mask)
+
+    def variance(self, x: np.ndarray) -> np.ndarray:
+        """Linearised variance of influence values ``x``: see :func:`svyrecvar`."""
+        return svyrecvar(self, x)
+
+    def weight_diagnostics(self) -> WeightDiagnostics:
+        return weight_diagnostics(self)
+
+    def with_weights(self, weights: np.ndarray) -> SurveyDesign:
+        """A copy with replaced weights (calibration records are kept, as in R)."""
+        new = copy.copy(self)
+        new.weights = np.asarray(weights, dtype=float).copy()
+        return new
+
+    def _with_calibration(self, weights: np.ndarray, steps: tuple[CalibrationStep, ...]) -> SurveyDesign:
+        new = copy.copy(self)
+        new.weights = weights
+        new.calibration = steps
+        return new
+
+    def __repr__(self) -> str:
+        kind = "Stratified " if self.has_strata else ""
+        kind += f"{self.n_psu_total}-cluster" if self.has_clusters else "independent sampling"
+        cal = f", calibrated x{len(self.calibration)}" if self.calibration else ""
+        return f"<SurveyDesign {kind} design, n={self.n}, strata={self.n_strata}{cal}>"
+
+
+def svydesign(
+    data: pd.DataFrame,
+    ids: ColumnOrValues = None,
+    strata: ColumnOrValues = None,
+    weights: ColumnOrValues = None,
+    fpc: ColumnOrValues = None,
+    *,
+    nest: bool = False,
+    lonely_psu: LonelyPSU = "fail",
+) -> SurveyDesign:
+    """R-flavoured constructor: ``svydesign(data, ids="dnum", weights="pw", fpc="fpc")``."""
+    return SurveyDesign(data, weights=weights, strata=strata, ids=ids, fpc=fpc, nest=nest, lonely_psu=lonely_psu)
+
+
+# ---------------------------------------------------------------------------------------------
+# variance
+# ---------------------------------------------------------------------------------------------
+
+
+def degf(design: SurveyDesign, mask: np.ndarray | None = None) -> int:
+    """Design degrees of freedom, R's ``degf``: PSUs minus strata among rows with non-zero weight.
+
+    ``mask`` restricts to a domain (R computes ``degf`` of the subset design, which for a domain
+    counts only the PSUs and strata containing domain members).
+    """
+    inset = design.weights != 0
+    if mask is not None:
+        inset = inset & np.asarray(mask, dtype=bool)
+    if not inset.any():
+        return 0
+    n_psu = int((np.bincount(design.psu[inset], minlength=design.n_psu_total) > 0).sum())
+    n_strata = int((np.bincount(design.strata[inset], minlength=design.n_strata) > 0).sum())
+    return n_psu - n_strata
+
+
+def _calibration_residuals(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
+    """Replace influence values by their calibration residuals, exactly as R's ``svyrecvar``."""
+    for step in design.calibration:
+        if isinstance(step, RakingStep):
+            x = step.residuals(x)
+        else:
+            psw = step.weights.copy()
+            oldw = step.oldweights
+            psw[(psw == 0) & (oldw == 0)] = 1.0
+            k = step.n_levels
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(psw > 0, oldw / psw, 0.0)
+            num = _rowsum(x * ratio[:, None], step.codes, k)
+            den = np.bincount(step.codes, weights=oldw, minlength=k)
+            psmeans = num / np.where(den > 0, den, 1.0)[:, None]
+            x = x - psmeans[step.codes] * psw[:, None]
+    return x
+
+
+def svyrecvar(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
+    """Linearised (Taylor) covariance matrix of totals of influence values ``x``: R's ``svyrecvar``.
+
+    ``x`` is an ``n`` vector or ``n x p`` matrix of influence values (e.g. ``w_i (y_i - ybar) / W``
+    for a mean).  Calibration residuals are taken first, then PSU totals are centred within strata
+    and combined with the with-replacement/fpc scaling of R's ``onestrat``.  Returns ``p x p``.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.shape[0] != design.n:
+        raise ValueError(f"x has {x.shape[0]} rows for a design of {design.n}")
+    if design.calibration:
+        x = _calibration_residuals(design, x)
+    n_strata = design.n_strata
+    totals = x if design._psu_is_row else _rowsum(x, design.psu, design.n_psu_total)
+    s = design.psu_stratum
+    n_h = design.n_psu.astype(float)
+    means = _rowsum(totals, s, n_strata) / n_h[:, None]
+    lonely = design.n_psu == 1
+    dev = totals - means[s]
+    f = design.sampling_fraction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n_h > 1, f * n_h / (n_h - 1), f)
+    scale = np.where(f < 1e-7, 0.0, scale)  # self-representing strata contribute nothing
+    factor = 1.0
+    if lonely.any():
+        option = design.lonely_psu
+        if option == "fail":
+            bad = [design.strata_levels[i] for i in np.flatnonzero(lonely)]
+            raise ValueError(
+                f"stratum {bad[0]!r} has only one PSU (lonely_psu='fail'); "
+                "choose lonely_psu='remove', 'certainty', 'average' or 'adjust'"
+            )
+        if option == "adjust":
+            dev = np.where(lonely[s][:, None], totals, dev)
+        elif option == "average":
+            scale = np.where(lonely, 0.0, scale)
+            factor = n_strata / (n_strata - int(lonely.sum())) if n_strata > lonely.sum() else math.nan
+        # "remove" / "certainty": the centred single PSU total is zero, so nothing to do
+    dev = dev * np.sqrt(scale[s])[:, None]
+    return (dev.T @ dev) * factor
+
+
+# ---------------------------------------------------------------------------------------------
+# post-stratification
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollapseResult:
+    """How small post-strata were merged: ``mapping`` original level -> collapsed label."""
+
+    mapping: dict
+    population: dict
+    sample_counts: dict
+
+
+def collapse_poststrata(
+    sample_counts: Mapping,
+    population: Mapping,
+    min_n: int,
+    *,
+    order: Sequence | None = None,
+    other_label: Hashable = "Other",
+    sep: str = "+",
+) -> CollapseResult:
+    """Merge post-strata with fewer than ``min_n`` respondents.
+
+    The rule (deterministic, documented for the methods note):
+
+    * **Ordered levels** (``order`` given, e.g. age bands or region codes along a line): repeatedly
+      take the group with the fewest respondents (ties: the earliest in ``order``) while it has
+      fewer than ``min_n``, and merge it with the adjacent group that has fewer respondents (ties:
+      the earlier neighbour).  Merged labels join the original labels with ``sep``.
+    * **Unordered levels**: every level with fewer than ``min_n`` respondents goes into a single
+      ``other_label`` group; if that group still has fewer than ``min_n`` respondents it absorbs the
+      smallest remaining level (ties: first in sorted order) until it has enough or nothing is left.
+
+    Levels present in the population but absent from the sample count as 0 respondents and are
+    merged like any other small level.  Population totals of merged levels are added.
+    """
+    if min_n < 1:
+        raise ValueError("min_n must be at least 1")
+    pop = {k: float(v) for k, v in population.items()}
+    counts = {k: int(sample_counts.get(k, 0)) for k in pop}
+    extra = [k for k, v in sample_counts.items() if k not in pop and v > 0]
+    if extra:
+        raise ValueError(f"sample levels absent from the population: {extra}")
+    if order is not None:
+        order = list(order)
+        missing = [k for k in pop if k not in order]
+        if missing:
+            raise ValueError(f"levels missing from order: {missing}")
+        groups: list[list] = [[k] for k in order if k in pop]
+        gcount = [counts[g[0]] for g in groups]
+        while len(groups) > 1:
+            i = min(range(len(groups)), key=lambda j: (gcount[j], j))
+            if gcount[i] >= min_n:
+                break
+            if i == 0:
+                j = 1
+            elif i == len(groups) - 1:
+                j = i - 1
+            else:
+                j = i - 1 if gcount[i - 1] <= gcount[i + 1] else i + 1
+            a, b = sorted((i, j))
+            groups[a] = groups[a] + groups[b]
+            gcount[a] = gcount[a] + gcount[b]
+            del groups[b], gcount[b]
+        mapping = {}
+        for g in groups:
+            label = g[0] if len(g) == 1 else sep.join(str(k) for k in g)
+            for k in g:
+                mapping[k] = label
+    else:
+        small = sorted((k for k in pop if counts[k] < min_n), key=lambda k: (counts[k], str(k)))
+        mapping = {k: k for k in pop}
+        if small:
+            if other_label in pop and other_label not in small:
+                raise ValueError(f"other_label {other_label!r} is already a level")
+            pooled = set(small)
+            remaining = sorted((k for k in pop if k not in pooled), key=lambda k: (counts[k], str(k)))
+            while sum(counts[k] for k in pooled) < min_n and remaining:
+                pooled.add(remaining.pop(0))
+            label = other_label if remaining else sep.join(str(k) for k in sorted(pooled, key=str))
+            for k in pooled:
+                mapping[k] = label
+    new_pop: dict = {}
+    new_counts: dict = {}
+    for k, label in mapping.items():
+        new_pop[label] = new_pop.get(label, 0.0) + pop[k]
+        new_counts[label] = new_counts.get(label, 0) + counts[k]
+    return CollapseResult(mapping=mapping, population=new_pop, sample_counts=new_counts)
+
+
+def _prepare_poststrata(
+    design: SurveyDesign,
+    variables: tuple[str, ...],
+    population: Population,
+    *,
+    partial: bool,
+    min_n: int | None,
+    order: Sequence | None,
+    other_label: Hashable,
+) -> tuple[np.ndarray, tuple, np.ndarray, np.ndarray, dict | None]:
+    """Row codes, level labels, population vector and sample-presence mask for a post-stratifier."""
+    codes, levels = _joint_codes(design.data, variables)
+    if len(variables) == 1:
+        levels = [lv[0] for lv in levels]
+    pop = _population_items(population, variables)
+    collapsed = None
+    if min_n is not None:
+        counts = np.bincount(codes[design.weights > 0], minlength=len(levels))
+        result = collapse_poststrata(
+            dict(zip(levels, counts.tolist())), pop, min_n, order=order, other_label=other_label
+        )
+        collapsed = result.mapping
+        missing = [lv for lv in levels if lv not in collapsed]
+        if missing:
+            raise ValueError(f"post-strata in the sample absent from the population: {missing}")
+        new_levels = list(dict.fromkeys(collapsed[lv] for lv in result.mapping))
+        index = {lv: i for i, lv in enumerate(new_levels)}
+        remap = np.array([index[collapsed[lv]] for lv in levels], dtype=np.int64)
+        codes = remap[codes]
+        levels = new_levels
+        pop = result.population
+    k = len(levels)
+    sample_total = np.bincount(codes, weights=design.weights, minlength=k)
+    level_index = {lv: i for i, lv in enumerate(levels)}
+    pop_vec = np.full(k, np.nan)
+    for key, value in pop.items():
+        if key in level_index:
+            pop_vec[level_index[key]] = value
+    only_sample = (sample_total > 0) & (np.isnan(pop_vec) | (pop_vec == 0))
+    if only_sample.any():
+        bad = [levels[i] for i in np.flatnonzero(only_sample)]
+        raise ValueError(f"post-strata in the sample absent from the population: {bad}")
+    only_pop = [key for key, value in pop.items() if value > 0 and (
+        key not in level_index or sample_total[level_index[key]] == 0)]
+    if only_pop and not partial:
+        raise ValueError(
+            f"post-strata absent from the sample: {only_pop}; merge them (min_n=) or use partial=True"
+        )
+    if only_pop:
+        warnings.warn(f"post-strata absent from the sample ignored: {only_pop}", stacklevel=3)
+    return codes, tuple(levels), pop_vec, sample_total, collapsed
+
+
+def _poststratify_weights(
+    weights: np.ndarray, codes: np.ndarray, pop_vec: np.ndarray
+) -> np.ndarray:
+    k = pop_vec.shape[0]
+    sample_total = np.bincount(codes, weights=weights, minlength=k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reweight = np.where(sample_total > 0, pop_vec / sample_total, 1.0)
+    reweight = np.where(np.isnan(reweight), 1.0, reweight)
+    return weights * reweight[codes]
+
+
+def post_stratify(
+    design: SurveyDesign,
+    var: str | Sequence[str],
+    population: Population,
+    *,
+    partial: bool = False,
+    min_n: int | None = None,
+    order: Sequence | None = None,
+    other_label: Hashable = "Other",
+) -> SurveyDesign:
+    """Post-stratify to known population counts: R's ``postStratify(design, ~var, population)``.
+
+    ``var`` is one column or a list of columns (cross-classified; population keys are then
+    tuples).  ``population`` is ``{level: count}``, a Series indexed by level, or an R-style
+    DataFrame with the stratifying column(s) and one count column.  Afterwards the weights in each
+    post-stratum sum to its population count, and variances use residuals from post-stratum means.
+
+    With ``min_n``, post-strata with fewer than ``min_n`` respondents are first merged by the rule
+    of :func:`collapse_poststrata` (``order`` for ordered levels); the mapping is kept on the
+    resulting :class:`PostStratumStep` (``design.calibration[-1].collapsed``).  ``partial=True``
+    ignores population cells that have no respondents (R's ``partial=TRUE``) instead of failing.
+    """
+    variables = (var,) if isinstance(var, str) else tuple(var)
+    codes, levels, pop_vec, _, collapsed = _prepare_poststrata(
+        design, variables, population, partial=partial, min_n=min_n, order=order, other_label=other_label
+    )
+    old = design.weights
+    new = _poststratify_weights(old, codes, pop_vec)
+    step = PostStratumStep(
+        variables=variables, codes=codes, levels=levels, population=pop_vec,
+        weights=new, oldweights=old, collapsed=collapsed,
+    )
+    return design._with_calibration(new, design.calibration + (step,))
+
+
+def rake(
+    design: SurveyDesign,
+    margins: Mapping[str | tuple[str, ...], Population],
+    *,
+    epsilon: float = 1e-10,
+    maxit: int = 200,
+    warn: bool = True,
+) -> SurveyDesign:
+    """Rake to population margins by iterative proportional fitting: R's ``rake()``.
+
+    ``margins`` maps a column (or a tuple of columns, for a cross-classified margin) to its
+    population counts.  Each pass post-stratifies on every margin in turn; the algorithm stops
+    when the largest change between passes in the weighted cross-classification of all margin
+    variables is below ``epsilon``.  As in R, an ``epsilon`` below 1 is relative to the total
+    weight and one of 1 or more is absolute.  The default (1e-10 relative, up to 200 passes)
+    converges tightly; ``epsilon=1, maxit=10`` are R's defaults and reproduce R's printed numbers,
+    including its early stop.  The convergence report is ``result.raking`` (a :class:`RakingStep`:
+    ``iterations``, ``converged``, ``delta``, ``max_margin_error``).  A warning is issued if the
+    raking did not converge within ``maxit`` passes.
+    """
+    if not margins:
+        raise ValueError("rake needs at least one margin")
+    specs = []
+    all_vars: list[str] = []
+    for key, pop in margins.items():
+        variables = (key,) if isinstance(key, str) else tuple(key)
+        codes, levels, pop_vec, _, _ = _prepare_poststrata(
+            design, variables, pop, partial=False, min_n=None, order=None, other_label="Other"
+        )
+        specs.append((variables, codes, levels, pop_vec))
+        all_vars.extend(v for v in variables if v not in all_vars)
+    joint, _ = _joint_codes(design.data, all_vars)
+    n_joint = int(joint.max()) + 1
+    eps = epsilon * float(design.weights.sum()) if epsilon < 1 else float(epsilon)
+
+    w = design.weights
+    old_table = np.bincount(joint, weights=w, minlength=n_joint)
+    iteration = 0
+    converged = False
+    delta = math.inf
+    steps: tuple[PostStratumStep, ...] = ()
+    while iteration < maxit:
+        steps = ()
+        for variables, codes, levels, pop_vec in specs:
+            new_w = _poststratify_weights(w, codes, pop_vec)
+            steps += (PostStratumStep(variables, codes, levels, pop_vec, new_w, w),)
+            w = new_w
+        new_table = np.bincount(joint, weights=w, minlength=n_joint)
+        delta = float(np.max(np.abs(old_table - new_table)))
+        if delta < eps:
+            converged = True
+            break
+        old_table = new_table
+        iteration += 1
+    passes = iteration + 1 if converged else iteration
+    margin_error = max(
+        float(np.nanmax(np.abs(np.bincount(codes, weights=w, minlength=len(pop_vec)) - pop_vec)))
+        for _, codes, _, pop_vec in specs
+    )
+    if not converged and warn:
+        warnings.warn(
+            f"raking did not converge after {passes} passes (last change {delta:.3g}, "
+            f"largest margin error {margin_error:.3g})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    raking = RakingStep(steps, passes, converged, delta, eps, margin_error)
+    return design._with_calibration(w, design.calibration + (raking,))
+
+
+# ---------------------------------------------------------------------------------------------
+# weights
+# ---------------------------------------------------------------------------------------------
+
+
+def trim_weights(
+    design: SurveyDesign, *, lower: float = -math.inf, upper: float = math.inf, strict: bool = False
+) -> SurveyDesign:
+    """Trim weights to ``[lower, upper]``: R's ``trimWeights``.
+
+    The amount trimmed is shared equally (added, not multiplied) among the untrimmed units, so the
+    total weight is preserved.  With ``strict=True`` this repeats until no weight is outside the
+    bounds.  As in R, calibration records are kept, so trimming a calibrated design keeps the
+    calibration residuals in the variance but slightly breaks the calibration totals.
+    """
+    if lower > upper:
+        raise ValueError("lower must not exceed upper")
+    pw = design.weights
+    for _ in range(1000):
+        outside = (pw < lower) | (pw > upper)
+        if not outside.any():
+            break
+        new = np.clip(pw, lower, upper)
+        trimmings = pw - new
+        if (~outside).any():
+            new = np.where(outside, new, new + trimmings.sum() / (~outside).sum())
+        pw = new
+        if not strict:
+            break
+    return design.with_weights(pw)
+
+
+@dataclass(frozen=True)
+class WeightDiagnostics:
+    """Summary of the (positive) weights of a design.
+
+    ``kish_deff`` is Kish's design effect due to unequal weighting, ``1 + CV^2 = n sum(w^2) /
+    (sum w)^2`` with the CV computed with divisor ``n``; ``n_effective = (sum w)^2 / sum(w^2)``.
+    """
+
+    n: int
+    n_zero: int
+    total: float
+    min: float
+    q1: float
+    median: float
+    mean: float
+    q3: float
+    max: float
+    ratio_max_min: float
+    cv: float
+    kish_deff: float
+    n_effective: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def weight_diagnostics(design: SurveyDesign) -> WeightDiagnostics:
+    """Min/quartiles/max, max/min ratio, CV, Kish design effect and effective n of the weights."""
+    w_all = design.weights
+    w = w_all[w_all > 0]
+    if w.size == 0:
+        raise ValueError("no positive weights")
+    total = float(w.sum())
+    sumsq = float((w * w).sum())
+    mean = total / w.size
+    cv = float(np.sqrt(np.mean((w - mean) ** 2)) / mean)
+    q = np.quantile(w, [0.25, 0.5, 0.75])  # R's default (type 7) quantiles
+    return WeightDiagnostics(
+        n=int(w.size), n_zero=int((w_all == 0).sum()), total=total,
+        min=float(w.min()), q1=float(q[0]), median=float(q[1]), mean=mean, q3=float(q[2]),
+        max=float(w.max()), ratio_max_min=float(w.max() / w.min()), cv=cv,
+        kish_deff=w.size * sumsq / total**2, n_effective=total**2 / sumsq,
+    )

@@ -1,0 +1,743 @@
+"""Design-based estimators: means, totals, proportions with R ``survey``-compatible intervals.
+
+Every function takes a :class:`~assets.estimates.design.SurveyDesign` and returns small typed
+results (:class:`Estimate`) or DataFrames with the columns ``domain, estimate, se, ci_low,
+ci_high, n, deff`` (plus ``df`` and, for proportions, ``level`` and ``count``).
+
+* ``svymean`` / ``svytotal``: R's ``svymean`` / ``svytotal`` with ``deff=TRUE``.
+* ``svyciprop``: R's ``svyciprop`` with methods ``logit`` (default), ``likelihood``, ``beta``
+  (Korn-Graubard), ``mean``, ``asin`` and ``xlogit``; ``df`` defaults to the design degrees of
+  freedom as in R.
+* ``svyby``: domain estimation using the full-design linearisation (influence values are zero
+  outside the domain, so the variance counts every PSU of the design), which is what R's
+  ``svyby`` amounts to.
+* ``unweighted_proportion``: Wilson or Clopper-Pearson intervals for plain counts.
+
+Design effects follow R's ``deff=TRUE`` (``deff="srswor"``): the variance under simple random
+sampling *without* replacement of the same size from a population of size ``sum(w)``;
+``deff="replace"`` compares with sampling with replacement, R's ``deff="replace"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal, Union
+
+import numpy as np
+import pandas as pd
+
+from assets.estimates.design import SurveyDesign, degf, svyrecvar
+from assets.estimates.intervals import clopper_pearson_interval, wilson_interval
+
+__all__ = [
+    "CIPROP_METHODS",
+    "Estimate",
+    "svyby",
+    "svyciprop",
+    "svymean",
+    "svyprop",
+    "svytotal",
+    "svyvar",
+    "unweighted_proportion",
+]
+
+CipropMethod = Literal["logit", "likelihood", "beta", "mean", "asin", "xlogit"]
+CIPROP_METHODS: tuple[str, ...] = ("logit", "likelihood", "beta", "mean", "asin", "xlogit")
+DeffType = Literal["srswor", "replace"]
+DF = Union[float, int, Literal["design"], None]
+Domain = Union[np.ndarray, pd.Series, Mapping, None]
+Variable = Union[str, np.ndarray, pd.Series]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One design-based estimate with its standard error and confidence interval.
+
+    ``n`` is the number of respondents used (rows in the domain with a non-missing value and a
+    positive weight); ``df`` the degrees of freedom of the interval (``inf`` for a normal one).
+    """
+
+    variable: str
+    statistic: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n: int
+    deff: float
+    df: float
+    level: float
+    ci_method: str
+    domain: str = "all"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _name(var: Variable) -> str:
+    if isinstance(var, str):
+        return var
+    if isinstance(var, pd.Series) and var.name is not None:
+        return str(var.name)
+    return "x"
+
+
+def _column(design: SurveyDesign, var: Variable) -> np.ndarray:
+    if isinstance(var, str):
+        if var not in design.data.columns:
+            raise KeyError(f"{var!r} is not a column of the design data")
+        values = design.data[var].to_numpy()
+    else:
+        values = var.to_numpy() if isinstance(var, pd.Series) else np.asarray(var)
+        if values.shape[0] != design.n:
+            raise ValueError(f"variable has {values.shape[0]} values for a design of {design.n} rows")
+    return values
+
+
+def _numeric(design: SurveyDesign, var: Variable) -> np.ndarray:
+    values = _column(design, var)
+    if values.dtype == bool:
+        return values.astype(float)
+    if values.dtype == object:
+        s = pd.Series(values)
+        if s.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all():
+            return s.map(lambda v: np.nan if pd.isna(v) else float(v)).to_numpy(dtype=float)
+        raise TypeError(f"{_name(var)!r} is not numeric; use svyprop for categorical variables")
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{_name(var)!r} is not numeric; use svyprop for categorical variables") from exc
+
+
+def _domain_mask(design: SurveyDesign, domain: Domain) -> np.ndarray:
+    if domain is None:
+        return np.ones(design.n, dtype=bool)
+    if isinstance(domain, Mapping):
+        mask = np.ones(design.n, dtype=bool)
+        for col, value in domain.items():
+            column = design.data[col]
+            if isinstance(value, (list, tuple, set, frozenset)):
+                mask &= column.isin(list(value)).to_numpy()
+            else:
+                mask &= (column == value).to_numpy()
+        return mask
+    mask = domain.to_numpy() if isinstance(domain, pd.Series) else np.asarray(domain)
+    if mask.shape[0] != design.n:
+        raise ValueError("domain mask has the wrong length")
+    if mask.dtype != bool:
+        mask = pd.Series(mask).fillna(False).astype(bool).to_numpy()
+    return mask
+
+
+def _keep(design: SurveyDesign, y: np.ndarray, domain_mask: np.ndarray, na_rm: bool, name: str) -> np.ndarray:
+    missing = np.isnan(y) & domain_mask
+    if missing.any() and not na_rm:
+        raise ValueError(f"{name!r} has {int(missing.sum())} missing values; pass na_rm=True to drop them")
+    return domain_mask & ~np.isnan(y)
+
+
+def _resolve_df(design: SurveyDesign, df: DF, inset: np.ndarray) -> float:
+    if df is None:
+        return math.inf
+    if isinstance(df, str):
+        if df != "design":
+            raise ValueError("df must be a number, None (normal) or 'design'")
+        return float(degf(design, inset))
+    return float(df)
+
+
+def _tq(level: float, df: float) -> float:
+    from scipy import stats
+
+    if not 0 < level < 1:
+        raise ValueError("level must be between 0 and 1")
+    q = 0.5 + level / 2
+    if df is None or math.isinf(df):
+        return float(stats.norm.ppf(q))
+    if df <= 0:
+        return math.nan
+    return float(stats.t.ppf(q, df))
+
+
+def _weighted_var(y: np.ndarray, w: np.ndarray, keep: np.ndarray) -> float:
+    """R's ``svyvar`` of one variable (population variance estimate with n/(n-1))."""
+    ww = np.where(keep, w, 0.0)
+    n_nz = int((ww != 0).sum())
+    total = ww.sum()
+    if n_nz < 2 or total <= 0:
+        return math.nan
+    yy = np.where(keep, y, 0.0)
+    mean = (ww * yy).sum() / total
+    return float((ww * (yy - mean) ** 2).sum() / total * n_nz / (n_nz - 1))
+
+
+def _deff(v: float, vsrs_base: float, total_w: float, n: int, kind: DeffType, statistic: str) -> float:
+    """R's deff: v / vsrs with vsrs = svyvar/n (replace) or svyvar (N-n)/(N n) (srswor)."""
+    if kind not in ("srswor", "replace"):
+        raise ValueError("deff must be 'srswor' or 'replace'")
+    if n == 0 or not np.isfinite(vsrs_base):
+        return math.nan
+    factor = total_w**2 if statistic == "total" else 1.0
+    if kind == "replace":
+        vsrs = vsrs_base * factor / n
+    else:
+        if total_w < n:
+            return math.nan  # R: weights not scaled to the population
+        vsrs = vsrs_base * factor * (total_w - n) / (total_w * n)
+    return v / vsrs if vsrs > 0 else math.nan
+
+
+# ---------------------------------------------------------------------------------------------
+# means and totals
+# ---------------------------------------------------------------------------------------------
+
+
+def _mean_or_total(
+    design: SurveyDesign,
+    var: Variable,
+    statistic: Literal["mean", "total"],
+    domain: Domain,
+    na_rm: bool,
+    level: float,
+    df: DF,
+    deff: DeffType,
+    domain_label: str,
+) -> Estimate:
+    name = _name(var)
+    y = _numeric(design, var)
+    keep = _keep(design, y, _domain_mask(design, domain), na_rm, name)
+    w = np.where(keep, design.weights, 0.0)
+    yy = np.where(keep, y, 0.0)
+    total_w = float(w.sum())
+    n = int((w > 0).sum())
+    if statistic == "mean":
+        est = float((w * yy).sum() / total_w) if total_w > 0 else math.nan
+        infl = w * (yy - est) / total_w if total_w > 0 else np.zeros(design.n)
+    else:
+        est = float((w * yy).sum())
+        infl = w * yy
+    v = float(svyrecvar(design, infl)[0, 0])
+    se = math.sqrt(v) if v >= 0 else math.nan
+    dof = _resolve_df(design, df, keep)
+    q = _tq(level, dof)
+    d = _deff(v, _weighted_var(y, design.weights, keep), total_w, n, deff, statistic)
+    return Estimate(name, statistic, est, se, est - q * se, est + q * se, n, d, dof, level, "wald", domain_label)
+
+
+def svymean(
+    design: SurveyDesign,
+    var: Variable,
+    *,
+    domain: Domain = None,
+    na_rm: bool = False,
+    level: float = 0.95,
+    df: DF = "design",
+    deff: DeffType = "srswor",
+) -> Estimate:
+    """Weighted mean with linearised SE: R's ``svymean(~var, design, deff=TRUE)``.
+
+    ``domain`` (a boolean mask or ``{column: value}``) restricts to a subpopulation using the
+    full-design variance (R's ``svymean(~var, subset(design, ...))``).  The interval is
+    ``estimate +/- t_df * se`` with ``df`` the design degrees of freedom by default; ``df=None``
+    gives the normal interval of R's ``confint(svymean(...))``.  For a proportion use
+    :func:`svyciprop`, which never uses this symmetric (Wald) interval by default.
+    """
+    return _mean_or_total(design, var, "mean", domain, na_rm, level, df, deff, "all" if domain is None else "domain")
+
+
+def svytotal(
+    design: SurveyDesign,
+    var: Variable,
+    *,
+    domain: Domain = None,
+    na_rm: bool = False,
+    level: float = 0.95,
+    df: DF = "design",
+    deff: DeffType = "srswor",
+) -> Estimate:
+    """Weighted total with linearised SE: R's ``svytotal(~var, design, deff=TRUE)``."""
+    return _mean_or_total(design, var, "total", domain, na_rm, level, df, deff, "all" if domain is None else "domain")
+
+
+def svyvar(design: SurveyDesign, var: Variable, *, domain: Domain = None, na_rm: bool = False) -> float:
+    """Estimated population variance of ``var`` (R's ``svyvar`` point estimate)."""
+    y = _numeric(design, var)
+    keep = _keep(design, y, _domain_mask(design, domain), na_rm, _name(var))
+    return _weighted_var(y, design.weights, keep)
+
+
+# ---------------------------------------------------------------------------------------------
+# proportions
+# ---------------------------------------------------------------------------------------------
+
+
+def _binary(design: SurveyDesign, var: Variable) -> np.ndarray:
+    y = _numeric(design, var)
+    ok = np.isnan(y) | (y == 0) | (y == 1)
+    if not ok.all():
+        raise ValueError(f"{_name(var)!r} must be binary (0/1 or boolean) for a proportion")
+    return y
+
+
+def _fmm_spline(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients of R's ``spline(method="fmm")`` (Forsythe, Malcolm & Moler) interpolant."""
+    n = x.size
+    b = np.zeros(n)
+    c = np.zeros(n)
+    d = np.zeros(n)
+    if n < 2:
+        raise ValueError("need at least two points for a spline")
+    if n < 3:
+        t = (y[1] - y[0]) / (x[1] - x[0])
+        b[:] = t
+        return b, c, d
+    nm1 = n - 1
+    d[0] = x[1] - x[0]
+    c[1] = (y[1] - y[0]) / d[0]
+    for i in range(1, nm1):
+        d[i] = x[i + 1] - x[i]
+        b[i] = 2.0 * (d[i - 1] + d[i])
+        c[i + 1] = (y[i + 1] - y[i]) / d[i]
+        c[i] = c[i + 1] - c[i]
+    b[0] = -d[0]
+    b[nm1] = -d[n - 2]
+    c[0] = c[nm1] = 0.0
+    if n > 3:
+        c[0] = c[2] / (x[3] - x[1]) - c[1] / (x[2] - x[0])
+        c[nm1] = c[n - 2] / (x[nm1] - x[n - 3]) - c[n - 3] / (x[n - 2] - x[n - 4])
+        c[0] = c[0] * d[0] * d[0] / (x[3] - x[0])
+        c[nm1] = -c[nm1] * d[n - 2] * d[n - 2] / (x[nm1] - x[n - 4])
+    for i in range(1, n):
+        t = d[i - 1] / b[i - 1]
+        b[i] = b[i] - t * d[i - 1]
+        c[i] = c[i] - t * c[i - 1]
+    c[nm1] = c[nm1] / b[nm1]
+    for i in range(n - 2, -1, -1):
+        c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+    b[nm1] = (y[nm1] - y[n - 2]) / d[n - 2] + d[n - 2] * (c[n - 2] + 2.0 * c[nm1])
+    for i in range(nm1):
+        b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2.0 * c[i])
+        d[i] = (c[i + 1] - c[i]) / d[i]
+        c[i] = 3.0 * c[i]
+    c[nm1] = 3.0 * c[nm1]
+    d[nm1] = d[n - 2]
+    return b, c, d
+
+
+def _r_spline(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``spline(x, y)``: fmm spline evaluated at ``3 * length(x)`` equally spaced points."""
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    ux, inv = np.unique(x, return_inverse=True)
+    uy = np.bincount(inv, weights=y) / np.bincount(inv)
+    b, c, d = _fmm_spline(ux, uy)
+    xout = np.linspace(ux[0], ux[-1], 3 * x.size)
+    i = np.clip(np.searchsorted(ux, xout, side="right") - 1, 0, ux.size - 1)
+    dx = xout - ux[i]
+    return xout, uy[i] + dx * (b[i] + dx * (c[i] + dx * d[i]))
+
+
+def _r_approx(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
+    """R's ``approx(x, y, xout)`` (linear, ties averaged, NA outside the range)."""
+    ux, inv = np.unique(x, return_inverse=True)
+    uy = np.bincount(inv, weights=y) / np.bincount(inv)
+    out = np.interp(xout, ux, uy)
+    return np.where((xout < ux[0]) | (xout > ux[-1]), np.nan, out)
+
+
+def _r_logit_intercept_fit(y: np.ndarray, wr: np.ndarray, maxit: int = 25, epsilon: float = 1e-8):
+    """R's ``glm.fit`` for ``y ~ 1, family=quasibinomial`` with prior weights ``wr``, step by step.
+
+    Returns ``(coef, mu, working_weights)`` where, as in R, the working weights are those of the
+    last IRLS iteration (computed from the previous iterate).  R's ``svyglm`` sandwich and
+    ``naive.cov`` are built from these, so emulating the iterations (R's starting values
+    ``(w y + 1/2) / (w + 1)`` and its convergence rule) reproduces R's intervals to all printed
+    digits; the fully converged values differ from R's in the fifth or sixth significant digit.
+    Only the first iteration (observation-specific starting values) needs the data; afterwards
+    the fitted mean is a scalar and the iteration runs on weighted sums.
+    """
+    good = wr > 0
+    yg, wg = y[good], wr[good]
+    s1 = float(np.sum(wg * yg))
+    sw = float(np.sum(wg))
+
+    def dev_scalar(m: float) -> float:
+        return -2.0 * (s1 * math.log(m) + (sw - s1) * math.log1p(-m))
+
+    mu0 = (wg * yg + 0.5) / (wg + 1.0)
+    eta0 = np.log(mu0 / (1 - mu0))
+    devold = float(-2.0 * np.sum(wg * np.where(yg == 1, np.log(mu0), np.log1p(-mu0))))
+    # iteration 1 (observation-specific working weights)
+    ww0 = wg * mu0 * (1 - mu0)
+    coef = float(np.sum(ww0 * (eta0 + (yg - mu0) / (mu0 * (1 - mu0)))) / np.sum(ww0))
+    mu = 1.0 / (1.0 + math.exp(-coef))
+    d = dev_scalar(mu)
+    working = np.zeros(y.shape)
+    if abs(d - devold) / (abs(d) + 0.1) < epsilon or maxit <= 1:
+        working[good] = ww0
+        return coef, mu, working
+    devold = d
+    mu_prev = mu
+    for _ in range(maxit - 1):
+        mu_prev = mu
+        v = mu * (1 - mu)
+        coef = coef + (s1 / sw - mu) / v  # weighted mean of the working response
+        mu = 1.0 / (1.0 + math.exp(-coef))
+        d = dev_scalar(mu)
+        if abs(d - devold) / (abs(d) + 0.1) < epsilon:
+            break
+        devold = d
+    working[good] = wg * mu_prev * (1 - mu_prev)
+    return coef, mu, working
+
+
+def _svyglm_logit_intercept(
+    design: SurveyDesign, y: np.ndarray, keep: np.ndarray, dmask: np.ndarray, glm_rows: np.ndarray
+) -> dict:
+    """R's ``svyglm(y ~ 1, design, family=quasibinomial)`` pieces used by ``svyciprop``.
+
+    ``influence`` is ``estfun %*% Ainv``; its design variance (computed by the caller, together
+    with the mean's) is the squared standard error of the logit.
+    """
+    w = design.weights
+    # svyglm rescales weights to mean 1 over the rows of the (sub)design it is given (a subset
+    # of a calibrated design keeps all rows, with zero weight outside the subset)
+    mean_w = np.where(dmask, w, 0.0)[glm_rows].sum() / glm_rows.sum()
+    wr = np.where(keep, w / mean_w, 0.0)
+    yy = np.where(keep, y, 0.0)
+    coef, mu, working = _r_logit_intercept_fit(yy, wr)
+    a_inv = 1.0 / working.sum()  # summary.glm()$cov.unscaled (naive.cov)
+    influence = np.where(keep, (yy - mu) / (mu * (1 - mu)) * working, 0.0) * a_inv
+    # residuals.svyglm(type="pearson") divides out the (rescaled) sampling weights again
+    pearson = (yy - mu) / math.sqrt(mu * (1 - mu))
+    return {
+        "coef": coef, "mu": mu, "influence": influence, "naive_var": a_inv, "wr": wr, "yy": yy,
+        "dispersion": _weighted_var(pearson, w, keep & (w > 0)),
+        "n_model": int((glm_rows & ~np.isnan(y)).sum()),
+    }
+
+
+def _likelihood_ci(fit: dict, dof: float, level: float) -> tuple[float, float]:
+    """R's ``svyciprop(method="likelihood")``: profile of the Rao-Scott scaled deviance.
+
+    Mirrors ``confint.svyglm(method="likelihood")`` for the intercept-only quasibinomial model:
+    the profile is computed at R's grid of points (``MASS``'s ``profile.glm`` steps), interpolated
+    with R's fmm spline and inverted with linear interpolation at ``t_df * sqrt(lambda)`` where
+    ``lambda`` is the ratio of the design-based to the model-based variance of the logit.
+    """
+    from scipy import stats
+
+    wr, yy = fit["wr"], fit["yy"]
+    s1 = float((wr * yy).sum())
+    s0 = float(wr.sum()) - s1
+
+    def deviance(beta: float) -> float:
+        # binomial deviance of the intercept-only model (binary y: saturated log-likelihood 0)
+        return 2.0 * (s1 * np.logaddexp(0.0, -beta) + s0 * np.logaddexp(0.0, beta))
+
+    b0, se_b = fit["coef"], fit["se"]
+    lam = se_b**2 / fit["naive_var"]
+    dispersion = fit["dispersion"]
+    if math.isinf(dof):
+        alpha = stats.norm.cdf(stats.norm.ppf((1 - level) / 2) * math.sqrt(lam)) / 2
+    else:
+        alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, dof) * math.sqrt(lam)) / 2
+    # sqrt(qf(alpha, 1, n - 1, lower.tail=FALSE)) as MASS's profile.glm, via F(1, d) = t(d)^2,
+    # which stays accurate for the tiny alpha of a large design effect
+    zmax = float(stats.t.isf(alpha / 2, fit["n_model"] - 1))
+    step_size = zmax / 5
+    dev0 = deviance(b0)
+    zs = [0.0]
+    bs = [b0]
+    for sgn in (-1.0, 1.0):
+        step = 0
+        z = 0.0
+        while True:
+            step += 1
+            if not (step < 10 and abs(z) < zmax):
+                break
+            bi = b0 + sgn * step * step_size * se_b
+            zz = (deviance(bi) - dev0) / dispersion
+            if zz <= -0.001:
+                raise RuntimeError("profiling found a better solution: the fit had not converged")
+            z = sgn * math.sqrt(max(zz, 0.0))
+            zs.append(z)
+            bs.append(bi)
+    zs_arr = np.array(zs)
+    bs_arr = np.array(bs)
+    order = np.argsort(zs_arr, kind="stable")
+    sx, sy = _r_spline(bs_arr[order], zs_arr[order])
+    cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
+    lo, hi = _r_approx(sy, sx, cutoff)
+    return float(1 / (1 + math.exp(-lo))), float(1 / (1 + math.exp(-hi)))
+
+
+def _beta_ci(p: float, n_eff: float, level: float) -> tuple[float, float]:
+    from scipy import stats
+
+    alpha = 1 - level
+    lo = float(stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)) if p > 0 else 0.0
+    hi = float(stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))) if p < 1 else 1.0
+    return lo, hi
+
+
+def svyciprop(
+    design: SurveyDesign,
+    var: Variable,
+    *,
+    method: CipropMethod = "logit",
+    domain: Domain = None,
+    level: float = 0.95,
+    df: DF = "design",
+    na_rm: bool = False,
+    deff: DeffType = "srswor",
+) -> Estimate:
+    """Proportion with a confidence interval that behaves in the tails: R's ``svyciprop``.
+
+    ``var`` is a binary (0/1 or boolean) column name or array.  Methods, as R:
+
+    * ``"logit"`` (default): Wald interval for the logit of the proportion from the
+      intercept-only quasibinomial ``svyglm``, back-transformed.
+    * ``"likelihood"``: Rao-Scott scaled profile likelihood (``confint.svyglm(method="likelihood")``).
+    * ``"beta"``: Korn-Graubard: Clopper-Pearson with the effective sample size
+      ``p (1 - p) / var``, adjusted by ``(t_{nrow-1} / t_{degf})^2``.
+    * ``"mean"``: symmetric Wald interval (may leave [0, 1]; R's behaviour, not for small n).
+    * ``"asin"``: arcsine-square-root transform; ``"xlogit"``: logit transform of ``svymean``.
+      Like R, ``asin`` squares the sine of the back-transformed limits, so a lower limit below 0 on
+      the angle scale reflects into a small positive value.
+
+    ``df`` defaults to the design degrees of freedom (PSUs minus strata in the domain), as R.
+    A domain is treated like R's ``svyciprop(~x, subset(design, ...))``: the variance uses the
+    full design; for uncalibrated designs the row count that enters ``beta`` and ``likelihood`` is
+    the domain's, for calibrated ones the whole design's (R keeps all rows of a calibrated design
+    and zeroes the weights outside the subset).
+
+    When the estimate is exactly 0 or 1 (no variance, R fails or returns a degenerate interval),
+    every method falls back to the Clopper-Pearson interval with the domain's respondent count as
+    effective sample size (adjusted for design df as Korn-Graubard), and ``ci_method`` says so.
+    """
+    from scipy import stats
+
+    if method not in CIPROP_METHODS:
+        raise ValueError(f"method must be one of {CIPROP_METHODS}")
+    name = _name(var)
+    y = _binary(design, var)
+    dmask = _domain_mask(design, domain)
+    keep = _keep(design, y, dmask, na_rm, name)
+    w = np.where(keep, design.weights, 0.0)
+    total_w = float(w.sum())
+    n = int((w > 0).sum())
+    if total_w <= 0:
+        return Estimate(name, "proportion", math.nan, math.nan, math.nan, math.nan, 0, math.nan,
+                        math.nan, level, method, "all" if domain is None else "domain")
+    yy = np.where(keep, y, 0.0)
+    p = float((w * yy).sum() / total_w)
+    infl = w * (yy - p) / total_w
+    # rows of the (sub)design R would work with
+    glm_rows = np.ones(design.n, dtype=bool) if design.is_calibrated else dmask
+    fit = None
+    if method in ("logit", "likelihood") and 0.0 < p < 1.0:
+        fit = _svyglm_logit_intercept(design, y, keep, dmask, glm_rows)
+        vmat = svyrecvar(design, np.column_stack([infl, fit["influence"]]))
+        v = float(vmat[0, 0])
+        fit["se"] = math.sqrt(max(float(vmat[1, 1]), 0.0))
+    else:
+        v = float(svyrecvar(design, infl)[0, 0])
+    se = math.sqrt(max(v, 0.0))
+    inset = keep & (design.weights > 0)
+    design_df = float(degf(design, inset))
+    dof = design_df if df == "design" else _resolve_df(design, df, inset)
+    alpha = 1 - level
+    q = _tq(level, dof)
+    n_rows = int(glm_rows.sum())
+    d = _deff(v, _weighted_var(y, design.weights, keep), total_w, n, deff, "mean")
+    label = "all" if domain is None else "domain"
+
+    if p <= 0.0 or p >= 1.0 or v <= 0:
+        # Korn-Graubard with n_eff = n when there is no variance to estimate it from
+        if n_rows > 1 and design_df > 0:
+            adj = (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, design_df)) ** 2
+        else:
+            adj = 1.0
+        lo, hi = _beta_ci(p, n * min(adj, 1.0), level)
+        return Estimate(name, "proportion", p, se, lo, hi, n, d, dof, level, "beta (n_eff = n)", label)
+
+    if method == "mean":
+        lo, hi = p - q * se, p + q * se
+    elif method == "asin":
+        theta = math.asin(math.sqrt(p))
+        se_t = se / (2 * math.sqrt(p * (1 - p)))
+        lo, hi = math.sin(theta - q * se_t) ** 2, math.sin(theta + q * se_t) ** 2
+    elif method == "logit":
+        eta, se_e = fit["coef"], fit["se"]
+        lo, hi = 1 / (1 + math.exp(-(eta - q * se_e))), 1 / (1 + math.exp(-(eta + q * se_e)))
+    elif method == "xlogit":
+        eta = math.log(p / (1 - p))
+        se_e = se / (p * (1 - p))
+        lo, hi = 1 / (1 + math.exp(-(eta - q * se_e))), 1 / (1 + math.exp(-(eta + q * se_e)))
+    elif method == "beta":
+        n_eff = p * (1 - p) / v
+        n_eff *= (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, design_df)) ** 2
+        lo, hi = _beta_ci(p, n_eff, level)
+    else:  # likelihood
+        lo, hi = _likelihood_ci(fit, dof, level)
+    return Estimate(name, "proportion", p, se, lo, hi, n, d, dof, level, method, label)
+
+
+def _levels(values: np.ndarray, levels: Sequence | None) -> list:
+    if levels is not None:
+        return list(levels)
+    s = pd.Series(values)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return list(s.cat.categories)
+    return sorted(s.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+
+
+def svyprop(
+    design: SurveyDesign,
+    var: Variable,
+    *,
+    levels: Sequence | None = None,
+    method: CipropMethod = "logit",
+    domain: Domain = None,
+    level: float = 0.95,
+    df: DF = "design",
+    na_rm: bool = False,
+    deff: DeffType = "srswor",
+) -> pd.DataFrame:
+    """Distribution of a categorical variable: one :func:`svyciprop` per category.
+
+    Estimates and SEs equal R's ``svymean(~factor, design)``; intervals are ``svyciprop`` intervals
+    (``method``).  Columns: ``level, estimate, se, ci_low, ci_high, n, count, deff, df, ci_method``
+    where ``n`` is the number of respondents (the denominator) and ``count`` the unweighted number
+    in the category (the cell count to use for disclosure control).
+    """
+    values = _column(design, var)
+    missing = pd.isna(pd.Series(values)).to_numpy()
+    dmask = _domain_mask(design, domain)
+    if (missing & dmask).any() and not na_rm:
+        raise ValueError(f"{_name(var)!r} has missing values; pass na_rm=True to drop them")
+    rows = []
+    for lev in _levels(values, levels):
+        indicator = np.where(missing, np.nan, (pd.Series(values) == lev).to_numpy(dtype=float))
+        est = svyciprop(design, indicator, method=method, domain=dmask, level=level, df=df,
+                        na_rm=True, deff=deff)
+        count = int(((pd.Series(values) == lev).to_numpy() & dmask & (design.weights > 0)).sum())
+        rows.append({
+            "level": lev, "estimate": est.estimate, "se": est.se, "ci_low": est.ci_low,
+            "ci_high": est.ci_high, "n": est.n, "count": count, "deff": est.deff, "df": est.df,
+            "ci_method": est.ci_method,
+        })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# domains
+# ---------------------------------------------------------------------------------------------
+
+
+def svyby(
+    design: SurveyDesign,
+    outcome: Variable,
+    by: str | Sequence[str],
+    *,
+    statistic: Literal["mean", "total", "proportion"] = "mean",
+    method: CipropMethod = "logit",
+    level: float = 0.95,
+    df: DF = "design",
+    na_rm: bool = False,
+    deff: DeffType = "srswor",
+    domain: Domain = None,
+) -> pd.DataFrame:
+    """Estimates for each domain defined by ``by``: R's ``svyby(~outcome, ~by, design, FUN)``.
+
+    Each domain's estimate uses the full-design linearisation (influence values zero outside the
+    domain), never a sub-setted data frame, so SEs account for every PSU and stratum of the design
+    and for its calibration.  ``statistic="proportion"`` gives :func:`svyciprop` intervals for a
+    binary outcome, or :func:`svyprop` rows (with a ``level`` column) for a categorical one.
+    ``domain`` optionally restricts all domains further (e.g. to those who answered a filter).
+
+    Returns one row per non-empty domain, sorted by the ``by`` columns, with the ``by`` columns,
+    ``domain`` (a label ``a.b`` as R), ``estimate, se, ci_low, ci_high, n, deff, df`` and, for
+    proportions, ``count`` and ``ci_method``.
+    """
+    by_cols = [by] if isinstance(by, str) else list(by)
+    frame = design.data[by_cols]
+    if frame.isna().any().any():
+        raise ValueError("missing values in the domain variables")
+    base = _domain_mask(design, domain) & (design.weights != 0)
+    groups = frame[base].drop_duplicates().sort_values(by_cols, kind="stable")
+    categorical = False
+    if statistic == "proportion":
+        values = _column(design, outcome)
+        s = pd.Series(values)
+        numeric_binary = (s.dtype == bool) or (
+            pd.api.types.is_numeric_dtype(s) and s.dropna().isin([0, 1]).all()
+        )
+        categorical = not numeric_binary
+    rows: list[dict] = []
+    for key in groups.itertuples(index=False, name=None):
+        mask = base.copy()
+        for col, value in zip(by_cols, key):
+            mask &= (frame[col] == value).to_numpy()
+        label = ".".join(str(v) for v in key)
+        head = dict(zip(by_cols, key))
+        head["domain"] = label
+        if statistic in ("mean", "total"):
+            fn = svymean if statistic == "mean" else svytotal
+            e = fn(design, outcome, domain=mask, na_rm=na_rm, level=level, df=df, deff=deff)
+            rows.append({**head, "estimate": e.estimate, "se": e.se, "ci_low": e.ci_low,
+                         "ci_high": e.ci_high, "n": e.n, "deff": e.deff, "df": e.df})
+        elif statistic == "proportion" and not categorical:
+            e = svyciprop(design, outcome, method=method, domain=mask, level=level, df=df,
+                          na_rm=na_rm, deff=deff)
+            y = _binary(design, outcome)
+            count = int((mask & (y == 1) & (design.weights > 0)).sum())
+            rows.append({**head, "estimate": e.estimate, "se": e.se, "ci_low": e.ci_low,
+                         "ci_high": e.ci_high, "n": e.n, "count": count, "deff": e.deff,
+                         "df": e.df, "ci_method": e.ci_method})
+        elif statistic == "proportion":
+            table = svyprop(design, outcome, method=method, domain=mask, level=level, df=df,
+                            na_rm=na_rm, deff=deff)
+            for rec in table.to_dict("records"):
+                rows.append({**head, **rec})
+        else:
+            raise ValueError("statistic must be 'mean', 'total' or 'proportion'")
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# unweighted counts
+# ---------------------------------------------------------------------------------------------
+
+
+def unweighted_proportion(
+    successes: int,
+    n: int,
+    *,
+    method: Literal["wilson", "clopper-pearson"] = "wilson",
+    level: float = 0.95,
+    variable: str = "x",
+    domain: str = "all",
+) -> Estimate:
+    """Proportion of plain counts with a Wilson (default) or Clopper-Pearson interval.
+
+    Uses :mod:`assets.estimates.intervals`; never a Wald interval.  ``se`` is the binomial
+    ``sqrt(p (1 - p) / n)`` for reference only.
+    """
+    if method == "wilson":
+        lo, hi = wilson_interval(successes, n, level)
+    elif method == "clopper-pearson":
+        lo, hi = clopper_pearson_interval(successes, n, level)
+    else:
+        raise ValueError("method must be 'wilson' or 'clopper-pearson'")
+    p = successes / n if n > 0 else math.nan
+    se = math.sqrt(p * (1 - p) / n) if n > 0 else math.nan
+    return Estimate(variable, "proportion", p, se, lo, hi, int(n), 1.0, math.inf, level, method, domain)
