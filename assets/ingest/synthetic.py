@@ -58,6 +58,7 @@ class Targets:
     determined_minor: float = 0.86
     called_advocate: float = 0.81
     not_familiar: float = 0.71
+    not_familiar_less_experienced: float = 0.78
     extra: dict[str, float] = field(default_factory=dict)
 
     def drifted(self, years: int) -> "Targets":
@@ -80,6 +81,7 @@ class Targets:
             determined_minor=step(self.determined_minor, 0.01),
             called_advocate=step(self.called_advocate, 0.01),
             not_familiar=step(self.not_familiar, -0.05),
+            not_familiar_less_experienced=step(self.not_familiar_less_experienced, -0.05),
         )
 
 
@@ -116,10 +118,10 @@ def _fit_mask(rng: np.random.Generator, mask: np.ndarray, *shares: float) -> np.
     return mask
 
 
-def _top_k(mask: np.ndarray, score: np.ndarray, share: float) -> np.ndarray:
-    """Among rows in mask, mark the round(share × count) rows with the highest score."""
+def _top_k(mask: np.ndarray, score: np.ndarray, share: float, k: int | None = None) -> np.ndarray:
+    """Among rows in mask, mark the round(share × count) rows (or k rows) with the highest score."""
     idx = np.flatnonzero(mask)
-    k = _exact_count(share, idx.size)
+    k = _exact_count(share, idx.size) if k is None else k
     chosen = np.zeros(mask.size, dtype=bool)
     if k:
         chosen[idx[np.argsort(-score[idx], kind="stable")[:k]]] = True
@@ -252,9 +254,19 @@ def generate_officer_answers(assessment: Assessment, wave: str, seed: int, n: in
     out["actions_taken__other_text"] = np.where(other_action, "Contacted the school resource officer", None)
 
     fam = na()
-    a = _fit_mask(rng, answered["familiar_organisations"], targets.not_familiar)
-    unfamiliar = _top_k(a, -(1.4 * senior + 0.5 * urban + 0.6 * handled + rng.gumbel(size=n)),
-                        targets.not_familiar)
+    # Less experienced officers are less familiar with resources (78% not familiar in 2015),
+    # within an overall 71%: fix both counts, then place them by a score.
+    junior = answered["years_of_service"] & ~senior
+    a_junior = _fit_mask(rng, answered["familiar_organisations"] & junior, targets.not_familiar_less_experienced)
+    a_rest = answered["familiar_organisations"] & ~junior
+    while a_rest.sum() > 1 and _percent(_exact_count(targets.not_familiar, int(a_junior.sum() + a_rest.sum()))
+                                        / (a_junior.sum() + a_rest.sum())) != _percent(targets.not_familiar):
+        a_rest[rng.choice(np.flatnonzero(a_rest))] = False
+    a = a_junior | a_rest
+    k_all = _exact_count(targets.not_familiar, int(a.sum()))
+    k_junior = _exact_count(targets.not_familiar_less_experienced, int(a_junior.sum()))
+    score = -(0.5 * urban + 0.6 * handled + rng.gumbel(size=n))
+    unfamiliar = _top_k(a_junior, score, 0.0, k_junior) | _top_k(a_rest, score, 0.0, k_all - k_junior)
     fam[a] = "Yes"
     fam[unfamiliar] = "No"
     out["familiar_organisations"] = fam
@@ -263,8 +275,10 @@ def generate_officer_answers(assessment: Assessment, wave: str, seed: int, n: in
     help_share = {"clear_definitions": 0.46, "identification_training": 0.62, "response_protocol": 0.41,
                   "provider_contacts": 0.52, "legal_guidance": 0.33}
     any_tick = np.zeros(n, dtype=bool)
+    wants_basics = {"clear_definitions", "identification_training"}
     for code, share in help_share.items():
-        t = a & (rng.random(n) < share)
+        p = np.where(junior & (code in wants_basics), min(0.95, share + 0.25), share)
+        t = a & (rng.random(n) < p)
         any_tick |= t
         out[f"help_wanted__{code}"] = np.where(a, t, None).astype(object)
     out["help_wanted__other_text"] = np.where(a & (rng.random(n) < 0.03), "Spanish-language materials", None)

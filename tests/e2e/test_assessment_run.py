@@ -23,13 +23,15 @@ def headline(demo_run):
 def test_pipeline_reproduces_every_published_2015_figure(demo_run):
     table = headline(demo_run)
     published = table[table["published_2015"].notna()]
-    assert len(published) == 12  # every figure the seed reports, including both county groups
+    assert len(published) == 13  # every figure the seed reports, including both county groups
     for row in published.itertuples():
         assert not row.suppressed
         assert pct(row.estimate) == pct(row.published_2015), (row.indicator, row.level, row.estimate)
         assert row.ci_low < row.estimate < row.ci_high
-    fam = table[table["indicator"] == "familiar_by_experience"].set_index("level")["estimate"]
-    assert fam["10 years or less"] < fam["More than 10 years"]  # less experienced, less familiar
+    unfamiliar = table[table["indicator"] == "not_familiar_by_experience"].set_index("level")["estimate"]
+    assert unfamiliar["10 years or less"] > unfamiliar["More than 10 years"]  # less experienced, less familiar
+    wants = table[table["indicator"] == "wants_clear_definitions"].set_index("level")["estimate"]
+    assert wants["10 years or less"] > wants["More than 10 years"]  # and want clear definitions
 
 
 def test_tables_are_in_one_duckdb_file_and_reconcile(demo_run):
