@@ -1,0 +1,991 @@
+"""Multiple systems estimation (capture–recapture) with Poisson log-linear models.
+
+The completed overlap table (all ``2**k - 1`` observable capture histories, zeros kept) is fitted
+with a Poisson log-linear model: main effects for every list plus chosen two-way interactions.
+The unseen cell (on no list) has design row ``(1, 0, ..., 0)``, so its expected count is
+``exp(intercept)`` and the population estimate is ``N = observed + exp(intercept)``.
+
+Conventions (checked against the reference numbers in ``tests/fixtures/mse/README.md``):
+
+* Fit: Newton/IRLS as R's ``glm(family=poisson)``, started from ``mu = y + 0.1``.
+* ``deviance``/``df``: Poisson deviance and residual degrees of freedom (cells − parameters).
+* ``aic = -2 log L + 2 p`` and ``bic = -2 log L + p log(n)`` with the *full* Poisson
+  log-likelihood (including ``-log y!``), ``p`` the number of parameters and ``n`` the number of
+  cases observed — Rcapture's ``closedpCI.t`` / ``closedp.t`` conventions (R's ``glm`` AIC).
+* Pairs of lists with no case in common (*empty overlaps*) whose interaction is in the model are
+  handled as SparseMSE does: that interaction's extended-MLE value is −∞, so the cells containing
+  both lists are removed from the fit and the parameter still counts in AIC/BIC.
+* Existence and identifiability are checked as SparseMSE's ``checkident``: the Fienberg & Rinaldo
+  (2012) linear program (is there a strictly positive table with the observed sufficient
+  statistics?) and the rank of the design. If either fails there is no estimate (``None``),
+  even though the Newton iterations may appear to "converge" to huge coefficients.
+* Intervals: Wald on the log scale of the unseen count (SparseMSE ``estimatepopulation.0``),
+  profile likelihood (Rcapture's multinomial profile of ``closedpCI.t``, or a Poisson profile
+  of the intercept), and a seeded parametric bootstrap that repeats the model selection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from scipy.special import gammaln, xlogy
+
+from .overlap import COUNT_COLUMN, complete_overlap_table, list_columns
+from .results import PrevalenceEstimate
+
+Criterion = Literal["aic", "bic", "pvalue"]
+Pair = tuple[int, int]
+Interactions = Iterable[str | tuple[str, str]]
+
+__all__ = [
+    "BootstrapResult",
+    "MSEError",
+    "MSEFit",
+    "ProfileInterval",
+    "StepwiseResult",
+    "StepwiseStep",
+    "bootstrap",
+    "check_existence",
+    "estimate_population",
+    "fit_model",
+    "lognormal_interval",
+    "profile_interval",
+    "stepwise",
+    "wald_interval",
+]
+
+_TOL = 1e-10  # relative deviance change for convergence (R's glm uses 1e-8)
+_MAXIT = 100
+# Batched fits run the (slower) LP existence check only on fits showing the numerical symptoms of
+# a non-existent MLE: no convergence, a huge coefficient or a huge standard error (along the
+# direction in which the likelihood keeps increasing the information tends to zero).
+_FLAG_BETA = 30.0
+_FLAG_SE = 20.0
+_LP_TOL = 1e-6
+
+
+class MSEError(ValueError):
+    """An MSE quantity cannot be computed (e.g. the estimate does not exist)."""
+
+
+# ----------------------------------------------------------------------------- data and design
+
+
+@dataclass(frozen=True)
+class _Data:
+    lists: tuple[str, ...]
+    H: np.ndarray  # (cells, k) 0/1 capture histories
+    y: np.ndarray  # (cells,) counts
+
+    @property
+    def observed(self) -> int:
+        return int(round(float(self.y.sum())))
+
+    @property
+    def k(self) -> int:
+        return len(self.lists)
+
+
+def _prepare(table: pd.DataFrame | _Data) -> _Data:
+    if isinstance(table, _Data):
+        return table
+    full = complete_overlap_table(table)
+    names = list_columns(full, exclude=())
+    return _Data(
+        tuple(names),
+        full[names].to_numpy(dtype=np.int64),
+        full[COUNT_COLUMN].to_numpy(dtype=float),
+    )
+
+
+def _all_pairs(k: int) -> list[Pair]:
+    return [(i, j) for i in range(k) for j in range(i + 1, k)]
+
+
+def _pair_name(lists: Sequence[str], pair: Pair) -> str:
+    return f"{lists[pair[0]]}:{lists[pair[1]]}"
+
+
+def _parse_interactions(interactions: Interactions | None, lists: Sequence[str]) -> tuple[Pair, ...]:
+    """Canonical (sorted, de-duplicated) pairs of list indices from ``"A:B"`` or ``("A", "B")``."""
+    if interactions is None:
+        return ()
+    if isinstance(interactions, str):
+        interactions = [interactions]
+    index = {name: i for i, name in enumerate(lists)}
+    pairs: set[Pair] = set()
+    for term in interactions:
+        parts = term.split(":") if isinstance(term, str) else list(term)
+        if len(parts) != 2:
+            raise MSEError(f"interaction {term!r} must name exactly two lists, e.g. 'A:B'")
+        a, b = (str(p).strip() for p in parts)
+        if a not in index or b not in index:
+            raise MSEError(f"interaction {term!r} names a list not in {list(lists)}")
+        if a == b:
+            raise MSEError(f"interaction {term!r} must name two different lists")
+        i, j = sorted((index[a], index[b]))
+        pairs.add((i, j))
+    return tuple(sorted(pairs))
+
+
+def _design(H: np.ndarray, pairs: Sequence[Pair]) -> np.ndarray:
+    cols = [np.ones(H.shape[0]), *H.T.astype(float)]
+    cols += [(H[:, i] * H[:, j]).astype(float) for i, j in pairs]
+    return np.column_stack(cols)
+
+
+# ----------------------------------------------------------------------------- batched IRLS
+
+
+def _poisson_deviance(Y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = xlogy(Y, Y) - xlogy(Y, mu)
+    return 2.0 * np.sum(term - (Y - mu), axis=-1)
+
+
+def _information(X: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Fisher information ``X' diag(mu_b) X`` for each row ``mu_b`` of ``mu``: ``(B, p, p)``."""
+    return np.matmul(X.T[None, :, :] * mu[:, None, :], X)
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.empty_like(b)
+        for i in range(A.shape[0]):
+            out[i] = np.linalg.lstsq(A[i], b[i], rcond=None)[0]
+        return out
+
+
+def _inverse(A: np.ndarray) -> np.ndarray:
+    try:
+        with np.errstate(all="ignore"):
+            return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.stack([np.linalg.pinv(a) for a in A])
+
+
+def _irls(
+    X: np.ndarray,
+    Y: np.ndarray,
+    offset: np.ndarray | float | None = None,
+    *,
+    tol: float = _TOL,
+    maxit: int = _MAXIT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson log-link IRLS for a batch of count vectors sharing one design.
+
+    ``X`` is ``(cells, p)``, ``Y`` is ``(batch, cells)``. Returns ``beta (batch, p)``,
+    ``mu (batch, cells)``, ``deviance (batch,)``, ``converged (batch,)`` and the Fisher information
+    ``X' diag(mu) X`` at the final fit ``(batch, p, p)``.
+    """
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    B, C = Y.shape
+    p = X.shape[1]
+    off = np.broadcast_to(np.zeros(C) if offset is None else np.asarray(offset, float), (B, C))
+    mu = Y + 0.1
+    eta = np.log(mu)
+    dev = _poisson_deviance(Y, mu)
+    beta = np.zeros((B, p))
+    converged = np.zeros(B, dtype=bool)
+    active = np.arange(B)
+    for it in range(1, maxit + 1):
+        if active.size == 0:
+            break
+        Ya, mua, offa = Y[active], mu[active], off[active]
+        z = eta[active] - offa + (Ya - mua) / mua
+        A = _information(X, mua)
+        rhs = (mua * z) @ X
+        bnew = _solve(A, rhs)
+        with np.errstate(over="ignore", invalid="ignore"):
+            etanew = bnew @ X.T + offa
+            munew = np.exp(etanew)
+            devnew = _poisson_deviance(Ya, munew)
+        if it > 1:  # step halving on divergence, as glm.fit
+            bold = beta[active]
+            bad = ~np.isfinite(devnew) | (devnew > dev[active] + 1e-9 * (np.abs(dev[active]) + 1))
+            halvings = 0
+            while bad.any() and halvings < 30:
+                bnew[bad] = 0.5 * (bnew[bad] + bold[bad])
+                with np.errstate(over="ignore", invalid="ignore"):
+                    etanew[bad] = bnew[bad] @ X.T + offa[bad]
+                    munew[bad] = np.exp(etanew[bad])
+                    devnew[bad] = _poisson_deviance(Ya[bad], munew[bad])
+                bad = ~np.isfinite(devnew) | (
+                    devnew > dev[active] + 1e-9 * (np.abs(dev[active]) + 1)
+                )
+                halvings += 1
+        done = np.abs(devnew - dev[active]) / (np.abs(devnew) + 0.1) < tol
+        beta[active], eta[active], mu[active], dev[active] = bnew, etanew, munew, devnew
+        converged[active[done]] = True
+        active = active[~done]
+    return beta, mu, dev, converged, _information(X, mu)
+
+
+# ----------------------------------------------------------------------------- existence check
+
+
+def _lp_mle_exists(X: np.ndarray, y: np.ndarray) -> bool:
+    """Fienberg & Rinaldo (2012) linear program, as SparseMSE ``checkident``.
+
+    The MLE exists iff some strictly positive table ``x`` has the observed sufficient statistics
+    ``X' x = X' y``: maximise ``s`` subject to ``X' x = X' y``, ``x_i >= s``, ``x >= 0``.
+    """
+    C, P = X.shape
+    t = X.T @ y
+    c = np.zeros(C + 1)
+    c[-1] = -1.0
+    A_eq = np.hstack([X.T, np.zeros((P, 1))])
+    A_ub = np.hstack([-np.eye(C), np.ones((C, 1))])
+    res = optimize.linprog(
+        c, A_ub=A_ub, b_ub=np.zeros(C), A_eq=A_eq, b_eq=t, bounds=[(0, None)] * (C + 1),
+        method="highs",
+    )
+    if res.status != 0:  # pragma: no cover - x = y, s = 0 is always feasible
+        return False
+    return bool(-res.fun > _LP_TOL)
+
+
+@dataclass
+class _Batch:
+    """Fits of one model (``pairs``) to a batch of tables."""
+
+    pairs: tuple[Pair, ...]
+    beta: np.ndarray  # (B, p); -inf for interactions of empty overlaps, nan if not fitted
+    se: np.ndarray  # (B, p)
+    mu: np.ndarray  # (B, cells); 0 on cells removed for empty overlaps
+    deviance: np.ndarray
+    loglik: np.ndarray
+    aic: np.ndarray
+    bic: np.ndarray
+    df: np.ndarray
+    converged: np.ndarray
+    exists: np.ndarray
+    identifiable: np.ndarray
+    dead: np.ndarray  # (B, len(pairs)) empty-overlap interactions
+    observed: np.ndarray
+    used: np.ndarray  # (B, cells) cells used in the fit
+
+
+def _fit_batch(
+    H: np.ndarray,
+    Y: np.ndarray,
+    pairs: Sequence[Pair],
+    *,
+    extended: bool = True,
+    lp: Literal["always", "flagged"] = "flagged",
+) -> _Batch:
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    B, C = Y.shape
+    k = H.shape[1]
+    pairs = tuple(pairs)
+    T = len(pairs)
+    X = _design(H, pairs)
+    p = X.shape[1]
+    pairprod = X[:, 1 + k :]
+    dead = (Y @ pairprod == 0) if (extended and T) else np.zeros((B, T), dtype=bool)
+
+    beta = np.full((B, p), np.nan)
+    se = np.full((B, p), np.nan)
+    mu = np.zeros((B, C))
+    dev = np.full(B, np.nan)
+    ll = np.full(B, np.nan)
+    df = np.zeros(B, dtype=np.int64)
+    conv = np.zeros(B, dtype=bool)
+    exists = np.zeros(B, dtype=bool)
+    ident = np.zeros(B, dtype=bool)
+    used = np.zeros((B, C), dtype=bool)
+    observed = Y.sum(axis=1)
+
+    codes = dead.astype(np.int64) @ (1 << np.arange(T, dtype=np.int64)) if T else np.zeros(B, int)
+    for code in np.unique(codes):
+        idx = np.flatnonzero(codes == code)
+        pat = dead[idx[0]]
+        rows = ~np.any(pairprod[:, pat] > 0, axis=1) if pat.any() else np.ones(C, dtype=bool)
+        cols = np.r_[np.arange(1 + k), 1 + k + np.flatnonzero(~pat)]
+        dead_cols = 1 + k + np.flatnonzero(pat)
+        Xr = X[np.ix_(rows, cols)]
+        Yr = Y[np.ix_(idx, rows)]
+        used[np.ix_(idx, rows)] = True
+        df[idx] = int(rows.sum()) - len(cols)
+        beta[np.ix_(idx, dead_cols)] = -np.inf
+        if np.linalg.matrix_rank(Xr) < len(cols):
+            continue  # not identifiable: no fit, no estimate
+        ident[idx] = True
+        b, m, d, c, info = _irls(Xr, Yr)
+        cov = _inverse(info)
+        with np.errstate(invalid="ignore"):
+            s = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        beta[np.ix_(idx, cols)] = b
+        se[np.ix_(idx, cols)] = s
+        mu[np.ix_(idx, rows)] = m
+        dev[idx] = d
+        ll[idx] = np.sum(xlogy(Yr, m) - m - gammaln(Yr + 1.0), axis=1)
+        conv[idx] = c
+        if lp == "always":
+            check = np.ones(len(idx), dtype=bool)
+        else:
+            with np.errstate(invalid="ignore"):
+                check = (
+                    ~c
+                    | (np.abs(b).max(axis=1) > _FLAG_BETA)
+                    | ~np.all(np.isfinite(s) & (s < _FLAG_SE), axis=1)
+                )
+        exists[idx] = True
+        for j in np.flatnonzero(check):
+            exists[idx[j]] = _lp_mle_exists(Xr, Yr[j])
+    with np.errstate(divide="ignore"):
+        aic = -2.0 * ll + 2.0 * p
+        bic = -2.0 * ll + p * np.log(observed)
+    return _Batch(pairs, beta, se, mu, dev, ll, aic, bic, df, conv, exists, ident, dead,
+                  observed, used)
+
+
+# ----------------------------------------------------------------------------- single fits
+
+
+@dataclass(frozen=True)
+class MSEFit:
+    """A fitted log-linear MSE model. ``estimate`` is ``None`` when the MLE does not exist."""
+
+    lists: tuple[str, ...]
+    interactions: tuple[str, ...]
+    observed: int
+    estimate: float | None
+    unseen: float | None
+    se_estimate: float | None  # Rcapture: sqrt(exp(b0) + exp(2 b0) var(b0))
+    deviance: float
+    df: int
+    loglik: float
+    aic: float
+    bic: float
+    coefficients: dict[str, float]
+    se: dict[str, float]
+    converged: bool
+    exists: bool
+    identifiable: bool
+    empty_overlaps: tuple[str, ...]
+    fitted: np.ndarray = field(repr=False)  # fitted means of the completed table's cells
+    message: str = ""
+    _X: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
+    _y: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+    def pvalue(self, term: str) -> float:
+        """Two-sided Wald p-value of coefficient ``term`` (``nan`` if not estimable)."""
+        b, s = self.coefficients.get(term, math.nan), self.se.get(term, math.nan)
+        if not (math.isfinite(b) and math.isfinite(s)) or s <= 0:
+            return math.nan
+        return float(2.0 * stats.norm.sf(abs(b / s)))
+
+    def summary(self) -> pd.DataFrame:
+        """Coefficient table: estimate, SE, Wald z and p-value."""
+        rows = []
+        for name, b in self.coefficients.items():
+            s = self.se.get(name, math.nan)
+            z = b / s if (math.isfinite(b) and math.isfinite(s) and s > 0) else math.nan
+            rows.append({"term": name, "estimate": b, "se": s, "z": z, "p": self.pvalue(name)})
+        return pd.DataFrame(rows).set_index("term")
+
+
+def _why_not(exists: bool, identifiable: bool, lists: Sequence[str], terms: Sequence[str]) -> str:
+    model = "main effects" + ("" if not terms else " + " + " + ".join(terms))
+    if not identifiable:
+        return (f"model ({model}) is not identifiable from these lists (design rank deficient); "
+                "no estimate")
+    if not exists:
+        return (f"maximum-likelihood estimate does not exist for model ({model}): the overlaps "
+                "are too sparse (Fienberg-Rinaldo linear-programming check failed); the fit "
+                "only 'converges' by sending coefficients to infinity, so no estimate is reported")
+    return ""
+
+
+def _fit_from_batch(data: _Data, batch: _Batch, row: int = 0) -> MSEFit:
+    k = data.k
+    names = ["(Intercept)", *data.lists, *(_pair_name(data.lists, p) for p in batch.pairs)]
+    beta, se = batch.beta[row], batch.se[row]
+    exists = bool(batch.exists[row] and batch.identifiable[row])
+    terms = tuple(_pair_name(data.lists, p) for p in batch.pairs)
+    message = _why_not(bool(batch.exists[row]), bool(batch.identifiable[row]), data.lists, terms)
+    unseen = est = se_n = None
+    if exists:
+        b0, s0 = float(beta[0]), float(se[0])
+        unseen = math.exp(b0)
+        est = data.observed + unseen
+        se_n = math.sqrt(unseen + unseen**2 * s0**2)
+        big = [n for n, b, s in zip(names, beta, se, strict=True)
+               if math.isfinite(b) and (abs(b) > 20 or s > 100)]
+        if big:
+            message = f"warning: very large coefficients or standard errors for {big}"
+    used = batch.used[row]
+    cols = [0, *range(1, 1 + k)] + [1 + k + t for t in range(len(batch.pairs))
+                                    if not batch.dead[row, t]]
+    X = _design(data.H, batch.pairs)[np.ix_(used, cols)]
+    return MSEFit(
+        lists=data.lists,
+        interactions=terms,
+        observed=data.observed,
+        estimate=est,
+        unseen=unseen,
+        se_estimate=se_n,
+        deviance=float(batch.deviance[row]),
+        df=int(batch.df[row]),
+        loglik=float(batch.loglik[row]),
+        aic=float(batch.aic[row]),
+        bic=float(batch.bic[row]),
+        coefficients={n: float(b) for n, b in zip(names, beta, strict=True)},
+        se={n: float(s) for n, s in zip(names, se, strict=True)},
+        converged=bool(batch.converged[row]),
+        exists=exists,
+        identifiable=bool(batch.identifiable[row]),
+        empty_overlaps=tuple(t for t, d in zip(terms, batch.dead[row], strict=True) if d),
+        fitted=batch.mu[row].copy(),
+        message=message,
+        _X=X,
+        _y=data.y[used].copy(),
+    )
+
+
+def fit_model(
+    table: pd.DataFrame,
+    interactions: Interactions | None = (),
+    *,
+    extended: bool = True,
+) -> MSEFit:
+    """Fit main effects plus the given two-way ``interactions`` (e.g. ``["A:E"]``).
+
+    Parameters
+    ----------
+    table
+        Aggregated overlap table (completed automatically).
+    interactions
+        Two-way terms as ``"A:B"`` strings or ``("A", "B")`` tuples; empty for independence.
+    extended
+        Treat an interaction between two lists with no case in common as −∞ (SparseMSE's
+        extended MLE: drop the cells containing both lists). With ``False`` such a model is
+        reported as having no MLE.
+
+    Returns
+    -------
+    MSEFit with ``exists``/``identifiable`` from the linear-programming and rank checks; when
+    either fails, ``estimate`` is ``None`` and ``message`` says why.
+    """
+    data = _prepare(table)
+    pairs = _parse_interactions(interactions, data.lists)
+    batch = _fit_batch(data.H, data.y[None, :], pairs, extended=extended, lp="always")
+    return _fit_from_batch(data, batch)
+
+
+def check_existence(
+    table: pd.DataFrame, interactions: Interactions | None = (), *, extended: bool = True
+) -> dict[str, bool]:
+    """SparseMSE ``checkident`` equivalent for one model.
+
+    Returns ``{"exists": ..., "identifiable": ...}``: whether the (extended) MLE exists by the
+    Fienberg-Rinaldo linear program, and whether the design has full column rank.
+    """
+    data = _prepare(table)
+    pairs = _parse_interactions(interactions, data.lists)
+    k = data.k
+    X = _design(data.H, pairs)
+    rows = np.ones(len(data.y), dtype=bool)
+    cols = list(range(1 + k))
+    for t, (i, j) in enumerate(pairs):
+        both = (data.H[:, i] * data.H[:, j]) > 0
+        if extended and data.y[both].sum() == 0:
+            rows &= ~both
+        else:
+            cols.append(1 + k + t)
+    Xr = X[np.ix_(rows, cols)]
+    return {
+        "exists": _lp_mle_exists(Xr, data.y[rows]),
+        "identifiable": bool(np.linalg.matrix_rank(Xr) == len(cols)),
+    }
+
+
+def wald_interval(fit: MSEFit, level: float = 0.95) -> tuple[float, float]:
+    """Wald interval on the log of the unseen count, plus the observed count (SparseMSE)."""
+    if not fit.exists or fit.estimate is None:
+        raise MSEError(fit.message or "the estimate does not exist")
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    b0, s0 = fit.coefficients["(Intercept)"], fit.se["(Intercept)"]
+    return (fit.observed + math.exp(b0 - z * s0), fit.observed + math.exp(b0 + z * s0))
+
+
+def lognormal_interval(fit: MSEFit, level: float = 0.95) -> tuple[float, float]:
+    """Chao (1987) log-normal interval, as Rcapture ``closedp.t``: ``observed + unseen / C`` to
+    ``observed + unseen * C`` with ``C = exp(z sqrt(log(1 + SE^2 / unseen^2)))`` and Rcapture's
+    ``SE = sqrt(unseen + unseen^2 var(intercept))``.
+
+    Unlike :func:`wald_interval` (an interval for the *expected* unseen count), the SE includes
+    the Poisson variation of the unseen count itself, so the interval covers N at close to the
+    nominal rate when N is fixed (see ``tests/unit/test_prevalence_simulate.py``).
+    """
+    if not fit.exists or fit.unseen is None or fit.se_estimate is None:
+        raise MSEError(fit.message or "the estimate does not exist")
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    m0 = fit.unseen
+    c = math.exp(z * math.sqrt(math.log1p(fit.se_estimate**2 / m0**2)))
+    return (fit.observed + m0 / c, fit.observed + m0 * c)
+
+
+# ----------------------------------------------------------------------------- profile likelihood
+
+
+@dataclass(frozen=True)
+class ProfileInterval:
+    """Profile-likelihood interval for N.
+
+    ``estimate`` is the maximiser of the profiled likelihood (for ``"multinomial"`` this is the
+    multinomial MLE of N, slightly below the Poisson ``observed + exp(intercept)``).
+    ``ci_high`` is ``inf`` if the likelihood did not drop enough below ``fmax`` times the estimate;
+    ``ci_low`` equals ``observed`` (``low_at_observed``) if it did not drop enough above it.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    level: float
+    method: str
+    low_at_observed: bool = False
+
+
+def _multinomial_profile(fit: MSEFit, level: float, fmax: float) -> ProfileInterval:
+    # Rcapture closedpCI.t: for each N, refit the Poisson model to the table augmented with the
+    # unseen cell n0 = N - n (design row: intercept only); the profile multinomial log-likelihood
+    # is -(deviance - 2 ct)/2 with ct = log(n0^n0 N! / (N^N n0!)) (Cormack 1992).
+    X, y = fit._X, fit._y
+    n = float(y.sum())
+    e0 = np.zeros(X.shape[1])
+    e0[0] = 1.0
+    Xa = np.vstack([X, e0])
+
+    def loglik(N: float) -> float:
+        n0 = max(N - n, 0.0)
+        ya = np.append(y, n0)
+        _, _, dev, _, _ = _irls(Xa, ya[None, :])
+        ct = float(xlogy(n0, n0) + gammaln(N + 1.0) - xlogy(N, N) - gammaln(n0 + 1.0))
+        return float(-(dev[0] - 2.0 * ct) / 2.0)
+
+    assert fit.estimate is not None
+    upper = fmax * fit.estimate
+    opt = optimize.minimize_scalar(
+        lambda N: -loglik(N), bounds=(n, 3.0 * fit.estimate), method="bounded",
+        options={"xatol": 1e-7 * fit.estimate},
+    )
+    n_max, l_max = float(opt.x), -float(opt.fun)
+    cut = l_max - stats.chi2.ppf(level, 1) / 2.0
+
+    def f(N: float) -> float:
+        return loglik(N) - cut
+
+    low_at_n = f(n) >= 0
+    lo = n if low_at_n else optimize.brentq(f, n, n_max, xtol=1e-8, rtol=1e-12)
+    hi = optimize.brentq(f, n_max, upper, xtol=1e-8, rtol=1e-12) if f(upper) < 0 else math.inf
+    return ProfileInterval(n_max, float(lo), float(hi), level, "multinomial", bool(low_at_n))
+
+
+def _poisson_profile(fit: MSEFit, level: float) -> ProfileInterval:
+    # Profile the Poisson likelihood over the intercept b0 (log unseen count): for fixed b0 refit
+    # the other coefficients with b0 as offset; the interval is {b0: dev(b0) - dev_min <= chi2}.
+    X, y = fit._X, fit._y
+    Xo = X[:, 1:]
+    target = fit.deviance + stats.chi2.ppf(level, 1)
+
+    def g(b0: float) -> float:
+        _, _, dev, _, _ = _irls(Xo, y[None, :], offset=np.full(len(y), b0))
+        return float(dev[0]) - target
+
+    b_hat, s_hat = fit.coefficients["(Intercept)"], fit.se["(Intercept)"]
+    step = max(s_hat, 0.05)
+
+    def bracket(direction: float) -> float | None:
+        a = b_hat
+        for _ in range(60):
+            b = a + direction * step
+            if g(b) > 0:
+                return float(optimize.brentq(g, min(a, b), max(a, b), xtol=1e-12))
+            a = b
+        return None
+
+    lo_b, hi_b = bracket(-1.0), bracket(+1.0)
+    n = fit.observed
+    lo = n + math.exp(lo_b) if lo_b is not None else float(n)
+    hi = n + math.exp(hi_b) if hi_b is not None else math.inf
+    assert fit.estimate is not None
+    return ProfileInterval(fit.estimate, lo, hi, level, "poisson", lo_b is None)
+
+
+def profile_interval(
+    fit: MSEFit,
+    level: float = 0.95,
+    method: Literal["multinomial", "poisson"] = "multinomial",
+    fmax: float = 3.0,
+) -> ProfileInterval:
+    """Profile-likelihood interval for N for a fitted model.
+
+    ``"multinomial"`` reproduces Rcapture's ``closedpCI.t`` CI (upper search limit
+    ``fmax`` × Poisson estimate, ``fmaxSupCL``); ``"poisson"`` profiles the Poisson likelihood
+    over the intercept, giving an interval for ``observed + exp(intercept)``.
+    """
+    if not fit.exists or fit.estimate is None:
+        raise MSEError(fit.message or "the estimate does not exist")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if method == "multinomial":
+        return _multinomial_profile(fit, level, fmax)
+    if method == "poisson":
+        return _poisson_profile(fit, level)
+    raise ValueError(f"unknown profile method {method!r}")
+
+
+# ----------------------------------------------------------------------------- stepwise selection
+
+
+@dataclass(frozen=True)
+class StepwiseStep:
+    """One cycle of forward selection: the best candidate and whether it was kept."""
+
+    term: str
+    aic: float
+    bic: float
+    pvalue: float
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class StepwiseResult:
+    fit: MSEFit
+    criterion: str
+    threshold: float | None
+    steps: tuple[StepwiseStep, ...]
+
+    @property
+    def interactions(self) -> tuple[str, ...]:
+        return self.fit.interactions
+
+
+@dataclass
+class _Selection:
+    terms: list[tuple[int, ...]]  # per table: indices into _all_pairs(k), in order added
+    beta0: np.ndarray
+    se0: np.ndarray
+    exists: np.ndarray
+    observed: np.ndarray
+    steps: list[StepwiseStep]
+
+    @property
+    def estimates(self) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return np.where(self.exists, self.observed + np.exp(self.beta0), np.nan)
+
+
+def _check_rule(criterion: str, threshold: float | None) -> None:
+    if criterion not in ("aic", "bic", "pvalue"):
+        raise ValueError(f"criterion must be 'aic', 'bic' or 'pvalue', got {criterion!r}")
+    if criterion == "pvalue" and threshold is None:
+        raise ValueError("criterion='pvalue' needs a threshold")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+
+
+def _select(
+    H: np.ndarray,
+    Y: np.ndarray,
+    *,
+    threshold: float | None,
+    criterion: str,
+    extended: bool = True,
+    lists: Sequence[str] = (),
+    record: bool = False,
+    lp: Literal["always", "flagged"] = "flagged",
+) -> _Selection:
+    """Forward stepwise selection of two-way interactions for a batch of tables.
+
+    Tables that share the current model are fitted together (one batched IRLS per candidate).
+    """
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    B = Y.shape[0]
+    k = H.shape[1]
+    pairs = _all_pairs(k)
+    P = len(pairs)
+    pairprod = np.column_stack([H[:, i] * H[:, j] for i, j in pairs]).astype(float)
+    nstar = Y @ pairprod
+
+    base = _fit_batch(H, Y, (), extended=extended, lp=lp)
+    terms: list[tuple[int, ...]] = [()] * B
+    cur_mu = base.mu.copy()
+    cur_aic, cur_bic = base.aic.copy(), base.bic.copy()
+    beta0, se0 = base.beta[:, 0].copy(), base.se[:, 0].copy()
+    exists = base.exists & base.identifiable
+    active = exists.copy() & ((threshold is None) or (threshold > 0) or criterion == "bic")
+    steps: list[StepwiseStep] = []
+
+    while active.any():
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for b in np.flatnonzero(active):
+            groups.setdefault(terms[b], []).append(int(b))
+        for key, members in groups.items():
+            idx = np.asarray(members)
+            cands = [q for q in range(P) if q not in key]
+            if not cands:
+                active[idx] = False
+                continue
+            n_i, n_c = len(idx), len(cands)
+            score = np.full((n_i, n_c), np.inf)
+            pval = np.ones((n_i, n_c))
+            fits: list[_Batch] = []
+            for ci, q in enumerate(cands):
+                f = _fit_batch(H, Y[idx], tuple(pairs[t] for t in (*key, q)), extended=extended,
+                               lp=lp)
+                ok = f.exists & f.identifiable
+                pstar = cur_mu[idx] @ pairprod[:, q]  # expected overlap under current model
+                if criterion == "pvalue":  # SparseMSE 2.0.1 stepwisefit: one-sided Poisson
+                    ns = nstar[idx, q]
+                    pv = np.minimum(stats.poisson.cdf(ns, pstar), stats.poisson.sf(ns - 1, pstar))
+                    sc = pv
+                else:
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        z = f.beta[:, -1] / f.se[:, -1]
+                    pv = 2.0 * stats.norm.sf(np.abs(z))
+                    # empty overlap: coefficient is -inf; use P(overlap = 0 | current model)
+                    pv = np.where(f.dead[:, -1], np.exp(-pstar), pv)
+                    sc = f.aic if criterion == "aic" else f.bic
+                score[:, ci] = np.where(ok, sc, np.inf)
+                pval[:, ci] = np.where(ok & np.isfinite(pv), pv, 1.0)
+                fits.append(f)
+            best = np.argmin(score, axis=1)  # ties → first candidate in list order
+            rows = np.arange(n_i)
+            bscore, bp = score[rows, best], pval[rows, best]
+            if criterion == "bic":
+                accept = bscore < cur_bic[idx]
+            elif threshold is None:
+                accept = bscore < cur_aic[idx]
+            else:
+                accept = bp < threshold
+            accept &= np.isfinite(bscore)
+            if record:
+                f = fits[best[0]]
+                steps.append(StepwiseStep(
+                    _pair_name(lists, pairs[cands[best[0]]]) if lists else str(cands[best[0]]),
+                    float(f.aic[0]), float(f.bic[0]), float(bp[0]), bool(accept[0]),
+                ))
+            for ci in np.unique(best[accept]):
+                sel = np.flatnonzero(accept & (best == ci))
+                f, g = fits[ci], idx[sel]
+                q = cands[ci]
+                for b in g:
+                    terms[b] = (*terms[b], q)
+                cur_mu[g] = f.mu[sel]
+                cur_aic[g], cur_bic[g] = f.aic[sel], f.bic[sel]
+                beta0[g], se0[g] = f.beta[sel, 0], f.se[sel, 0]
+            active[idx[~accept]] = False
+    return _Selection(terms, beta0, se0, exists, Y.sum(axis=1), steps)
+
+
+def stepwise(
+    table: pd.DataFrame,
+    threshold: float | None = 0.02,
+    criterion: Criterion = "aic",
+    *,
+    extended: bool = True,
+) -> StepwiseResult:
+    """Forward stepwise selection of two-way interactions, starting from main effects.
+
+    At each cycle every not-yet-included interaction is tried (candidates whose MLE does not exist
+    or is not identifiable are skipped, as SparseMSE does) and the best is added if it passes:
+
+    * ``criterion="aic"`` (default, the rule described for SparseMSE ``estimatepopulation.0``):
+      best = lowest AIC; kept if its Wald p-value is ``< threshold``. (``threshold=None``: kept
+      if AIC improves.) For an empty-overlap pair the p-value is ``P(overlap = 0)`` under the
+      current model.
+    * ``criterion="bic"``: best = lowest BIC; kept if BIC improves (``threshold`` ignored).
+    * ``criterion="pvalue"``: SparseMSE 2.0.1's ``stepwisefit`` as coded: best = lowest one-sided
+      Poisson p-value of the pair's observed overlap given the current fit; kept if
+      ``< threshold``.
+
+    Selection stops when the best candidate fails.
+    """
+    _check_rule(criterion, threshold)
+    data = _prepare(table)
+    sel = _select(data.H, data.y[None, :], threshold=threshold, criterion=criterion,
+                  extended=extended, lists=data.lists, record=True, lp="always")
+    pairs = _all_pairs(data.k)
+    chosen = [pairs[q] for q in sel.terms[0]]
+    fit = fit_model(data_to_table(data), [(data.lists[i], data.lists[j]) for i, j in chosen],
+                    extended=extended)
+    return StepwiseResult(fit, criterion, threshold, tuple(sel.steps))
+
+
+def data_to_table(data: _Data) -> pd.DataFrame:
+    out = pd.DataFrame(data.H, columns=list(data.lists))
+    out[COUNT_COLUMN] = data.y.astype(np.int64)
+    return out
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Parametric bootstrap of N (percentile interval over replicates with an estimate)."""
+
+    estimates: np.ndarray = field(repr=False)  # nan where the replicate's estimate does not exist
+    ci_low: float
+    ci_high: float
+    level: float
+    n_boot: int
+    n_failed: int
+    seed: int | None
+    reselect: bool
+    model_counts: dict[str, int]
+
+
+def bootstrap(
+    table: pd.DataFrame,
+    *,
+    interactions: Interactions | None = None,
+    threshold: float | None = 0.02,
+    criterion: Criterion = "aic",
+    n_boot: int = 1000,
+    seed: int | None = None,
+    level: float = 0.95,
+    reselect: bool = True,
+    extended: bool = True,
+) -> BootstrapResult:
+    """Parametric bootstrap interval for N that repeats the model selection.
+
+    The model is chosen by :func:`stepwise` (or fixed by ``interactions``); replicate tables are
+    drawn as independent Poisson counts with the fitted cell means; each replicate is re-selected
+    with the same rule (``reselect=True``) or refitted with the same model, and N re-estimated.
+    Replicates whose estimate does not exist are counted in ``n_failed`` and left out of the
+    percentile interval.
+    """
+    _check_rule(criterion, threshold)
+    if n_boot < 1:
+        raise ValueError("n_boot must be positive")
+    data = _prepare(table)
+    if interactions is None:
+        fit = stepwise(data_to_table(data), threshold, criterion, extended=extended).fit
+    else:
+        fit = fit_model(data_to_table(data), interactions, extended=extended)
+    if not fit.exists:
+        raise MSEError(fit.message)
+    rng = np.random.default_rng(seed)
+    Ystar = rng.poisson(fit.fitted, size=(n_boot, len(fit.fitted))).astype(float)
+    pairs = _all_pairs(data.k)
+    if reselect:
+        sel = _select(data.H, Ystar, threshold=threshold, criterion=criterion, extended=extended)
+        est = sel.estimates
+        labels = [
+            ", ".join(_pair_name(data.lists, pairs[q]) for q in sorted(t)) or "(main effects)"
+            for t in sel.terms
+        ]
+    else:
+        model_pairs = _parse_interactions(fit.interactions, data.lists)
+        bt = _fit_batch(data.H, Ystar, model_pairs, extended=extended)
+        with np.errstate(over="ignore"):
+            est = np.where(bt.exists & bt.identifiable, bt.observed + np.exp(bt.beta[:, 0]), np.nan)
+        labels = [", ".join(fit.interactions) or "(main effects)"] * n_boot
+    ok = np.isfinite(est)
+    counts: dict[str, int] = {}
+    for lab, good in zip(labels, ok, strict=True):
+        if good:
+            counts[lab] = counts.get(lab, 0) + 1
+    if ok.any():
+        lo, hi = np.quantile(est[ok], [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    else:
+        lo = hi = math.nan
+    return BootstrapResult(est, float(lo), float(hi), level, n_boot, int((~ok).sum()), seed,
+                           reselect, dict(sorted(counts.items(), key=lambda kv: -kv[1])))
+
+
+# ----------------------------------------------------------------------------- convenience
+
+
+def estimate_population(
+    table: pd.DataFrame,
+    *,
+    selection: Literal["stepwise", "fixed", "independence"] = "stepwise",
+    interactions: Interactions | None = None,
+    threshold: float | None = 0.02,
+    criterion: Criterion = "aic",
+    interval: Literal["wald", "lognormal", "profile", "profile-poisson", "bootstrap"] = "wald",
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int | None = None,
+) -> PrevalenceEstimate:
+    """Select/fit a model and return a reportable :class:`PrevalenceEstimate`.
+
+    ``interval``: ``"wald"`` (SparseMSE: Wald on the log of the expected unseen count — note it
+    under-covers N, see :func:`lognormal_interval`), ``"lognormal"`` (Chao/Rcapture),
+    ``"profile"`` (Rcapture multinomial profile likelihood), ``"profile-poisson"``, or
+    ``"bootstrap"`` (parametric, repeating the selection; ``n_boot``, ``seed``).
+
+    When the MLE does not exist, the result has ``estimate=None`` and a ``note``; it never
+    reports a number for a model that has no finite estimate.
+    """
+    data = _prepare(table)
+    tbl = data_to_table(data)
+    if selection == "stepwise":
+        _check_rule(criterion, threshold)
+        fit = stepwise(tbl, threshold, criterion).fit
+        rule = {"aic": f"AIC, Wald p < {threshold}" if threshold is not None else "AIC",
+                "bic": "BIC", "pvalue": f"Poisson p < {threshold}"}[criterion]
+        sel_txt = f"stepwise ({rule})"
+    elif selection == "fixed":
+        fit = fit_model(tbl, interactions or ())
+        sel_txt = "fixed model"
+    elif selection == "independence":
+        fit = fit_model(tbl, ())
+        sel_txt = "independence"
+    else:
+        raise ValueError(f"unknown selection {selection!r}")
+    pct = f"{100 * level:g}%"
+    int_txt = {
+        "wald": f"{pct} Wald interval on log unseen",
+        "lognormal": f"{pct} log-normal (Chao) interval",
+        "profile": f"{pct} multinomial profile-likelihood interval",
+        "profile-poisson": f"{pct} Poisson profile-likelihood interval",
+        "bootstrap": f"{pct} parametric bootstrap percentile interval ({n_boot} replicates, "
+        f"seed {seed})",
+    }.get(interval)
+    if int_txt is None:
+        raise ValueError(f"unknown interval {interval!r}")
+    method = f"Poisson log-linear MSE, {sel_txt}; {int_txt}"
+    common = dict(observed=data.observed, model=fit.interactions, method=method, level=level,
+                  lists=data.lists)
+    if not fit.exists:
+        return PrevalenceEstimate(estimate=None, ci_low=None, ci_high=None, exists=False,
+                                  note=fit.message, **common)  # type: ignore[arg-type]
+    est = fit.estimate
+    note = fit.message
+    extra: dict[str, object] = {}
+    if interval == "wald":
+        lo, hi = wald_interval(fit, level)
+    elif interval == "lognormal":
+        lo, hi = lognormal_interval(fit, level)
+    elif interval in ("profile", "profile-poisson"):
+        pi = profile_interval(fit, level, "multinomial" if interval == "profile" else "poisson")
+        lo, hi = pi.ci_low, pi.ci_high
+        if interval == "profile":
+            extra["multinomial_estimate"] = pi.estimate
+        if not math.isfinite(hi):
+            note = (note + "; " if note else "") + "upper profile bound not reached"
+    else:
+        if selection == "stepwise":
+            bs = bootstrap(tbl, threshold=threshold, criterion=criterion, n_boot=n_boot,
+                           seed=seed, level=level)
+        else:
+            bs = bootstrap(tbl, interactions=fit.interactions, n_boot=n_boot, seed=seed,
+                           level=level, reselect=False)
+        lo, hi = bs.ci_low, bs.ci_high
+        extra.update(bootstrap_failed=bs.n_failed, bootstrap_models=bs.model_counts)
+    return PrevalenceEstimate(estimate=est, ci_low=lo, ci_high=hi, exists=True, note=note,
+                              extra=extra, **common)  # type: ignore[arg-type]
