@@ -7,6 +7,7 @@ from assets.ingest import assets as ingest
 from assets.report import assets as report
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings, WarehouseIOManager, settings_from_environment
+from pipelines.sensors import build_incoming_exports_sensor
 
 # Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → report.
 STAGES = [ingest, estimates, report]
@@ -21,6 +22,7 @@ def build_definitions(settings: AssessmentSettings) -> dg.Definitions:
         assets=dg.load_assets_from_modules(STAGES),
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
         jobs=[assessment_job],
+        sensors=[build_incoming_exports_sensor(assessment_job)],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
     )
 

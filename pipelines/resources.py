@@ -63,7 +63,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         wave = context.asset_partition_key
         rows = warehouse.replace_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave, obj)
         context.add_output_metadata({
-            "row_count": dg.MetadataValue.int(rows),
+            "dagster/row_count": dg.MetadataValue.int(rows),
             "table": dg.MetadataValue.text(f"{warehouse.SCHEMA}.{self._table(context.asset_key)}"),
             "dagster/column_schema": dg.TableSchema(columns=[
                 dg.TableColumn(name=str(c), type=str(t)) for c, t in obj.dtypes.items()]),
