@@ -1,0 +1,110 @@
+"""`htna bench`: how long the whole assessment takes, per asset, as the survey grows.
+
+For each size it writes a synthetic officer export (SurveyMonkey layout) with the interview files,
+then runs the full pipeline for one wave in a fresh process and records each asset's wall time,
+the total, and the peak memory of that process. Two floors are measured in the same run: DuckDB
+alone scanning the same export once, and importing the libraries a run needs. Results are printed
+and written as JSON. Nothing here asserts a time: targets are read off the output (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+FULL_SIZES = [182, 10_000, 100_000, 1_000_000]
+QUICK_SIZES = [182, 2_000]
+RUN_LIBRARIES = "import dagster, pandas, numpy, duckdb, scipy.stats, statsmodels.api, plotly, jinja2, yaml"
+
+
+def _python(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def import_floor() -> float:
+    """Seconds to import the libraries a run needs, in a fresh interpreter."""
+    return _python(RUN_LIBRARIES)
+
+
+def duckdb_scan_floor(export: Path) -> float:
+    """Seconds for DuckDB alone to read the whole export once (text columns, two header rows)."""
+    import duckdb
+
+    con = duckdb.connect()
+    start = time.perf_counter()
+    con.execute("SELECT count(*) FROM read_csv(?, skip=2, header=false, all_varchar=true, "
+                "strict_mode=false, parallel=true)", [str(export)]).fetchone()
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def write_wave(size: int, folder: Path, seed: int = 2015) -> Path:
+    from assets.ingest.synthetic import write_demo_wave
+    from pipelines.config import load_assessment
+
+    write_demo_wave(load_assessment(), "2015", seed, size, folder)
+    return folder / "officer_survey.csv"
+
+
+def run_once(data: Path, workdir: Path) -> dict:
+    """One full pipeline run for wave 2015 in a fresh process."""
+    timings = workdir / "timings.json"
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--wave", "2015", "--data", str(data),
+           "--warehouse", str(workdir / "bench.duckdb"), "--output", str(workdir / "site"),
+           "--timings", str(timings)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    total = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark run failed:\n{proc.stderr[-2000:]}")
+    result = json.loads(timings.read_text())
+    return {"total_s": total, "assets_s": result["steps"], "peak_rss_mb": result["peak_rss_mb"]}
+
+
+def run_benchmark(sizes: list[int], repetitions: int, workdir: Path) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
+    report: dict = {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": __import__("os").cpu_count()},
+        "import_floor_s": min(import_floor() for _ in range(max(1, repetitions))),
+        "sizes": [],
+    }
+    for size in sizes:
+        folder = workdir / f"n{size}" / "data" / "incoming" / "2015"
+        t0 = time.perf_counter()
+        export = write_wave(size, folder)
+        generated = time.perf_counter() - t0
+        runs = [run_once(folder.parent.parent, workdir / f"n{size}") for _ in range(repetitions)]
+        best = min(runs, key=lambda r: r["total_s"])
+        entry = {"respondents": size, "export_mb": export.stat().st_size / 1e6, "generate_s": generated,
+                 "duckdb_scan_floor_s": min(duckdb_scan_floor(export) for _ in range(repetitions)),
+                 "total_s": best["total_s"], "assets_s": best["assets_s"],
+                 "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "runs_total_s": [r["total_s"] for r in runs]}
+        report["sizes"].append(entry)
+        print(format_entry(entry), flush=True)
+    return report
+
+
+def format_entry(e: dict) -> str:
+    steps = ", ".join(f"{k} {v:.2f}" for k, v in e["assets_s"].items())
+    return (f"n={e['respondents']:>9,}  total {e['total_s']:7.2f} s  peak RSS {e['peak_rss_mb']:7.0f} MB  "
+            f"DuckDB scan floor {e['duckdb_scan_floor_s']:.2f} s\n    assets: {steps}")
+
+
+def main(sizes: list[int] | None, quick: bool, repetitions: int, out: Path, workdir: Path) -> dict:
+    chosen = sizes or (QUICK_SIZES if quick else FULL_SIZES)
+    report = run_benchmark(chosen, repetitions, workdir)
+    print(f"import floor {report['import_floor_s']:.2f} s")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"Benchmark written: {out}")
+    return report
