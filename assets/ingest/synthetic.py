@@ -307,36 +307,40 @@ def write_surveymonkey_csv(assessment: Assessment, answers: pd.DataFrame, path: 
     """Write answers in SurveyMonkey's "all individual responses" CSV layout (two header rows)."""
     header1: list[str] = list(SURVEYMONKEY_ID_COLUMNS)
     header2: list[str] = [""] * len(SURVEYMONKEY_ID_COLUMNS)
-    getters = []
+    blank = np.full(len(answers), "", dtype=object)
+    columns: list[np.ndarray] = [
+        answers["respondent_id"].to_numpy(object), answers["collector_id"].to_numpy(object),
+        pd.to_datetime(answers["start_date"]).dt.strftime(SURVEYMONKEY_DATE_FORMAT).to_numpy(object),
+        pd.to_datetime(answers["end_date"]).dt.strftime(SURVEYMONKEY_DATE_FORMAT).to_numpy(object),
+        answers["ip_address"].to_numpy(object), blank, blank, blank, blank,
+    ]
+
+    def text(col: str) -> np.ndarray:
+        values = answers[col].to_numpy(object)
+        return np.where(pd.isna(values), "", values)
+
     for v in assessment.codebook.variables:
-        if v.type == "single":
+        if v.type in ("single", "text"):
             header1.append(v.question)
-            header2.append("Response")
-            getters.append(lambda r, name=v.name: r[name])
-        elif v.type == "text":
-            header1.append(v.question)
-            header2.append("Open-Ended Response")
-            getters.append(lambda r, name=v.name: r[name])
-        else:
-            for i, opt in enumerate(v.options or []):
-                assert isinstance(opt, Option)
-                header1.append(v.question if i == 0 else "")
-                header2.append(opt.label)
-                getters.append(lambda r, col=f"{v.name}__{opt.code}", label=opt.label:
-                               label if r[col] is True or r[col] == True else None)  # noqa: E712
-            if v.other_specify:
-                header1.append("")
-                header2.append("Other (please specify)")
-                getters.append(lambda r, col=f"{v.name}__other_text": r[col])
+            header2.append("Response" if v.type == "single" else "Open-Ended Response")
+            columns.append(text(v.name))
+            continue
+        for i, opt in enumerate(v.options or []):
+            assert isinstance(opt, Option)
+            header1.append(v.question if i == 0 else "")
+            header2.append(opt.label)
+            ticked = answers[f"{v.name}__{opt.code}"].to_numpy(object) == True  # noqa: E712
+            columns.append(np.where(ticked, opt.label, ""))
+        if v.other_specify:
+            header1.append("")
+            header2.append("Other (please specify)")
+            columns.append(text(f"{v.name}__other_text"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header1)
         w.writerow(header2)
-        for r in answers.to_dict("records"):
-            ids = [r["respondent_id"], r["collector_id"], r["start_date"].strftime(SURVEYMONKEY_DATE_FORMAT),
-                   r["end_date"].strftime(SURVEYMONKEY_DATE_FORMAT), r["ip_address"], "", "", "", ""]
-            w.writerow(ids + [("" if g(r) is None else g(r)) for g in getters])
+        pd.DataFrame(dict(enumerate(columns))).to_csv(fh, header=False, index=False, lineterminator="\r\n")
 
 
 def generate_interviews(assessment: Assessment, dataset: str, wave: str, seed: int) -> pd.DataFrame:
