@@ -6,7 +6,8 @@ import pandas as pd
 
 from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import to_officer_responses
-from assets.ingest.surveymonkey import read_surveymonkey_csv
+from assets.ingest.archive import archive_export
+from assets.ingest.readers import read_export
 from pipelines.failures import as_user_failure
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
@@ -46,7 +47,10 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
     with as_user_failure():
         assessment = settings.assessment()
         name = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "file_name"].iloc[0]
-        raw = read_surveymonkey_csv(wave_folder(settings.data_path(), wave) / name)
+        path = wave_folder(settings.data_path(), wave) / name
+        # every export is kept, by content hash, beside the warehouse (owner-only), with its wave
+        archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive")
+        raw = read_export(path)  # any supported layout, detected from the file
         accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
     meta = {
         "rows_read": report.rows_read, "rows_accepted": report.rows_accepted,
@@ -54,7 +58,11 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         "reconciles": report.reconciles(),
         "unmatched_questions": dg.MetadataValue.json(report.unmatched_questions),
         "missing_variables": dg.MetadataValue.json(report.missing_variables),
-        "value_problems": len(report.value_problems),
+        "value_problems": len(report.value_problems),  # counts only: the answers stay out of metadata
+        "format": report.format, "encoding": report.encoding,
+        "matched_by": dg.MetadataValue.json(report.matched_by),
+        "unplaced_counties": report.unplaced_counties,
+        "archived_sha256": archived.record.sha256, "archived_new_version": archived.new,
     }
     yield dg.Output(accepted, output_name="officer_responses", metadata=meta)
     yield dg.Output(quarantine, output_name="officer_responses_quarantine",

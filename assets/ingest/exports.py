@@ -17,7 +17,8 @@ from pipelines.config import InterviewFrame
 from pipelines.errors import InputError
 
 DATASET_FILES = {
-    "officer_survey": ("officer_survey.csv", "officer_survey.xlsx"),
+    "officer_survey": ("officer_survey.csv", "officer_survey.xlsx", "officer_survey.tsv", "officer_survey.txt",
+                       "officer_survey.sav"),
     "stakeholder_interviews": ("stakeholder_interviews.csv",),
     "survivor_interviews": ("survivor_interviews.csv",),
 }
@@ -53,9 +54,9 @@ def is_synthetic(folder: Path) -> bool:
 
 
 def _count_rows(path: Path, header_rows: int) -> int:
-    from assets.ingest.surveymonkey import decode
+    from assets.ingest.raw import decode_text
 
-    text, _ = decode(path, path.read_bytes())
+    text, _, _ = decode_text(path, path.read_bytes())
     import csv
     import io
 
@@ -72,13 +73,17 @@ def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
         if path is None:
             if dataset == "officer_survey":
                 raise InputError(folder / names[0], "the officer survey export is missing",
-                                 fix=f"save the SurveyMonkey export as {names[0]} in {folder}")
+                                 fix=f"save the survey export in {folder} as one of: {', '.join(names)}")
             continue
-        header_rows = 2 if dataset == "officer_survey" else 1
-        try:
-            n = _count_rows(path, header_rows)
-        except Exception as exc:  # malformed text is reported when the file is read properly
-            raise InputError(path, f"cannot read the file as CSV ({exc})", fix="re-export the file as CSV") from None
+        if dataset == "officer_survey":  # any supported layout; its header rows are the format's own
+            from assets.ingest.readers import read_export
+
+            n = read_export(path).n_rows
+        else:
+            try:
+                n = _count_rows(path, 1)
+            except Exception as exc:  # noqa: BLE001 - malformed text is reported when the file is read properly
+                raise InputError(path, f"cannot read the file as CSV ({exc})", fix="re-export the file as CSV") from None
         rows.append({"wave": wave, "dataset": dataset, "file_name": path.name, "sha256": sha256_of(path),
                      "bytes": path.stat().st_size, "rows": n, "synthetic": synthetic})
     return pd.DataFrame(rows, columns=EXPORT_COLUMNS)

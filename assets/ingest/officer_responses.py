@@ -1,27 +1,54 @@
 """From a survey export to the canonical ``officer_responses`` table.
 
-Each canonical variable of the codebook is found in the export by its question text (or an alias),
-tolerant of case, white space, smart quotes and trailing punctuation; answers are normalised to the
-codebook's labels. Nothing is dropped silently: export questions that match no variable, variables
-the export lacks and answers that are not among the options are all reported, and rows that cannot
-be used are quarantined with a reason, so rows read = rows accepted + rows quarantined.
+Each canonical variable of the codebook is found in the export by column name, Qualtrics ImportId or
+question text (or an alias of any of these), tolerant of case, white space, smart quotes and trailing
+punctuation; a matrix question's rows are found by "question: row" or the row text. Answers are
+normalised to the codebook's labels from labels in any case, numeric codes (position in the option
+list, starting at 1), "5 - Strongly agree" and "Strongly agree (5)"; multi-selects from one column
+per option (ticked by label, 1/0, Checked/Unchecked, True/False) or one column listing the choices.
+County answers go through :class:`~assets.ingest.geography.CountyResolver`.
+
+Nothing is dropped silently: export questions that match no variable, variables the export lacks
+and answers that are not among the options are all reported, and rows that cannot be used are
+quarantined with a reason (preview/test/spam status, blank response, no or duplicate respondent id),
+so rows read = rows accepted + rows quarantined. All work is per distinct value, so a million-row
+export costs little more than its distinct answers.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from assets.ingest.surveymonkey import RawExport, parse_timestamp
+from assets.ingest.geography import CountyResolver
+from assets.ingest.raw import ANSWER, CHOICE, OTHER_TEXT, ExportColumn, RawExport
 from pipelines.config import Assessment, Option, Variable
 from pipelines.errors import InputError
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                          "\u2014": "-", "\u00a0": " "})
+
+DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
+                "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d",
+                "%m/%d/%Y")
+META_COLUMNS = ("wave", "source_row", "respondent_id", "collector_id", "start_date", "end_date",
+                "duration_seconds", "finished", "progress", "county_note")
+_GENERIC_SUBHEADERS = {"", "response", "open-ended response", "selected choice", "text"}
+_FALSY = {"", "0", "0.0", "unchecked", "false", "no", "not selected", "not checked", "n", "f"}
+_STATUS = {
+    "survey preview": "preview response", "preview": "preview response", "1": "preview response",
+    "17": "preview response", "survey test": "test response", "test": "test response", "2": "test response",
+    "spam": "spam response", "8": "spam response", "9": "spam response", "12": "spam response",
+    "survey preview spam": "spam response", "imported spam": "spam response",
+}
+_STATUS_OK = {"", "ip address", "0", "imported", "4", "offline", "16", "anonymous", "email", "complete"}
+_FORMULA = re.compile(r"^\s*[=+@]|^\s*-\s*[A-Za-z(]")
+_MARKUP = re.compile(r"<\s*/?\s*(script|iframe|img|a|svg|object|style|b|i|div|span|p)\b|javascript:", re.I)
 
 
 def normalise_text(text: str) -> str:
@@ -42,36 +69,277 @@ class IngestReport:
     missing_variables: list[str] = field(default_factory=list)
     unmatched_questions: list[str] = field(default_factory=list)
     value_problems: list[str] = field(default_factory=list)
+    format: str = ""
+    encoding: str = ""
+    matched_by: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unplaced_counties: int = 0
 
     def reconciles(self) -> bool:
         return self.rows_read == self.rows_accepted + sum(self.quarantined.values())
 
+    @property
+    def rows_quarantined(self) -> int:
+        return int(sum(self.quarantined.values()))
 
-def _match_questions(raw: RawExport, variables: list[Variable]) -> tuple[dict[str, str], list[str]]:
-    """Map each variable name to the export's question text; list export questions left over."""
-    export_questions: dict[str, str] = {}
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["rows_quarantined"] = self.rows_quarantined
+        d["reconciles"] = self.reconciles()
+        return d
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass
+class VariableMatch:
+    """The export columns a codebook variable was found in, and by what."""
+
+    variable: Variable
+    columns: list[ExportColumn]
+    how: str
+
+
+def _variable_keys(v: Variable) -> list[tuple[str, str]]:
+    keys = [(normalise_text(v.question), "question text"), (normalise_text(v.name), "column name")]
+    keys += [(normalise_text(a), f"alias {a!r}") for a in v.aliases]
+    return [(k, how) for k, how in keys if k]
+
+
+def _group_keys(cols: list[ExportColumn]) -> set[str]:
+    first = cols[0]
+    keys = {normalise_text(first.question), normalise_text(first.group_key)}
+    keys |= {normalise_text(c.import_id) for c in cols if c.import_id}
+    keys |= {normalise_text(c.name) for c in cols if c.name and c.kind == ANSWER}
+    return {k for k in keys if k}
+
+
+def _column_keys(c: ExportColumn) -> set[str]:
+    keys = {normalise_text(c.name)} if c.name else set()
+    sub = normalise_text(c.subheader)
+    if sub not in _GENERIC_SUBHEADERS:
+        q = c.question.rstrip()
+        keys |= {normalise_text(f"{q} {c.subheader}"), normalise_text(f"{q.rstrip(':')}: {c.subheader}"),
+                 normalise_text(f"{q} - {c.subheader}"), sub}
+    return {k for k in keys if k}
+
+
+def _describe(cols: list[ExportColumn]) -> str:
+    c = cols[0]
+    label = c.question if len(c.question) <= 90 else c.question[:87] + "..."
+    ident = c.name if c.name and normalise_text(c.name) != normalise_text(c.question) else ""
+    return f"{ident}: {label}" if ident else label
+
+
+def match_questions(raw: RawExport, variables: list[Variable]) -> tuple[dict[str, VariableMatch], list[str], list[str]]:
+    """Find each variable's columns. Returns (matches by variable name, unmatched export questions, notes)."""
+    groups: dict[str, list[ExportColumn]] = {}
     for col in raw.columns:
-        export_questions.setdefault(normalise_text(col.question), col.question)
-    found: dict[str, str] = {}
+        groups.setdefault(col.group_key, []).append(col)
+    keys = {g: _group_keys(cols) for g, cols in groups.items()}
+    found: dict[str, VariableMatch] = {}
+    used: dict[str, str] = {}
+    notes: list[str] = []
     for v in variables:
-        for wording in [v.question, *v.aliases]:
-            key = normalise_text(wording)
-            if key in export_questions:
-                found[v.name] = export_questions[key]
+        for key, how in _variable_keys(v):
+            hits = [g for g, ks in keys.items() if key in ks and g not in used]
+            if hits:
+                found[v.name] = VariableMatch(v, groups[hits[0]], how)
+                used[hits[0]] = v.name
+                for extra in hits[1:]:
+                    used[extra] = v.name
+                    notes.append(f"{v.name}: the export has this question twice ({_describe(groups[hits[0]])!r} "
+                                 f"and {_describe(groups[extra])!r}); the first is used")
                 break
-    used = {normalise_text(q) for q in found.values()}
-    unmatched = [q for k, q in export_questions.items() if k not in used]
-    return found, unmatched
+    # matrix rows and stray single columns: match column by column
+    column_used: set[int] = set()
+    for g, cols in groups.items():
+        if g in used:
+            continue
+        for c in cols:
+            ck = _column_keys(c)
+            for v in variables:
+                if v.name in found or v.type == "multi":
+                    continue
+                hit = next(((k, how) for k, how in _variable_keys(v) if k in ck), None)
+                if hit:
+                    found[v.name] = VariableMatch(v, [ExportColumn(c.position, c.question, "Response", c.name,
+                                                                   c.import_id, "", c.group_key, ANSWER)],
+                                                  hit[1] + " (matrix row)")
+                    column_used.add(c.position)
+                    break
+    unmatched: list[str] = []
+    for g, cols in groups.items():
+        if g in used:
+            continue
+        rest = [c for c in cols if c.position not in column_used]
+        if not rest:
+            continue
+        if len(rest) == len(cols):
+            unmatched.append(_describe(cols))
+        else:
+            unmatched += [f"{_describe([c])} - {c.subheader}" for c in rest]
+    return found, unmatched, notes
 
 
-def _option_lookup(labels: list[str]) -> dict[str, str]:
+# --------------------------------------------------------------------------- values
+
+
+class _Distinct:
+    """One column factorised once: its distinct values (stripped; missing = '') and each row's code.
+
+    Everything per row is computed per distinct value and spread back by the codes, so a million
+    rows with a handful of answers cost a handful of Python calls.
+    """
+
+    def __init__(self, cells: pd.Series) -> None:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        self.values = [str(u).strip() for u in uniques] + [""]  # code -1 (missing) indexes the last
+        self.codes = codes
+
+    def apply(self, fn: Callable[[str], Any]) -> np.ndarray:
+        out = np.empty(len(self.values), dtype=object)
+        out[:] = [fn(v) for v in self.values]
+        return out
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value[self.codes]
+
+    def map(self, fn: Callable[[str], Any]) -> np.ndarray:
+        return self.rows(self.apply(fn))
+
+    def test(self, pred: Callable[[str], Any]) -> np.ndarray:
+        return np.fromiter((bool(pred(v)) for v in self.values), bool, len(self.values))[self.codes]
+
+
+def _per_value(cells: pd.Series, fn: Callable[[str], Any]) -> np.ndarray:
+    """Apply ``fn`` once per distinct cell (stripped; missing = '') and spread the results to rows."""
+    return _Distinct(cells).map(fn)
+
+
+def _not_none(per_value: np.ndarray) -> np.ndarray:
+    return np.fromiter((v is not None for v in per_value), bool, len(per_value))
+
+
+def _respondent_ids(cells: pd.Series) -> np.ndarray:
+    """Identifiers as text, stripped; '1234.0' (an id read as a number) becomes '1234'."""
+    ids = cells.fillna("").astype(str).str.strip()
+    numeric = ids.str.endswith(".0").to_numpy(dtype=bool)
+    if numeric.any():
+        ids = ids.copy()
+        ids[numeric] = ids[numeric].str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    return ids.to_numpy(dtype=object)
+
+
+def _nonblank(cells: pd.Series) -> np.ndarray:
+    return _Distinct(cells).test(bool)
+
+
+_NUMERIC_ID = re.compile(r"^(\d+)\.0+$")
+
+
+def _option_lookup(labels: list[str], codes: list[str] | None = None) -> dict[str, str]:
     lookup: dict[str, str] = {}
-    for code, label in enumerate(labels, start=1):
+    for pos, label in enumerate(labels, start=1):
         n = normalise_text(label)
         lookup[n] = label
-        lookup[str(code)] = label
-        lookup[f"{code} - {n}"] = label
+        lookup.setdefault(str(pos), label)
+        if codes:
+            lookup.setdefault(normalise_text(codes[pos - 1]), label)
     return lookup
+
+
+_CODED = re.compile(r"^\(?(?P<code>\d+)(?:\.0+)?\)?\s*(?:[-.=:)]\s*|\s+)(?P<label>.+)$")
+_LABEL_CODE = re.compile(r"^(?P<label>.+?)\s*[(\[](?P<code>\d+)[)\]]$")
+
+
+def _match_value(value: str, lookup: dict[str, str]) -> str | None:
+    k = normalise_text(value)
+    if k in lookup:
+        return lookup[k]
+    k2 = re.sub(r"^(\d+)\.0+$", r"\1", k)
+    if k2 in lookup:
+        return lookup[k2]
+    for rx in (_CODED, _LABEL_CODE):
+        m = rx.match(k)
+        if m:
+            by_label = lookup.get(normalise_text(m.group("label")))
+            by_code = lookup.get(m.group("code"))
+            if by_label is not None and (by_code is None or by_code == by_label):
+                return by_label
+    return None
+
+
+def _rows_of(raw: RawExport, mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(int(raw.row_numbers[i])) for i in idx[:5])  # type: ignore[index]
+    return f"row {shown}" if idx.size == 1 else f"{idx.size} rows: {shown}" + (" ..." if idx.size > 5 else "")
+
+
+def _report_bad(raw: RawExport, report: IngestReport, name: str, cells: pd.Series, bad: np.ndarray,
+                what: str) -> None:
+    """One value problem per distinct bad answer, with its rows."""
+    if not bad.any():
+        return
+    values = cells.to_numpy()[bad]
+    codes, uniques = pd.factorize(pd.Series(values).astype(str).str.strip())
+    positions = np.flatnonzero(bad)
+    for j, u in enumerate(uniques[:20]):
+        mask = np.zeros(len(cells), bool)
+        mask[positions[codes == j]] = True
+        report.value_problems.append(f"{name}: {str(u)[:60]!r} {what} ({_rows_of(raw, mask)})")
+    if len(uniques) > 20:
+        report.value_problems.append(f"{name}: {len(uniques) - 20} more distinct answers not in the codebook")
+
+
+def _main_column(cols: list[ExportColumn]) -> ExportColumn:
+    return next((c for c in cols if c.kind == ANSWER), cols[0])
+
+
+def _split_choices(value: str, labels: list[str], codes: list[str]) -> tuple[set[int], bool, list[str]]:
+    """A cell listing choices ('A,B' or '1,3'): (option indexes, other chosen, unknown pieces)."""
+    by_label = {normalise_text(lab): i for i, lab in enumerate(labels)}
+    by_code = {str(i + 1): i for i in range(len(labels))} | {normalise_text(c): i for i, c in enumerate(codes)}
+    pieces = [p for p in re.split(r"\s*[,;|]\s*", value) if p.strip()]
+    chosen: set[int] = set()
+    other, unknown = False, []
+    i = 0
+    while i < len(pieces):
+        for j in range(len(pieces), i, -1):  # longest run of pieces that is a label (labels may hold commas)
+            cand = normalise_text(", ".join(pieces[i:j]))
+            if cand in by_label:
+                chosen.add(by_label[cand])
+                i = j
+                break
+        else:
+            p = normalise_text(pieces[i])
+            if p in by_code:
+                chosen.add(by_code[p])
+            elif p.startswith("other"):
+                other = True
+            else:
+                unknown.append(pieces[i])
+            i += 1
+    return chosen, other, unknown
+
+
+def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.array(values, dtype="boolean")
+
+
+def _flag_text(raw: RawExport, report: IngestReport, name: str, col: _Distinct) -> None:
+    formula = col.test(lambda s: bool(_FORMULA.match(s)) and len(s) > 1)
+    if formula.any():
+        report.notes.append(f"{name}: formula-looking text kept as plain text, never evaluated ({_rows_of(raw, formula)}); "
+                            "open exported CSVs with care")
+    markup = col.test(lambda s: bool(_MARKUP.search(s)))
+    if markup.any():
+        report.notes.append(f"{name}: HTML or script in free text kept as text and escaped when shown "
+                            f"({_rows_of(raw, markup)})")
+
+
+# --------------------------------------------------------------------------- the table
 
 
 def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> tuple[pd.DataFrame, pd.DataFrame, IngestReport]:
@@ -81,113 +349,253 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
     Raises InputError when a required variable is missing from the export.
     """
     cb = assessment.codebook
-    report = IngestReport(rows_read=len(raw.rows))
-    found, report.unmatched_questions = _match_questions(raw, cb.variables)
+    n = raw.n_rows
+    if n == 0:
+        raise InputError(raw.path, "the export has its header rows but no responses", row=raw.first_data_line,
+                         fix="export again once responses have been collected (all responses, not a filtered view)")
+    report = IngestReport(rows_read=n, format=raw.describe_format(), encoding=raw.encoding, notes=list(raw.notes))
+    found, report.unmatched_questions, match_notes = match_questions(raw, cb.variables)
+    report.notes += match_notes
     report.matched = sorted(found)
+    report.matched_by = {name: m.how for name, m in found.items()}
     report.missing_variables = [v.name for v in cb.variables if v.name not in found]
-    missing_required = [v.name for v in cb.variables if v.required and v.name not in found]
+    missing_required = [v for v in cb.variables if v.required and v.name not in found]
     if missing_required:
-        v = next(x for x in cb.variables if x.name == missing_required[0])
+        v = missing_required[0]
         raise InputError(raw.path, f"required question not found: {v.question!r} ({v.name})", row=1,
-                         fix="add the export's wording of this question to the codebook as an alias, "
-                             "or export the survey with this question included")
+                         fix="add the export's wording, column name or ImportId of this question to the codebook "
+                             "as an alias, or export the survey with this question included")
 
-    by_question: dict[str, list] = {}
-    for col in raw.columns:
-        by_question.setdefault(col.question, []).append(col)
-    cells = np.array(raw.rows, dtype=object) if raw.rows else np.empty((0, len(raw.columns) + len(raw.ids)), object)
-    strip = np.vectorize(lambda s: s.strip(), otypes=[object]) if cells.size else (lambda a: a)
-    cells = strip(cells)
-
-    def column(pos: int) -> np.ndarray:
-        return cells[:, pos] if len(cells) else np.array([], dtype=object)
-
-    out: dict[str, object] = {}
-    rid_col = column(raw.ids["respondent_id"])
-    out["respondent_id"] = rid_col
-    for key in ("collector_id",):
-        out[key] = column(raw.ids[key]) if key in raw.ids else np.full(len(cells), None, object)
+    out: dict[str, Any] = {}
+    ids = raw.ids
+    none = lambda: np.full(n, None, dtype=object)  # noqa: E731
+    out["respondent_id"] = _respondent_ids(raw.cells(ids["respondent_id"]))
+    out["collector_id"] = _per_value(raw.cells(ids["collector_id"]), lambda s: s or None) \
+        if "collector_id" in ids else none()
     for key in ("start_date", "end_date"):
-        out[key] = [parse_timestamp(s) for s in column(raw.ids[key])] if key in raw.ids else [None] * len(cells)
+        if key in ids:
+            cells = raw.cells(ids[key])
+            parsed = parse_timestamps(cells)
+            _report_bad(raw, report, key, cells, _nonblank(cells) & parsed.isna().to_numpy(),
+                        "is not a date and time this reader knows")
+            out[key] = parsed.to_numpy()
+        else:
+            out[key] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]").to_numpy()
 
-    problems_by_row: dict[int, list[str]] = {}
+    resolver: CountyResolver | None = None
+    county_note = none()
+    has_answer = np.zeros(n, bool)
     for v in cb.variables:
-        if v.name not in found:
+        m = found.get(v.name)
+        if m is None:
             if v.type == "multi":
                 for opt in v.options or []:
                     assert isinstance(opt, Option)
-                    out[f"{v.name}__{opt.code}"] = pd.array([pd.NA] * len(cells), dtype="boolean")
+                    out[f"{v.name}__{opt.code}"] = _boolean(np.full(n, None, dtype=object))
+                if v.other_specify:
+                    out[f"{v.name}__other_text"] = none()
             else:
-                out[v.name] = np.full(len(cells), None, object)
+                out[v.name] = none()
             continue
-        cols = by_question[found[v.name]]
-        if v.type in ("single", "text"):
-            main = next((c for c in cols if normalise_text(c.subheader) in ("response", "open-ended response", "")),
-                        cols[0])
-            values = column(main.position)
-            if v.type == "text":
-                out[v.name] = np.where(values == "", None, values)
-                continue
-            lookup = _option_lookup(assessment.options(v))
-            mapped = np.full(len(values), None, object)
-            for i, val in enumerate(values):
-                if val == "":
-                    continue
-                label = lookup.get(normalise_text(val))
-                if label is None:
-                    problems_by_row.setdefault(i, []).append(f"{v.name}: answer not in codebook")
-                    report.value_problems.append(
-                        f"row {raw.first_data_line + i}, {v.name}: {val[:40]!r} is not one of the codebook's answers")
-                mapped[i] = label
-            out[v.name] = mapped
-        else:  # multi-select: one column per option, a tick is a non-blank cell
-            opt_cols = {normalise_text(c.subheader): c for c in cols}
-            ticks = {}
-            for opt in v.options or []:
-                assert isinstance(opt, Option)
-                c = opt_cols.get(normalise_text(opt.label))
-                if c is None:
-                    report.missing_variables.append(f"{v.name}__{opt.code}")
-                    ticks[opt.code] = None
-                else:
-                    ticks[opt.code] = column(c.position) != ""
-            other = next((c for k, c in opt_cols.items() if k.startswith("other")), None)
-            other_vals = column(other.position) if other is not None else np.full(len(cells), "", object)
-            present = [t for t in ticks.values() if t is not None]
-            answered = np.logical_or.reduce(present + [other_vals != ""]) if present else np.zeros(len(cells), bool)
-            for code, t in ticks.items():
-                arr = pd.array(np.where(answered, t if t is not None else False, None), dtype="boolean")
-                out[f"{v.name}__{code}"] = arr
-            if v.other_specify:
-                out[f"{v.name}__other_text"] = np.where(other_vals == "", None, other_vals)
+        cols = m.columns
+        if v.type != "multi":
+            main = _main_column(cols)
+            for c in cols:
+                if c is not main:
+                    report.unmatched_questions.append(f"{v.name}: extra column {c.subheader or c.name!r} "
+                                                      f"(column {c.position + 1}) is not used")
+        if v.type == "text":
+            col = _Distinct(raw.cells(_main_column(cols).position))
+            _flag_text(raw, report, v.name, col)
+            out[v.name] = col.map(lambda s: s or None)
+            has_answer |= col.test(bool)
+        elif v.type == "single":
+            cells = raw.cells(_main_column(cols).position)
+            col = _Distinct(cells)
+            labels = assessment.options(v)
+            lookup = _option_lookup(labels)
+            if v.options_from == "counties":
+                resolver = resolver or CountyResolver.for_assessment(assessment)
+                r = resolver
 
-    frame = pd.DataFrame(out)
+                def place(s: str, lookup: dict[str, str] = lookup, r: CountyResolver = r) -> tuple[str | None, str]:
+                    if not s:
+                        return None, ""
+                    hit = _match_value(s, lookup)
+                    if hit is not None:
+                        return hit, ""
+                    p = r.resolve(s)
+                    return p.county, p.how if p.county is None else ""
+
+                placed = col.apply(place)
+                county_u = np.empty(len(placed), dtype=object)
+                county_u[:] = [p[0] for p in placed]
+                reason_u = np.empty(len(placed), dtype=object)
+                reason_u[:] = [p[1] or None for p in placed]
+                mapped = col.rows(county_u)
+                county_note = col.rows(reason_u)
+                bad = col.rows(_not_none(reason_u))
+                report.unplaced_counties = int(bad.sum())
+                _report_bad(raw, report, v.name, cells, bad, "could not be placed in a county (kept as unknown county)")
+                mapped_u = county_u
+            else:
+                mapped_u = col.apply(lambda s, lk=lookup: _match_value(s, lk) if s else None)
+                mapped = col.rows(mapped_u)
+                nonblank_u = np.array([bool(x) for x in col.values])
+                bad = col.rows(nonblank_u & ~_not_none(mapped_u))
+                _report_bad(raw, report, v.name, cells, bad, "is not one of the codebook's answers")
+            out[v.name] = mapped
+            has_answer |= col.rows(_not_none(mapped_u))
+        else:
+            has_answer |= _multi(raw, report, v, cols, out, n)
+
+    frame = pd.DataFrame(out, index=range(n))
     frame.insert(0, "wave", wave)
-    frame.insert(1, "source_row", np.arange(raw.first_data_line, raw.first_data_line + len(frame)))
+    frame.insert(1, "source_row", np.asarray(raw.row_numbers, dtype=np.int64))
     start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
     frame["duration_seconds"] = (end - start).dt.total_seconds()
+    frame["finished"] = _finished(raw)
+    frame["progress"] = pd.to_numeric(raw.cells(ids["progress"]), errors="coerce").to_numpy() \
+        if "progress" in ids else np.full(n, np.nan)
+    frame["county_note"] = county_note
     for d in cb.derived:
         mapping = assessment.derived_map(d)
-        frame[d.name] = frame[d.from_].map(lambda x, m=mapping: m.get(x) if x is not None else None)
+        frame[d.name] = _per_value(frame[d.from_], lambda s, mp=mapping: mp.get(s) if s else None)
 
-    # Rows that cannot be used: no answers at all, or a repeated respondent id.
-    answer_cols = [c for c in frame.columns if c not in
-                   {"wave", "source_row", "respondent_id", "collector_id", "start_date", "end_date",
-                    "duration_seconds", *(d.name for d in cb.derived)}]
-    blank = frame[answer_cols].isna().all(axis=1).to_numpy()
-    no_id = (frame["respondent_id"].astype(str).str.strip() == "").to_numpy()
-    dup = frame["respondent_id"].duplicated(keep="first").to_numpy() & ~no_id
-    reasons = np.full(len(frame), "", object)
+    # Rows that cannot be used: platform status (preview, test, spam), no answers, no or repeated id.
+    status = _status_reasons(raw, report) if "status" in ids else np.full(n, "", dtype=object)
+    blank = ~has_answer
+    no_id = (frame["respondent_id"] == "").to_numpy()
+    eligible = (status == "") & ~no_id
+    dup = np.zeros(n, bool)
+    dup[eligible] = frame.loc[eligible, "respondent_id"].duplicated(keep="first").to_numpy()
+    reasons = np.full(n, "", dtype=object)
     reasons[dup] = "duplicate respondent id"
     reasons[no_id] = "no respondent id"
     reasons[blank] = "blank response"
+    reasons[status != ""] = status[status != ""]
+    checks = {"duplicate respondent id": "unique_respondent_id", "no respondent id": "has_respondent_id",
+              "blank response": "not_blank", "preview response": "not_preview", "test response": "not_test",
+              "spam response": "not_spam"}
+    held = reasons != ""
+    any_held = bool(held.any())
     quarantine = pd.DataFrame({
-        "dataset": "officer_responses", "wave": wave, "source_row": frame["source_row"],
-        "check": np.where(reasons == "", "", np.where(blank, "not_blank",
-                          np.where(no_id, "has_respondent_id", "unique_respondent_id"))),
-        "reason": reasons,
-    })[reasons != ""].reset_index(drop=True)
-    accepted = frame[reasons == ""].reset_index(drop=True)
+        "dataset": "officer_responses", "wave": wave, "source_row": frame["source_row"].to_numpy()[held],
+        "check": [checks.get(r, "status") for r in reasons[held]],
+        "reason": reasons[held],
+    })
+    if dup.any():
+        report.notes.append(f"duplicate respondent ids: {_rows_of(raw, dup & ~blank)} repeat an earlier row's id; "
+                            "the first row of each id is kept")
+    accepted = frame[~held].reset_index(drop=True) if any_held else frame
     report.rows_accepted = len(accepted)
-    report.quarantined = quarantine["reason"].value_counts().to_dict()
+    report.quarantined = {str(k): int(v) for k, v in quarantine["reason"].value_counts().items()}
     return accepted, quarantine, report
+
+
+def _multi(raw: RawExport, report: IngestReport, v: Variable, cols: list[ExportColumn], out: dict[str, Any],
+           n: int) -> np.ndarray:
+    """A multi-select question: one boolean column per option (NA when the question was skipped).
+
+    Returns which rows answered it."""
+    options = [o for o in v.options or [] if isinstance(o, Option)]
+    labels = [o.label for o in options]
+    codes = [o.code for o in options]
+    by_label = {normalise_text(o.label): i for i, o in enumerate(options)}
+    by_code = {o.code: i for i, o in enumerate(options)} | {str(i + 1): i for i in range(len(options))}
+    ticks: dict[int, np.ndarray] = {}
+    answered = np.zeros(n, bool)
+    other_vals = np.full(n, None, dtype=object)
+    has_other = np.zeros(n, bool)
+    choice_cols = [c for c in cols if c.kind == CHOICE]
+    list_cols = [c for c in cols if c.kind == ANSWER]
+    for c in choice_cols:
+        sub = normalise_text(c.subheader)
+        idx = by_label.get(sub)
+        if idx is None and c.choice:
+            idx = by_code.get(c.choice, by_code.get(c.choice.lower()))
+        if idx is None and sub.startswith("other"):
+            answered |= _Distinct(raw.cells(c.position)).test(lambda s: normalise_text(s) not in _FALSY)
+            continue
+        if idx is None:
+            report.unmatched_questions.append(f"{v.name}: option column {c.subheader or c.name!r} matches no "
+                                              "codebook option")
+            continue
+        label_key = normalise_text(options[idx].label)
+        t = _Distinct(raw.cells(c.position)).test(lambda s, lk=label_key: (k := normalise_text(s)) == lk or k not in _FALSY)
+        ticks[idx] = ticks[idx] | t if idx in ticks else t
+        answered |= t
+    for c in list_cols:
+        cells = raw.cells(c.position)
+        parsed = _per_value(cells, lambda s: _split_choices(s, labels, codes) if s else (set(), False, []))
+        for i in range(len(options)):
+            t = np.fromiter((i in p[0] for p in parsed), bool, count=n)
+            ticks[i] = ticks[i] | t if i in ticks else t
+            answered |= t
+        answered |= np.fromiter((p[1] for p in parsed), bool, count=n)
+        unknown = np.fromiter((bool(p[2]) for p in parsed), bool, count=n)
+        _report_bad(raw, report, v.name, cells, unknown, "lists a choice that is not one of the codebook's options")
+    for c in cols:
+        if c.kind == OTHER_TEXT:
+            col = _Distinct(raw.cells(c.position))
+            given = col.test(bool)
+            other_vals = np.where(given & ~has_other, col.map(lambda s: s or None), other_vals)
+            has_other |= given
+            answered |= given
+            _flag_text(raw, report, f"{v.name} (other)", col)
+    for i, opt in enumerate(options):
+        if i not in ticks:
+            report.missing_variables.append(f"{v.name}__{opt.code}")
+            t = np.zeros(n, bool)
+        else:
+            t = ticks[i]
+        out[f"{v.name}__{opt.code}"] = _boolean(np.where(answered, t, None))
+    if v.other_specify:
+        out[f"{v.name}__other_text"] = other_vals
+    return answered
+
+
+def parse_timestamps(cells: pd.Series) -> pd.Series:
+    """Vectorised parsing of the platforms' date formats (per distinct value); NaT where none fits."""
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    values = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    todo = values != ""
+    for fmt in DATE_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        result.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
+        todo.loc[parsed.index[ok]] = False
+    full = np.append(result.to_numpy(), np.datetime64("NaT", "ns"))
+    return pd.Series(full[codes], index=cells.index)
+
+
+def _finished(raw: RawExport) -> pd.arrays.BooleanArray:
+    n = raw.n_rows
+    if "finished" in raw.ids:
+        cells = raw.cells(raw.ids["finished"])
+        vals = _per_value(cells, lambda s: True if s.casefold() in ("true", "1", "yes", "t", "finished")
+                          else (False if s.casefold() in ("false", "0", "no", "f") else None))
+        return _boolean(vals)
+    complete = [p for k, p in raw.ids.items() if k.startswith("complete:")]
+    if complete:  # REDCap: finished when every form is Complete (2)
+        result = np.ones(n, bool)
+        known = np.zeros(n, bool)
+        for p in complete:
+            cells = raw.cells(p)
+            done = _per_value(cells, lambda s: s.casefold() in ("2", "complete"))
+            result &= done.astype(bool)
+            known |= _nonblank(cells)
+        return _boolean(np.where(known, result, None))
+    return _boolean(np.full(n, None, dtype=object))
+
+
+def _status_reasons(raw: RawExport, report: IngestReport) -> np.ndarray:
+    cells = raw.cells(raw.ids["status"])
+    reasons = _per_value(cells, lambda s: _STATUS.get(normalise_text(s), ""))
+    unknown = _per_value(cells, lambda s: normalise_text(s) not in _STATUS and normalise_text(s) not in _STATUS_OK)
+    if unknown.astype(bool).any():
+        report.notes.append(f"status: unrecognised values kept as responses ({_rows_of(raw, unknown.astype(bool))})")
+    return reasons.astype(object)

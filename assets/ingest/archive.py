@@ -1,0 +1,135 @@
+"""The raw archive: every ingested export kept byte for byte, named by its SHA-256, with its wave.
+
+Layout of an archive folder::
+
+    <archive>/<sha256>/<original file name>     the export as received (read-only)
+    <archive>/records.jsonl                     one JSON record per (wave, dataset, sha256)
+
+Archiving the same bytes again for the same wave is a no-op. A changed file for a wave becomes the
+wave's current export; the record of the old version stays, marked ``superseded_by`` the new hash,
+so every published number can be traced to the exact bytes it came from. Plain functions; the
+Dagster asset calls :func:`archive_export` and uses :func:`current_export` for lineage metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipelines.errors import InputError
+
+RECORDS = "records.jsonl"
+
+
+@dataclass
+class ArchiveRecord:
+    """One archived export and its place in a wave's history."""
+
+    wave: str
+    dataset: str
+    sha256: str
+    file_name: str
+    bytes: int
+    archived_at: str
+    archive_path: str
+    superseded_by: str | None = None
+    superseded_at: str | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_by is None
+
+
+@dataclass
+class ArchiveResult:
+    """What :func:`archive_export` did: ``new`` is False when the same bytes were already this wave's export."""
+
+    record: ArchiveRecord
+    new: bool
+    replaced: ArchiveRecord | None = None
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_records(archive: Path) -> list[ArchiveRecord]:
+    """Every record of an archive folder, oldest first (an absent archive has none)."""
+    path = archive / RECORDS
+    if not path.exists():
+        return []
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(ArchiveRecord(**json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            raise InputError(path, f"archive record is damaged ({exc})", row=i,
+                             fix="restore records.jsonl from backup; the archived files themselves are intact") from None
+    return out
+
+
+def _write_records(archive: Path, records: list[ArchiveRecord]) -> None:
+    archive.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=archive, prefix=".records-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(asdict(r), sort_keys=True) + "\n")
+    os.replace(tmp, archive / RECORDS)
+
+
+def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: str = "officer_survey") -> ArchiveResult:
+    """Copy an export into the archive under its SHA-256 and record it as the wave's current export."""
+    path, archive = Path(path), Path(archive)
+    if not path.is_file():
+        raise InputError(path, "file not found", fix="check the path of the export")
+    digest = sha256_file(path)
+    records = read_records(archive)
+    current = [r for r in records if r.wave == wave and r.dataset == dataset and r.current]
+    same = next((r for r in current if r.sha256 == digest), None)
+    if same is not None:
+        return ArchiveResult(same, new=False)
+    folder = archive / digest
+    target = folder / path.name
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for d in (archive, folder):  # respondent-level data: the owner only
+            os.chmod(d, 0o700)
+        tmp = folder / f".{path.name}.partial"
+        shutil.copyfile(path, tmp)
+        if sha256_file(tmp) != digest:
+            tmp.unlink(missing_ok=True)
+            raise InputError(path, "the file changed while it was being archived", fix="wait until it is fully written and retry")
+        os.replace(tmp, target)
+        os.chmod(target, 0o400)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record = ArchiveRecord(wave=wave, dataset=dataset, sha256=digest, file_name=path.name, bytes=target.stat().st_size,
+                           archived_at=now, archive_path=str(target.relative_to(archive)))
+    replaced = None
+    for r in current:
+        r.superseded_by, r.superseded_at = digest, now
+        replaced = r
+    _write_records(archive, records + [record])
+    return ArchiveResult(record, new=True, replaced=replaced)
+
+
+def current_export(archive: Path | str, wave: str, dataset: str = "officer_survey") -> ArchiveRecord | None:
+    """The wave's current archived export, or None."""
+    return next((r for r in reversed(read_records(Path(archive)))
+                 if r.wave == wave and r.dataset == dataset and r.current), None)
+
+
+def wave_history(archive: Path | str, wave: str, dataset: str = "officer_survey") -> list[ArchiveRecord]:
+    """Every version archived for the wave, oldest first."""
+    return [r for r in read_records(Path(archive)) if r.wave == wave and r.dataset == dataset]

@@ -1,0 +1,344 @@
+"""Writing canonical officer answers in each platform's export layout.
+
+The synthetic generator (:func:`assets.ingest.synthetic.generate_officer_answers`) produces one row
+per officer in canonical variable names and answer labels. These converters write the same answers
+as SurveyMonkey (CSV, XLSX), Qualtrics (CSV with three header rows, UTF-16 TSV, the legacy two-row
+CSV), SPSS ``.sav``, REDCap (raw codes or labels) and a plain one-header-row table, so tests can
+check that every reader yields identical canonical tables, and ``htna synth`` can offer any layout.
+Pure functions of (assessment, answers, path); no Dagster.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from assets.ingest.synthetic import SURVEYMONKEY_DATE_FORMAT, write_surveymonkey_csv
+from pipelines.config import Assessment, Option, Variable
+
+LAYOUTS = ("surveymonkey_csv", "surveymonkey_xlsx", "qualtrics_csv", "qualtrics_tsv", "qualtrics_legacy_csv",
+           "spss", "redcap_raw", "redcap_labels", "plain_csv", "plain_xlsx")
+SUFFIX = {"surveymonkey_csv": ".csv", "surveymonkey_xlsx": ".xlsx", "qualtrics_csv": ".csv", "qualtrics_tsv": ".tsv",
+          "qualtrics_legacy_csv": ".csv", "spss": ".sav", "redcap_raw": ".csv", "redcap_labels": ".csv",
+          "plain_csv": ".csv", "plain_xlsx": ".xlsx"}
+OTHER_LABEL = "Other (please specify)"
+QUALTRICS_META = [  # name, text, ImportId
+    ("StartDate", "Start Date", '{"ImportId":"startDate","timeZone":"America/New_York"}'),
+    ("EndDate", "End Date", '{"ImportId":"endDate","timeZone":"America/New_York"}'),
+    ("Status", "Response Type", '{"ImportId":"status"}'),
+    ("IPAddress", "IP Address", '{"ImportId":"ipAddress"}'),
+    ("Progress", "Progress", '{"ImportId":"progress"}'),
+    ("Duration (in seconds)", "Duration (in seconds)", '{"ImportId":"duration"}'),
+    ("Finished", "Finished", '{"ImportId":"finished"}'),
+    ("RecordedDate", "Recorded Date", '{"ImportId":"recordedDate","timeZone":"America/New_York"}'),
+    ("ResponseId", "Response ID", '{"ImportId":"_recordId"}'),
+    ("DistributionChannel", "Distribution Channel", '{"ImportId":"distributionChannel"}'),
+    ("UserLanguage", "User Language", '{"ImportId":"userLanguage"}'),
+]
+
+
+def _is_true(v: Any) -> bool:
+    return v is True or (isinstance(v, (bool, np.bool_)) and bool(v))
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
+
+
+def _text(v: Any) -> str:
+    return "" if _blank(v) else str(v)
+
+
+def _opts(v: Variable) -> list[Option]:
+    return [o for o in v.options or [] if isinstance(o, Option)]
+
+
+def _iso(ts: Any) -> str:
+    return "" if _blank(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ticked(r: dict, v: Variable) -> list[str]:
+    return [o.label for o in _opts(v) if _is_true(r.get(f"{v.name}__{o.code}"))]
+
+
+# --------------------------------------------------------------------------- SurveyMonkey
+
+
+def surveymonkey_rows(assessment: Assessment, answers: pd.DataFrame) -> list[list[Any]]:
+    """The two header rows and the respondent rows of a SurveyMonkey export (dates as datetimes)."""
+    from assets.ingest.synthetic import SURVEYMONKEY_ID_COLUMNS
+
+    h1: list[str] = list(SURVEYMONKEY_ID_COLUMNS)
+    h2: list[str] = [""] * len(h1)
+    getters: list[Callable[[dict], Any]] = []
+    for v in assessment.codebook.variables:
+        if v.type in ("single", "text"):
+            h1.append(v.question)
+            h2.append("Response" if v.type == "single" else "Open-Ended Response")
+            getters.append(lambda r, name=v.name: _text(r[name]))
+        else:
+            for i, o in enumerate(_opts(v)):
+                h1.append(v.question if i == 0 else "")
+                h2.append(o.label)
+                getters.append(lambda r, c=f"{v.name}__{o.code}", lab=o.label: lab if _is_true(r[c]) else "")
+            if v.other_specify:
+                h1.append("")
+                h2.append(OTHER_LABEL)
+                getters.append(lambda r, c=f"{v.name}__other_text": _text(r[c]))
+    rows: list[list[Any]] = [h1, h2]
+    for r in answers.to_dict("records"):
+        rows.append([r["respondent_id"], r.get("collector_id", ""), pd.Timestamp(r["start_date"]).to_pydatetime(),
+                     pd.Timestamp(r["end_date"]).to_pydatetime(), r.get("ip_address", ""), "", "", "", ""]
+                    + [g(r) for g in getters])
+    return rows
+
+
+def write_surveymonkey_xlsx(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
+    """SurveyMonkey's XLSX export: the CSV layout on one sheet, dates as Excel dates."""
+    _write_xlsx(surveymonkey_rows(assessment, answers), path)
+
+
+def _write_xlsx(rows: list[list[Any]], path: Path) -> None:
+    import openpyxl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet")
+    for r in rows:
+        ws.append([None if (isinstance(c, str) and c == "") else c for c in r])
+    wb.save(path)
+
+
+# --------------------------------------------------------------------------- Qualtrics
+
+
+def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi: bool = False,
+                   statuses: list[str] | None = None) -> list[list[str]]:
+    """Qualtrics' three header rows (short name, question text, ImportId JSON) and the responses."""
+    names = [m[0] for m in QUALTRICS_META]
+    texts = [m[1] for m in QUALTRICS_META]
+    iids = [m[2] for m in QUALTRICS_META]
+    getters: list[Callable[[dict], str]] = []
+    for k, v in enumerate(assessment.codebook.variables, start=1):
+        q = v.question
+        if v.type == "single":
+            names.append(f"Q{k}"), texts.append(q), iids.append(json.dumps({"ImportId": f"QID{k}"}))
+            getters.append(lambda r, name=v.name: _text(r[name]))
+        elif v.type == "text":
+            names.append(f"Q{k}"), texts.append(q), iids.append(json.dumps({"ImportId": f"QID{k}_TEXT"}))
+            getters.append(lambda r, name=v.name: _text(r[name]))
+        else:
+            opts = _opts(v)
+            other_no = len(opts) + 1
+            if split_multi:
+                for j, o in enumerate(opts, start=1):
+                    names.append(f"Q{k}_{j}"), texts.append(f"{q} - Selected Choice - {o.label}")
+                    iids.append(json.dumps({"ImportId": f"QID{k}_{j}"}))
+                    getters.append(lambda r, c=f"{v.name}__{o.code}", lab=o.label: lab if _is_true(r[c]) else "")
+                if v.other_specify:
+                    names.append(f"Q{k}_{other_no}"), texts.append(f"{q} - Selected Choice - {OTHER_LABEL}")
+                    iids.append(json.dumps({"ImportId": f"QID{k}_{other_no}"}))
+                    getters.append(lambda r, c=f"{v.name}__other_text": OTHER_LABEL if _text(r[c]) else "")
+            else:
+                names.append(f"Q{k}"), texts.append(f"{q} - Selected Choice")
+                iids.append(json.dumps({"ImportId": f"QID{k}"}))
+
+                def joined(r: dict, v: Variable = v) -> str:
+                    chosen = _ticked(r, v)
+                    if v.other_specify and _text(r[f"{v.name}__other_text"]):
+                        chosen.append(OTHER_LABEL)
+                    return ",".join(chosen)
+                getters.append(joined)
+            if v.other_specify:
+                names.append(f"Q{k}_{other_no}_TEXT"), texts.append(f"{q} - {OTHER_LABEL} - Text")
+                iids.append(json.dumps({"ImportId": f"QID{k}_{other_no}_TEXT"}))
+                getters.append(lambda r, c=f"{v.name}__other_text": _text(r[c]))
+    rows = [names, texts, iids]
+    for i, r in enumerate(answers.to_dict("records")):
+        start, end = pd.Timestamp(r["start_date"]), pd.Timestamp(r["end_date"])
+        status = statuses[i] if statuses else "IP Address"
+        meta = [_iso(start), _iso(end), status, _text(r.get("ip_address")), "100",
+                str(int((end - start).total_seconds())), "True", _iso(end), str(r["respondent_id"]), "anonymous", "EN"]
+        rows.append(meta + [g(r) for g in getters])
+    return rows
+
+
+def write_qualtrics_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, *, split_multi: bool = False,
+                        statuses: list[str] | None = None) -> None:
+    """Qualtrics CSV (UTF-8 with BOM, as Qualtrics writes it), three header rows."""
+    _write_delimited(qualtrics_rows(assessment, answers, split_multi=split_multi, statuses=statuses), path,
+                     ",", "utf-8-sig")
+
+
+def write_qualtrics_tsv(assessment: Assessment, answers: pd.DataFrame, path: Path, *, split_multi: bool = True,
+                        statuses: list[str] | None = None) -> None:
+    """Qualtrics TSV: UTF-16 (with BOM), tab-separated, three header rows."""
+    _write_delimited(qualtrics_rows(assessment, answers, split_multi=split_multi, statuses=statuses), path,
+                     "\t", "utf-16")
+
+
+def write_qualtrics_legacy_csv(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
+    """The legacy Qualtrics CSV: V1..V10 metadata names over field names, then question text; no ImportIds."""
+    rows = qualtrics_rows(assessment, answers, split_multi=True)
+    names, texts = rows[0], rows[1]
+    n_meta = len(QUALTRICS_META)
+    legacy_meta = ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress", "IPAddress",
+                   "Status", "StartDate", "EndDate", "Finished"]
+    out = [[f"V{i}" for i in range(1, 11)] + names[n_meta:], legacy_meta + texts[n_meta:]]
+    for r in rows[3:]:
+        meta = dict(zip([m[0] for m in QUALTRICS_META], r[:n_meta]))
+        out.append([meta["ResponseId"], "Default Response Set", "Anonymous", "", "", meta["IPAddress"], "0",
+                    meta["StartDate"], meta["EndDate"], "1"] + r[n_meta:])
+    _write_delimited(out, path, ",", "utf-8")
+
+
+def _write_delimited(rows: list[list[Any]], path: Path, delimiter: str, encoding: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as fh:
+        csv.writer(fh, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+
+
+# --------------------------------------------------------------------------- SPSS
+
+
+def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
+    """An SPSS .sav as Qualtrics writes it: numeric codes with value labels, variable labels = question text."""
+    import pyreadstat
+
+    data: dict[str, Any] = {
+        "ResponseId": answers["respondent_id"].astype(str).to_numpy(),
+        "StartDate": pd.to_datetime(answers["start_date"]).to_numpy(),
+        "EndDate": pd.to_datetime(answers["end_date"]).to_numpy(),
+        "Status": np.zeros(len(answers)),
+        "Finished": np.ones(len(answers)),
+    }
+    labels = {"ResponseId": "Response ID", "StartDate": "Start Date", "EndDate": "End Date", "Status": "Response Type",
+              "Finished": "Finished"}
+    value_labels: dict[str, dict[float, str]] = {"Status": {0.0: "IP Address", 1.0: "Survey Preview", 2.0: "Survey Test",
+                                                            8.0: "Spam"}, "Finished": {0.0: "False", 1.0: "True"}}
+    for k, v in enumerate(assessment.codebook.variables, start=1):
+        if v.type == "single":
+            opts = assessment.options(v)
+            code = {lab: float(i) for i, lab in enumerate(opts, start=1)}
+            data[f"Q{k}"] = answers[v.name].map(lambda x, c=code: c.get(x, np.nan) if not _blank(x) else np.nan).astype(float).to_numpy()
+            labels[f"Q{k}"] = v.question
+            value_labels[f"Q{k}"] = {c: lab for lab, c in code.items()}
+        elif v.type == "text":
+            data[f"Q{k}_TEXT"] = answers[v.name].map(_text).to_numpy()
+            labels[f"Q{k}_TEXT"] = v.question
+        else:
+            opts = _opts(v)
+            for j, o in enumerate(opts, start=1):
+                col = f"Q{k}_{j}"
+                data[col] = answers[f"{v.name}__{o.code}"].map(lambda x: 1.0 if _is_true(x) else np.nan).astype(float).to_numpy()
+                labels[col] = f"{v.question} - {o.label}"
+                value_labels[col] = {1.0: o.label}
+            if v.other_specify:
+                col = f"Q{k}_{len(opts) + 1}_TEXT"
+                data[col] = answers[f"{v.name}__other_text"].map(_text).to_numpy()
+                labels[col] = f"{v.question} - {OTHER_LABEL} - Text"
+    frame = pd.DataFrame(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyreadstat.write_sav(frame, str(path), column_labels=[labels[c] for c in frame.columns],
+                         variable_value_labels=value_labels)
+
+
+# --------------------------------------------------------------------------- REDCap
+
+
+def redcap_rows(assessment: Assessment, answers: pd.DataFrame, *, labels: bool = False,
+                form: str = "officer_survey") -> list[list[str]]:
+    """A REDCap records export: raw codes (field names header) or labels (field labels header)."""
+    head = ["Record ID" if labels else "record_id", "Start Date" if labels else "start_date",
+            "End Date" if labels else "end_date"]
+    getters: list[Callable[[dict], str]] = []
+    for v in assessment.codebook.variables:
+        if v.type == "single":
+            opts = assessment.options(v)
+            code = {lab: str(i) for i, lab in enumerate(opts, start=1)}
+            head.append(v.question if labels else v.name)
+            getters.append(lambda r, n=v.name, c=code: "" if _blank(r[n]) else (str(r[n]) if labels else c[r[n]]))
+        elif v.type == "text":
+            head.append(v.question if labels else v.name)
+            getters.append(lambda r, n=v.name: _text(r[n]))
+        else:
+            for j, o in enumerate(_opts(v), start=1):
+                head.append(f"{v.question} (choice={o.label})" if labels else f"{v.name}___{j}")
+                on, off = ("Checked", "Unchecked") if labels else ("1", "0")
+                getters.append(lambda r, c=f"{v.name}__{o.code}", on=on, off=off: on if _is_true(r[c]) else off)
+            if v.other_specify:
+                head.append(f"{v.question} - {OTHER_LABEL}" if labels else f"{v.name}_other")
+                getters.append(lambda r, c=f"{v.name}__other_text": _text(r[c]))
+    head.append("Complete?" if labels else f"{form}_complete")
+    rows = [head]
+    for r in answers.to_dict("records"):
+        rows.append([str(r["respondent_id"]), _iso(r["start_date"]), _iso(r["end_date"])]
+                    + [g(r) for g in getters] + ["Complete" if labels else "2"])
+    return rows
+
+
+def write_redcap_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, *, labels: bool = False) -> None:
+    _write_delimited(redcap_rows(assessment, answers, labels=labels), path, ",", "utf-8")
+
+
+# --------------------------------------------------------------------------- plain
+
+
+def plain_frame(assessment: Assessment, answers: pd.DataFrame) -> pd.DataFrame:
+    """One header row in canonical names: multi-selects as ``name__code`` True/False columns."""
+    cols = ["respondent_id", "start_date", "end_date"]
+    for v in assessment.codebook.variables:
+        if v.type == "multi":
+            cols += [f"{v.name}__{o.code}" for o in _opts(v)]
+            if v.other_specify:
+                cols.append(f"{v.name}__other_text")
+        else:
+            cols.append(v.name)
+    out = answers[cols].copy()
+    for c in ("start_date", "end_date"):
+        out[c] = out[c].map(_iso)
+    return out.map(lambda x: "" if _blank(x) else (("True" if x else "False") if isinstance(x, (bool, np.bool_)) else str(x)))
+
+
+def write_plain_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, *, delimiter: str = ",",
+                    encoding: str = "utf-8") -> None:
+    f = plain_frame(assessment, answers)
+    _write_delimited([list(f.columns)] + f.values.tolist(), path, delimiter, encoding)
+
+
+def write_plain_xlsx(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
+    f = plain_frame(assessment, answers)
+    _write_xlsx([list(f.columns)] + f.values.tolist(), path)
+
+
+# --------------------------------------------------------------------------- all
+
+
+def write_layout(layout: str, assessment: Assessment, answers: pd.DataFrame, path: Path) -> Path:
+    """Write ``answers`` in one of :data:`LAYOUTS`; return the path written."""
+    writers: dict[str, Callable[[], None]] = {
+        "surveymonkey_csv": lambda: write_surveymonkey_csv(assessment, answers, path),
+        "surveymonkey_xlsx": lambda: write_surveymonkey_xlsx(assessment, answers, path),
+        "qualtrics_csv": lambda: write_qualtrics_csv(assessment, answers, path),
+        "qualtrics_tsv": lambda: write_qualtrics_tsv(assessment, answers, path),
+        "qualtrics_legacy_csv": lambda: write_qualtrics_legacy_csv(assessment, answers, path),
+        "spss": lambda: write_spss(assessment, answers, path),
+        "redcap_raw": lambda: write_redcap_csv(assessment, answers, path),
+        "redcap_labels": lambda: write_redcap_csv(assessment, answers, path, labels=True),
+        "plain_csv": lambda: write_plain_csv(assessment, answers, path),
+        "plain_xlsx": lambda: write_plain_xlsx(assessment, answers, path),
+    }
+    if layout not in writers:
+        raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    writers[layout]()
+    return path
+
+
+__all__ = ["LAYOUTS", "SUFFIX", "write_layout", "write_surveymonkey_xlsx", "write_qualtrics_csv",
+           "write_qualtrics_tsv", "write_qualtrics_legacy_csv", "write_spss", "write_redcap_csv",
+           "write_plain_csv", "write_plain_xlsx", "SURVEYMONKEY_DATE_FORMAT"]

@@ -1,0 +1,369 @@
+"""The intermediate every export reader produces, and the text-level reading they share.
+
+Whatever the platform (SurveyMonkey, Qualtrics, SPSS, REDCap, a plain spreadsheet), a reader turns
+the file into a :class:`RawExport`: a description of each column (the question it belongs to, its
+sub-header or option, its own name and any platform import id) plus the answers as text in a
+column-per-position table, blank meaning missing. Matching to the codebook and normalising answers
+then happen once, in :mod:`assets.ingest.officer_responses`.
+
+Every problem a user can act on is raised as :class:`~pipelines.errors.InputError` naming the file,
+the row or column and what to do; no other exception leaves these functions for any input bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import InputError
+
+#: roles a column can play within its question
+ANSWER, CHOICE, OTHER_TEXT = "answer", "choice", "other_text"
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of an export: the question it belongs to and its sub-header.
+
+    ``position`` indexes the column in :attr:`RawExport.table`. ``question`` is the question text
+    shared by all columns of one question, ``subheader`` what the platform writes under or after it
+    (``Response``, an option label, ``Other (please specify)``, a matrix row). ``name`` is the column's
+    own identifier where the platform gives one (Qualtrics short name, REDCap field, SPSS variable),
+    ``import_id`` the Qualtrics ImportId of the question (``QID5``), ``choice`` the option code of a
+    one-column-per-option layout where the header gives a code rather than a label, ``group`` a key
+    shared by the columns of one question (default: the question text) and ``role`` one of
+    ``answer``, ``choice`` (one option of a multi-select, or one row of a matrix) and ``other_text``.
+    """
+
+    position: int
+    question: str
+    subheader: str
+    name: str = ""
+    import_id: str = ""
+    choice: str = ""
+    group: str = ""
+    role: str = ""
+
+    @property
+    def group_key(self) -> str:
+        return self.group or self.question
+
+    @property
+    def kind(self) -> str:
+        """The column's role, inferred from a SurveyMonkey-style sub-header when not set."""
+        if self.role:
+            return self.role
+        sub = self.subheader.strip().casefold()
+        if sub in ("", "response", "open-ended response", "selected choice"):
+            return ANSWER
+        if sub.startswith("other"):
+            return OTHER_TEXT
+        return CHOICE
+
+
+@dataclass
+class RawExport:
+    """An export as read: the column descriptions and the answers as text (blank = missing).
+
+    ``table`` holds one column per file column (labelled by position) of stripped-or-not strings;
+    ``ids`` maps canonical platform fields (``respondent_id``, ``start_date``, ``status``,
+    ``finished``, ``progress``, ...) to positions. ``row_numbers`` gives each record's row in the file
+    as a spreadsheet shows it (header rows included), for messages. ``notes`` collects what the reader
+    noticed but could load (mixed encodings, duplicate columns, formula-looking cells).
+    """
+
+    path: Path
+    encoding: str
+    columns: list[ExportColumn]
+    ids: dict[str, int]
+    table: pd.DataFrame | list[list[str]]
+    first_data_line: int
+    format: str = "surveymonkey"
+    container: str = "csv"
+    delimiter: str = ","
+    notes: list[str] = field(default_factory=list)
+    row_numbers: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, pd.DataFrame):  # rows as lists of strings (the original API)
+            rows = self.table
+            width = max([len(r) for r in rows], default=len(self.columns) + len(self.ids))
+            self.table = pd.DataFrame([list(r) + [""] * (width - len(r)) for r in rows],
+                                      columns=range(width), dtype=object) if rows else \
+                pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+        if self.row_numbers is None:
+            self.row_numbers = np.arange(self.first_data_line, self.first_data_line + len(self.table))
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.table)
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The answers as lists of strings, one per record (for small exports and tests)."""
+        return self.table.astype(object).values.tolist()
+
+    def cells(self, position: int) -> pd.Series:
+        """One column's answers as text, blank = '' (not stripped: consumers work per distinct value)."""
+        s = self.table[position]  # type: ignore[index]
+        return s if s.dtype == object else s.astype(str)  # readers store '' for blank; NaN is read as blank too
+
+    def describe_format(self) -> str:
+        labels = {"surveymonkey": "SurveyMonkey", "qualtrics": "Qualtrics (3 header rows)",
+                  "qualtrics_legacy": "Qualtrics (legacy 2 header rows)", "spss": "SPSS",
+                  "redcap": "REDCap (raw codes)", "redcap_labels": "REDCap (labels)", "plain": "plain table"}
+        return f"{labels.get(self.format, self.format)} {self.container.upper()}"
+
+
+# --------------------------------------------------------------------------- bytes and text
+
+
+BOMS = ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with BOM"), (b"\xff\xfe", "utf-16", "UTF-16"),
+        (b"\xfe\xff", "utf-16", "UTF-16"))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, or an InputError saying why they cannot be had."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found", fix="check the path of the export") from None
+    except IsADirectoryError:
+        raise InputError(path, "this is a folder, not an export file", fix="give the path of the export file") from None
+    except PermissionError:
+        raise InputError(path, "permission denied", fix="make the file readable, or copy it somewhere you can read") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    head = data[:400]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def decode_text(path: Path, data: bytes) -> tuple[str, str, list[str]]:
+    """Decode an export; return (text, encoding label, notes).
+
+    UTF-8 (with or without BOM), UTF-16 (BOM, or detected from its zero bytes) and Windows-1252
+    (Excel on Windows). A file that is UTF-8 in some lines and Windows-1252 in others is decoded line
+    by line and the mixture is reported. Binary content raises InputError.
+    """
+    notes: list[str] = []
+    for bom, codec, label in BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), label, notes
+            except UnicodeDecodeError as exc:
+                line = data[:exc.start].count(b"\n" if codec == "utf-8-sig" else b"\n\x00") + 1
+                raise InputError(path, f"the file says it is {label} but is not valid {label} (byte {exc.start})",
+                                 row=line, fix="save the export again as UTF-8 CSV") from None
+    codec16 = _utf16_without_bom(data)
+    if codec16:
+        try:
+            return data.decode(codec16), "UTF-16", notes
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        raise InputError(path, "the file is binary, not a text export (it contains zero bytes)",
+                         fix="export the responses again as CSV, XLSX or SPSS .sav")
+    try:
+        return data.decode("utf-8"), "UTF-8", notes
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+        whole_cp1252 = True
+    except UnicodeDecodeError:
+        whole_cp1252 = False
+    # lines that are valid UTF-8 next to lines that are not: a file pasted together from two sources
+    lines = data.split(b"\n")
+    utf8_lines, other_lines, out = 0, [], []
+    for i, line in enumerate(lines):
+        try:
+            s = line.decode("utf-8")
+            if any(b > 0x7F for b in line):
+                utf8_lines += 1
+        except UnicodeDecodeError:
+            other_lines.append(i + 1)
+            s = line.decode("cp1252", errors="replace")
+        out.append(s)
+    if utf8_lines and other_lines:
+        shown = ", ".join(str(n) for n in other_lines[:5]) + (" ..." if len(other_lines) > 5 else "")
+        notes.append(f"mixed encodings: lines {shown} are Windows-1252, the rest UTF-8; each line was "
+                     "decoded in its own encoding (save the file as UTF-8 to avoid this)")
+        return "\n".join(out), "mixed UTF-8 / Windows-1252", notes
+    if whole_cp1252:
+        return text, "Windows-1252", notes
+    return data.decode("latin-1"), "Latin-1", notes
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter giving the widest, most consistent first lines (comma when nothing fits)."""
+    sample = text[:65536]
+    cut = sample.rfind("\n")
+    if cut > 0 and len(text) > len(sample):
+        sample = sample[:cut]
+    best, best_score = ",", (0, 0)
+    for d in _DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=d)][:30]
+        except csv.Error:
+            continue
+        rows = [r for r in rows if r]
+        if not rows:
+            continue
+        width = len(rows[0])
+        if width < 2:
+            continue
+        consistent = sum(1 for r in rows if len(r) == width)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+csv.field_size_limit(2**31 - 1)  # a free-text answer can be long; the default 128 KiB limit is not a format rule
+
+
+def _csv_rows(text: str, delimiter: str, strict: bool) -> tuple[list[list[str]], list[int]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    rows, lines = [], []
+    start = 1
+    for row in reader:
+        rows.append(row)
+        lines.append(start)
+        start = reader.line_num + 1
+    return rows, lines
+
+
+def parse_delimited(path: Path, text: str, delimiter: str, notes: list[str] | None = None) -> pd.DataFrame:
+    """Every record of the file as a table of strings (columns by position; NaN = cell absent).
+
+    Python's csv module gives exact cell counts and line numbers for the messages; exports large
+    enough for speed to matter go through :func:`parse_delimited_duckdb` instead. A record wider
+    than the first raises InputError naming its row.
+    """
+    if not text.strip():
+        raise InputError(path, "the file is empty", fix="export the survey responses again")
+    try:
+        rows, lines = _csv_rows(text, delimiter, strict=True)
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            n_lines = text.count("\n") + 1
+            raise InputError(path, "a quoted cell is never closed: the file ends inside it", row=None,
+                             fix=f"the file may be truncated (it has {n_lines} lines), or a cell holds an "
+                                 "unmatched quote; re-export it") from None
+        try:
+            rows, lines = _csv_rows(text, delimiter, strict=False)
+        except csv.Error as exc2:  # pragma: no cover - the lenient reader only fails on NUL, excluded earlier
+            raise InputError(path, f"malformed delimited text ({exc2})", fix="re-export the file as CSV") from None
+        if notes is not None:
+            notes.append(f"stray quote characters inside cells ({exc}); they were read as ordinary text")
+    if not rows:
+        raise InputError(path, "the file is empty", fix="export the survey responses again")
+    width = len(rows[0])
+    for i, r in enumerate(rows):
+        if len(r) > width:
+            raise InputError(path, f"a row is wider than the header (it has {len(r)} cells, the header rows "
+                             f"have {width})", row=i + 1,
+                             fix="check the delimiter and for unquoted delimiters inside answers; re-export the file")
+    padded = [r if len(r) == width else r + [None] * (width - len(r)) for r in rows]
+    grid = pd.DataFrame(padded, columns=range(width), dtype=object)
+    grid.index = pd.Index(lines, dtype=np.int64)  # the line each record starts on, for messages
+    empty = np.array([len(r) == 0 for r in rows])
+    if empty.any():  # an empty line holds no cells: not a record (DuckDB's reader skips them too)
+        grid = grid[~empty]
+        if notes is not None:
+            notes.append(f"{int(empty.sum())} empty line(s) skipped")
+    return grid
+
+
+def _nonblank_rows(frame: pd.DataFrame) -> np.ndarray:
+    filled = frame.fillna("").astype(str)
+    return filled.apply(lambda c: c.str.strip() != "").any(axis=1).to_numpy() if len(filled.columns) else \
+        np.zeros(len(filled), bool)
+
+
+def drop_trailing_blank(grid: pd.DataFrame) -> pd.DataFrame:
+    """Remove empty lines after the last non-empty row (an editor's trailing newlines)."""
+    end = len(grid)
+    while end > 0:
+        start = max(0, end - 64)
+        nonblank = _nonblank_rows(grid.iloc[start:end])
+        if nonblank.any():
+            return grid.iloc[: start + int(np.flatnonzero(nonblank)[-1]) + 1]
+        end = start
+    return grid.iloc[:0]
+
+
+def check_short_rows(path: Path, body: pd.DataFrame, width: int) -> pd.DataFrame:
+    """Rows with fewer cells than the header are errors when they hold anything (a cut-off file)."""
+    if body.empty:
+        return body
+    short = np.flatnonzero(body.isna().any(axis=1).to_numpy())
+    if short.size:
+        content = _nonblank_rows(body.iloc[short])
+        bad = short[content]
+        if bad.size:
+            i = int(bad[0])
+            n = int(body.iloc[i].notna().sum())
+            raise InputError(path, f"row has {n} cells, the header has {width}", row=int(body.index[i]),
+                             fix="the file may be truncated or edited by hand; re-export it")
+        return body.fillna("")
+    return body
+
+
+#: text exports larger than this are parsed by DuckDB's parallel CSV reader
+BIG_FILE_BYTES = 16 * 2**20
+_DUCK_LINE = re.compile(r"Line:\s*(\d+)")
+
+
+def parse_delimited_duckdb(path: Path, width: int, delimiter: str) -> pd.DataFrame | None:
+    """Parse a large UTF-8 export with DuckDB; every cell text, blank = ''.
+
+    Returns None when DuckDB cannot parse the file as plain UTF-8 CSV (the caller then uses the
+    pandas path, which gives the detailed message). Rows with a different number of cells raise
+    InputError naming the line.
+    """
+    import duckdb
+
+    cols = "{" + ",".join(f"'c{i}':'VARCHAR'" for i in range(width)) + "}"
+    delim = delimiter.replace("'", "''")
+    sql = (f"SELECT * FROM read_csv(?, header=false, delim='{delim}', quote='\"', escape='\"', "
+           f"strict_mode=true, auto_detect=false, null_padding=false, columns={cols})")
+    con = duckdb.connect()
+    try:
+        result = con.execute(sql, [str(path)]).fetchnumpy()
+    except duckdb.Error as exc:
+        msg = str(exc)
+        if "Expected Number of Columns" in msg or "Too many columns" in msg or "too many columns" in msg:
+            m = _DUCK_LINE.search(msg)
+            raise InputError(path, f"a row does not have the header's {width} cells", row=int(m.group(1)) if m else None,
+                             fix="the file may be truncated, use another delimiter, or hold unquoted delimiters "
+                                 "inside answers; re-export it") from None
+        return None
+    finally:
+        con.close()
+    arrays = {}
+    for i, col in enumerate(result.values()):
+        arr = col.filled("") if isinstance(col, np.ma.MaskedArray) else col
+        arrays[i] = np.asarray(arr, dtype=object)
+    grid = pd.DataFrame(arrays)
+    grid.index = pd.RangeIndex(1, len(grid) + 1)
+    return grid

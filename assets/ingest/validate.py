@@ -1,0 +1,118 @@
+"""``htna validate``: the quick check an evaluator runs on an export before loading it.
+
+Reads the file as the pipeline would (format and encoding detected, or forced), maps it onto the
+codebook and reports: format and encoding, respondents, which codebook variables were found and
+how (column name, ImportId, question text, alias), questions in the export that match nothing,
+variables the export lacks, answers that are not in the codebook, rows that would be quarantined
+and why. Nothing is written. The result renders as text for people or as JSON for machines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import Assessment, Codebook
+from pipelines.errors import ConfigError, InputError
+
+
+@dataclass
+class ValidationResult:
+    """Everything ``htna validate`` says about one file (no respondent data)."""
+
+    file: str
+    ok: bool = False
+    error: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    respondents: int = 0
+    would_accept: int = 0
+    would_quarantine: dict[str, int] = field(default_factory=dict)
+    matched: dict[str, str] = field(default_factory=dict)
+    unmatched_questions: list[str] = field(default_factory=list)
+    missing_variables: list[str] = field(default_factory=list)
+    value_problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unplaced_counties: int = 0
+
+    @property
+    def has_warnings(self) -> bool:
+        return bool(self.unmatched_questions or self.missing_variables or self.value_problems or self.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["warnings"] = self.has_warnings
+        return d
+
+    def render(self) -> str:
+        """The report as text for a person."""
+        lines = [f"File: {self.file}"]
+        if self.error:
+            lines += ["Result: CANNOT LOAD", f"  {self.error}"]
+            return "\n".join(lines)
+        lines.append(f"Format: {self.format}; encoding: {self.encoding}")
+        quarantined = sum(self.would_quarantine.values())
+        lines.append(f"Respondent rows: {self.respondents} (would accept {self.would_accept}, "
+                     f"quarantine {quarantined})")
+        for reason, n in sorted(self.would_quarantine.items()):
+            lines.append(f"  quarantined - {reason}: {n}")
+        lines.append(f"Codebook variables found: {len(self.matched)}")
+        for name, how in self.matched.items():
+            if how != "question text":
+                lines.append(f"  {name}: matched by {how}")
+        sections = [("Questions in the export that match no codebook variable", self.unmatched_questions),
+                    ("Codebook variables missing from the export", self.missing_variables),
+                    ("Answers not in the codebook", self.value_problems),
+                    ("Notes", self.notes)]
+        for title, items in sections:
+            if items:
+                lines.append(f"{title} ({len(items)}):")
+                lines += [f"  - {x}" for x in items[:50]]
+                if len(items) > 50:
+                    lines.append(f"  ... and {len(items) - 50} more")
+        if self.unmatched_questions and self.missing_variables:
+            lines.append("Hint: if an unmatched question is a reworded codebook question, add its wording (or its "
+                         "column name / ImportId) to that variable's `aliases` in the codebook.")
+        lines.append("Result: " + ("OK" if not self.has_warnings else "LOADS, with the warnings above"))
+        return "\n".join(lines)
+
+
+def load_codebook(path: Path | str) -> Codebook:
+    """Load and validate an officer codebook YAML on its own (for ``--codebook``)."""
+    from pipelines.config import _validate
+
+    return _validate(Codebook, Path(path))
+
+
+def with_codebook(assessment: Assessment, codebook: Codebook) -> Assessment:
+    """The same assessment with another officer codebook (cross-references are not re-checked)."""
+    return Assessment(assessment.path, assessment.config, codebook, assessment.frames, assessment.indicators)
+
+
+def validate_export(path: Path | str, assessment: Assessment, format: str | None = None) -> ValidationResult:  # noqa: A002
+    """Check one export against the assessment's codebook. InputErrors become ``error``; ConfigErrors propagate."""
+    from assets.ingest.officer_responses import to_officer_responses
+    from assets.ingest.readers import read_export
+
+    result = ValidationResult(file=str(path))
+    try:
+        raw = read_export(path, format=format)
+        result.format, result.encoding = raw.describe_format(), raw.encoding
+        _accepted, _quarantine, report = to_officer_responses(raw, assessment, "validate")
+    except InputError as exc:
+        result.error = str(exc)
+        return result
+    except ConfigError:
+        raise
+    result.ok = True
+    result.respondents = report.rows_read
+    result.would_accept = report.rows_accepted
+    result.would_quarantine = dict(report.quarantined)
+    result.matched = dict(report.matched_by)
+    result.unmatched_questions = list(report.unmatched_questions)
+    result.missing_variables = list(report.missing_variables)
+    result.value_problems = list(report.value_problems)
+    result.notes = list(report.notes)
+    result.unplaced_counties = report.unplaced_counties
+    return result

@@ -1,0 +1,130 @@
+"""Codebook matching and answer normalisation: nothing is dropped silently."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from assets.ingest.officer_responses import _match_value, _option_lookup, _split_choices, normalise_text, to_officer_responses
+from assets.ingest.readers import read_bytes_as_export
+from pipelines.errors import InputError
+
+SCALE = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]
+
+
+@pytest.mark.parametrize("given", ["Strongly Agree", "strongly agree", "  STRONGLY   agree. ", "5", "5.0",
+                                   "5 - Strongly agree", "5. Strongly agree", "(5) Strongly agree",
+                                   "Strongly agree (5)", "Strongly\u00a0agree"])
+def test_value_labels_normalise(given):
+    assert _match_value(given, _option_lookup(SCALE)) == "Strongly agree"
+
+
+@pytest.mark.parametrize("given", ["6", "0", "Agree strongly", "4 - Strongly agree", "yes"])
+def test_values_that_do_not_fit(given):
+    assert _match_value(given, _option_lookup(SCALE)) is None
+
+
+def test_normalise_text_folds_quotes_case_space_punctuation():
+    assert normalise_text("Which best describes  your \u201cagency\u201d?") == normalise_text('which best describes your "agency"')
+    assert normalise_text("County sheriff\u2019s office") == "county sheriff's office"
+
+
+def test_choice_lists_with_commas_inside_labels():
+    labels = ["Municipal police department", "Other (e.g., campus, tribal, Marine Patrol, Warden Service)", "A"]
+    chosen, other, unknown = _split_choices("A,Other (e.g., campus, tribal, Marine Patrol, Warden Service)", labels,
+                                            ["m", "o", "a"])
+    assert chosen == {1, 2} and not other and unknown == []
+    chosen, other, unknown = _split_choices("1;3, Other (please specify), Bogus", labels, ["m", "o", "a"])
+    assert chosen == {0, 2} and other and unknown == ["Bogus"]
+
+
+def _export(header1, header2, *rows):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["Respondent ID", *header1])
+    w.writerow(["", *header2])
+    for r in rows:
+        w.writerow(r)
+    return read_bytes_as_export(buf.getvalue().encode())
+
+
+COUNTY_Q = "In which county is your agency located?"
+
+
+def test_matrix_question_rows_match_codebook_items(assessment):
+    raw = _export([COUNTY_Q, "Please rate your agreement", "", "Something new"],
+                  ["Response", "My organization is adequately trained to handle sex trafficking cases.",
+                   "My department is prepared to handle human trafficking cases involving minors.", "Response"],
+                  ["1", "York", "Agree", "Strongly disagree", "x"])
+    accepted, _q, report = to_officer_responses(raw, assessment, "2015")
+    assert accepted["trained_sex"][0] == "Agree" and accepted["prepared_minors"][0] == "Strongly disagree"
+    assert "matrix row" in report.matched_by["trained_sex"]
+    assert report.unmatched_questions == ["Something new"]
+    assert "trained_labor" in report.missing_variables
+
+
+def test_unmatched_and_missing_are_named(assessment):
+    raw = _export([COUNTY_Q, "How tall are you?"], ["Response", "Response"], ["1", "York", "tall"])
+    _a, _q, report = to_officer_responses(raw, assessment, "2015")
+    assert report.unmatched_questions == ["How tall are you?"]
+    names = {v.name for v in assessment.codebook.variables if v.name != "county"}
+    assert names <= set(report.missing_variables)
+    assert report.matched == ["county"]
+
+
+def test_missing_required_question_is_one_clear_error(assessment):
+    raw = _export(["What is your gender?"], ["Response"], ["1", "Male"])
+    with pytest.raises(InputError) as err:
+        to_officer_responses(raw, assessment, "2015")
+    assert err.value.row == 1 and "county" in err.value.problem and "alias" in err.value.fix
+
+
+def test_aliases_match_reworded_questions(assessment):
+    gender = next(v for v in assessment.codebook.variables if v.name == "gender")
+    variables = [v.model_copy(update={"aliases": ["Your gender:"]}) if v is gender else v
+                 for v in assessment.codebook.variables]
+    from assets.ingest.validate import with_codebook
+
+    patched = with_codebook(assessment, assessment.codebook.model_copy(update={"variables": variables}))
+    raw = _export([COUNTY_Q, "YOUR  GENDER"], ["Response", "Response"], ["1", "York", "female"])
+    accepted, _q, report = to_officer_responses(raw, patched, "2015")
+    assert accepted["gender"][0] == "Female" and report.matched_by["gender"] == "alias 'Your gender:'"
+
+
+def test_value_problems_name_rows_and_values(assessment):
+    raw = _export([COUNTY_Q, "What is your gender?"], ["Response", "Response"],
+                  ["1", "York", "Male"], ["2", "York", "Robot"], ["3", "York", "robot "])
+    accepted, _q, report = to_officer_responses(raw, assessment, "2015")
+    assert report.value_problems == ["gender: 'Robot' is not one of the codebook's answers (row 4)",
+                                     "gender: 'robot' is not one of the codebook's answers (row 5)"]
+    assert list(accepted["gender"]) == ["Male", None, None]
+
+
+def test_quarantine_reasons_and_reconciliation(assessment):
+    raw = _export([COUNTY_Q, "What is your gender?"], ["Response", "Response"],
+                  ["1", "York", "Male"], ["1", "Knox", "Female"], ["", "Knox", "Male"], ["4", "", ""], ["5", "Waldo", ""])
+    accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")
+    assert report.rows_read == 5 and report.rows_accepted == 2 and report.reconciles()
+    assert dict(zip(quarantine["source_row"], quarantine["reason"])) == {
+        4: "duplicate respondent id", 5: "no respondent id", 6: "blank response"}
+    assert report.quarantined == {"duplicate respondent id": 1, "no respondent id": 1, "blank response": 1}
+    assert list(accepted["respondent_id"]) == ["1", "5"]
+
+
+def test_multi_select_ticks_and_skips(assessment):
+    q = "What would help you respond to human trafficking? (Select all that apply)"
+    raw = _export([COUNTY_Q, q, "", ""],
+                  ["Response", "Clear definitions of human trafficking", "Training on identifying victims",
+                   "Other (please specify)"],
+                  ["1", "York", "Clear definitions of human trafficking", "", ""],
+                  ["2", "York", "", "", "Maps"],
+                  ["3", "York", "", "", ""])
+    accepted, _q, report = to_officer_responses(raw, assessment, "2015")
+    as_list = lambda col: [None if pd.isna(x) else bool(x) for x in accepted[col]]  # noqa: E731
+    assert as_list("help_wanted__clear_definitions") == [True, False, None]
+    assert as_list("help_wanted__identification_training") == [False, False, None]
+    assert list(accepted["help_wanted__other_text"]) == [None, "Maps", None]
+    assert "help_wanted__legal_guidance" in report.missing_variables

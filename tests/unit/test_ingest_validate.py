@@ -1,0 +1,123 @@
+"""`htna validate`: what an evaluator sees before loading, and the new-user story of a drifted questionnaire."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from assets.ingest.layouts import qualtrics_rows, write_layout
+from assets.ingest.officer_responses import to_officer_responses
+from assets.ingest.readers import read_export
+from assets.ingest.validate import load_codebook, with_codebook
+from pipelines.cli import main
+from pipelines.config import REPO_ROOT
+from tests.conftest import run_cli
+
+REWORDED = "Which gender do you identify with?"
+ADDED = "How many sworn officers work in your agency?"
+
+
+@pytest.fixture(scope="module")
+def answers(assessment):
+    from assets.ingest.synthetic import generate_officer_answers
+
+    return generate_officer_answers(assessment, "2017", 4, 40)
+
+
+@pytest.fixture()
+def drifted_export(assessment, answers, tmp_path):
+    """A Qualtrics export of this year's survey: the gender question reworded, one question added."""
+    import csv
+
+    rows = qualtrics_rows(assessment, answers)
+    gender = assessment.codebook.variables.index(next(v for v in assessment.codebook.variables if v.name == "gender"))
+    col = rows[0].index(f"Q{gender + 1}")
+    rows[1][col] = REWORDED
+    rows[0].append("Q99")
+    rows[1].append(ADDED)
+    rows[2].append('{"ImportId":"QID99"}')
+    for r in rows[3:]:
+        r.append("12")
+    path = tmp_path / "officer_survey.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def _json(capsys, *args):
+    code = main(["validate", *map(str, args), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_new_user_drifted_questionnaire(drifted_export, capsys, tmp_path, assessment, answers):
+    # 1. validate against the codebook as shipped: it loads, and says which question did not fit
+    code, result = _json(capsys, drifted_export)
+    assert code == 0 and result["ok"] and result["warnings"]
+    assert result["format"] == "Qualtrics (3 header rows) CSV" and result["encoding"] == "UTF-8 with BOM"
+    assert result["missing_variables"] == ["gender"]
+    assert any(REWORDED in q for q in result["unmatched_questions"])
+    assert any(ADDED in q for q in result["unmatched_questions"])
+    assert result["respondents"] == 40 and result["would_accept"] == 40
+    main(["validate", str(drifted_export)])
+    text = capsys.readouterr().out
+    assert "Codebook variables missing from the export (1):" in text and "  - gender" in text
+    assert REWORDED in text and ADDED in text and "aliases" in text  # the hint says what to do
+    # --strict makes warnings fail
+    assert main(["validate", str(drifted_export), "--strict"]) == 1
+    capsys.readouterr()
+
+    # 2. add the new wording as one alias in a copy of the codebook
+    codebook = yaml.safe_load((REPO_ROOT / "config" / "maine" / "officer_codebook.yaml").read_text())
+    gender = next(v for v in codebook["variables"] if v["name"] == "gender")
+    gender.setdefault("aliases", []).append(REWORDED)
+    copy = tmp_path / "officer_codebook.yaml"
+    copy.write_text(yaml.safe_dump(codebook, sort_keys=False))
+    code, result = _json(capsys, drifted_export, "--codebook", copy)
+    assert code == 0
+    assert result["missing_variables"] == []
+    assert result["matched"]["gender"] == f"alias {REWORDED!r}"
+    assert [q for q in result["unmatched_questions"]] == [f"Q99: {ADDED}"]
+
+    # 3. and it loads, with the answers of the reworded question kept
+    patched = with_codebook(assessment, load_codebook(copy))
+    accepted, _q, report = to_officer_responses(read_export(drifted_export), patched, "2017")
+    assert report.reconciles() and list(accepted["gender"]) == list(answers["gender"])
+
+
+def test_validate_reports_quarantine_and_value_problems(assessment, answers, tmp_path, capsys):
+    path = write_layout("qualtrics_csv", assessment, answers, tmp_path / "q.csv")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines[4] = lines[4].replace("IP Address", "Survey Preview", 1)
+    lines[5] = lines[5].replace(answers["county"][2], "Atlantis", 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, result = _json(capsys, path)
+    assert code == 0
+    assert result["would_quarantine"] == {"preview response": 1} and result["would_accept"] == 39
+    assert result["unplaced_counties"] == 1 and any("Atlantis" in p for p in result["value_problems"])
+
+
+def test_validate_format_override_and_errors(assessment, answers, tmp_path, capsys):
+    path = write_layout("surveymonkey_csv", assessment, answers, tmp_path / "sm.csv")
+    code, result = _json(capsys, path, "--format", "surveymonkey")
+    assert code == 0 and result["format"] == "SurveyMonkey CSV"
+    code, result = _json(capsys, path, "--format", "spss")
+    assert code == 1 and not result["ok"] and "spss" in result["error"]
+    code, result = _json(capsys, tmp_path / "missing.csv")
+    assert code == 1 and "file not found" in result["error"]
+    bad = tmp_path / "bad_codebook.yaml"
+    bad.write_text("survey: x\n")
+    assert main(["validate", str(path), "--codebook", str(bad)]) == 1  # a ConfigError: message, exit 1
+    assert "invalid configuration" in capsys.readouterr().err
+
+
+def test_validate_as_a_user_runs_it(assessment, answers, tmp_path, capsys):
+    good = write_layout("spss", assessment, answers, tmp_path / "wave.sav")
+    assert main(["validate", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "Format: SPSS SAV" in out and "Result: OK" in out
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x00\x01garbage")
+    code, out, err = run_cli(["validate", str(bad), "--json"])
+    assert code == 1 and json.loads(out)["ok"] is False and "Traceback" not in err
