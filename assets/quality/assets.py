@@ -1,0 +1,148 @@
+"""Quality stage: the wave's data screened against the expectation suites in ``expectations/``.
+
+One step screens every survey dataset of the wave (Great Expectations for column-level
+expectations, plain pandas for the survey rules) and stores the accepted rows, the quarantine table
+and the check results. Then, per dataset, asset checks report every expectation in the Dagster UI
+(passed or failed, severity, unexpected count and share, example source rows — never row
+contents). A failed blocking check stops everything downstream of the dataset's accepted table,
+with a message that says what to fix; row-level failures only quarantine rows.
+
+Great Expectations is imported when a check runs, never when these definitions load: the suites
+are read here as JSON only, to declare one asset check per expectation.
+"""
+
+import os
+import warnings
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from assets.quality.results import blocking_message
+from assets.quality.stage import ACCEPTED, quality_stage
+from assets.quality.suites import SURVEY_DATASETS, check_names, load_suites
+from pipelines.config import DEFAULT_CONFIG, load_assessment
+from pipelines.failures import as_user_failure
+from pipelines.partitions import survey_waves
+from pipelines.resources import AssessmentSettings
+
+GROUP = "quality"
+OWNERS = ["team:evaluation"]
+
+# The checks each dataset reports, from the suites as the definitions load (a malformed suite stops
+# the code location from loading, with the file and entry named).
+_SUITES = load_suites(load_assessment(os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG))
+
+_DESCRIPTIONS = {
+    "officer_responses": "Officer survey responses accepted for estimation: officer_responses minus every row the "
+                         "quality checks quarantined (speeders, straight-lining, inconsistent or impossible answers, "
+                         "ineligible or duplicate respondents). The headline estimates read this table; if a "
+                         "blocking check fails, nothing downstream of it runs for the wave.",
+    "stakeholder_interviews": "Coded stakeholder interviews accepted for analysis: stakeholder_interviews minus the "
+                              "interviews the quality checks quarantined (no or repeated id, codes outside the coding "
+                              "frame, never coded), with each interview's line in the code matrix (source_row).",
+    "survivor_interviews": "Coded survivor interviews accepted for analysis: survivor_interviews minus the interviews "
+                           "the quality checks quarantined (no or repeated id, codes outside the coding frame, never "
+                           "coded), with each interview's line in the code matrix (source_row).",
+}
+
+
+@dg.multi_asset(
+    partitions_def=survey_waves, group_name=GROUP, can_subset=False,
+    ins={"survey_exports": dg.AssetIn(), "officer_responses": dg.AssetIn(),
+         "officer_responses_quarantine": dg.AssetIn(), "stakeholder_interviews": dg.AssetIn(),
+         "survivor_interviews": dg.AssetIn()},
+    outs={
+        **{ACCEPTED[d]: dg.AssetOut(kinds={"pandas", "duckdb"}, owners=OWNERS, description=_DESCRIPTIONS[d])
+           for d in SURVEY_DATASETS},
+        "quarantine": dg.AssetOut(
+            kinds={"duckdb"}, owners=OWNERS,
+            description="Every row held back from estimation this wave, for every dataset: dataset, wave, "
+                        "source_row (its line in the export), the check it failed and why — never its answers. "
+                        "Includes the rows ingestion held back; rows read = accepted + quarantined."),
+        "quality_check_results": dg.AssetOut(
+            kinds={"duckdb"}, owners=OWNERS,
+            description="One row per quality check run on the wave's data: dataset, check, severity (blocking or "
+                        "row), passed, rows evaluated and failing, share, rows quarantined, a message and what to "
+                        "fix, and up to five example source row numbers (internal; not for publication)."),
+        "data_quality_summary": dg.AssetOut(
+            kinds={"duckdb"}, owners=OWNERS,
+            description="Aggregate data-quality tables for the published quality page, one section per table: "
+                        "status per dataset (estimable or held back), checks run and their result, rows "
+                        "quarantined by reason, completeness per question. Counts and shares only."),
+    },
+)
+def quality_screening(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                      survey_exports: pd.DataFrame, officer_responses: pd.DataFrame,
+                      officer_responses_quarantine: pd.DataFrame, stakeholder_interviews: pd.DataFrame,
+                      survivor_interviews: pd.DataFrame) -> Iterator[dg.Output]:
+    """Screen the wave's survey data against the expectation suites and store what passed and what not."""
+    with as_user_failure():
+        screening, tables = quality_stage(
+            settings.assessment(), context.partition_key,
+            {"officer_responses": officer_responses, "stakeholder_interviews": stakeholder_interviews,
+             "survivor_interviews": survivor_interviews},
+            exports=survey_exports, ingest_quarantine=officer_responses_quarantine)
+    for name, table in tables.items():
+        meta: dict = {"rows": len(table)}
+        if name == "quarantine":
+            meta["by_check"] = dg.MetadataValue.json(table["check"].value_counts().to_dict())
+        elif name.startswith("accepted_"):
+            d = screening.datasets[name.removeprefix("accepted_")]
+            meta.update(rows_quarantined_by_checks=d.rows_quarantined, held_back=d.blocked)
+        yield dg.Output(table, output_name=name, metadata=meta)
+
+
+def _check_result(row: pd.Series, asset: str) -> dg.AssetCheckResult:
+    blocking = row["severity"] == "blocking"
+    meta: dict = {
+        "severity": dg.MetadataValue.text(row["severity"]),
+        "check_type": dg.MetadataValue.text(str(row["type"])),
+        "rows_evaluated": dg.MetadataValue.int(int(row["evaluated"])),
+        "unexpected_count": dg.MetadataValue.int(int(row["unexpected"])),
+        "rows_quarantined": dg.MetadataValue.int(int(row["rows_quarantined"])),
+        "example_source_rows": dg.MetadataValue.text(row["example_rows"] or ""),
+    }
+    if pd.notna(row["unexpected_percent"]):
+        meta["unexpected_percent"] = dg.MetadataValue.float(float(row["unexpected_percent"]))
+    for key in ("column", "observed", "threshold"):
+        if isinstance(row[key], str) and row[key]:
+            meta[key] = dg.MetadataValue.text(row[key])
+    passed = bool(row["passed"])
+    description = str(row["message"])
+    if not passed and row["fix"]:
+        description += f"\nFix: {row['fix']}"
+    return dg.AssetCheckResult(
+        check_name=str(row["check"]), asset_key=asset, passed=passed, metadata=meta, description=description,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN)
+
+
+def _dataset_checks(dataset: str) -> dg.AssetChecksDefinition:
+    asset = ACCEPTED[dataset]
+    with warnings.catch_warnings():  # partitioned asset checks are a Dagster preview feature
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        specs = [dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description,
+                                   additional_deps=["quality_check_results"], partitions_def=survey_waves)
+                 for name, blocking, description in check_names(_SUITES[dataset])]
+
+    @dg.multi_asset_check(name=f"{dataset}_checks", specs=specs, ins={"quality_check_results": dg.AssetIn()},
+                          description=f"Every expectation of expectations/{dataset}.json, as run on the wave.")
+    def _checks(context: dg.AssetCheckExecutionContext, quality_check_results: pd.DataFrame):
+        results = quality_check_results[quality_check_results["dataset"] == dataset].set_index("check", drop=False)
+        for spec in specs:
+            if spec.name in results.index:
+                yield _check_result(results.loc[spec.name], asset)
+            else:  # the suite changed after the definitions loaded
+                yield dg.AssetCheckResult(
+                    check_name=spec.name, asset_key=asset, passed=False, severity=dg.AssetCheckSeverity.WARN,
+                    description="not run: the suite changed after the code location loaded; reload it and re-run")
+        message = blocking_message(quality_check_results, dataset, context.partition_key)
+        if message:
+            raise dg.Failure(description=message, allow_retries=False)
+
+    return _checks
+
+
+officer_response_checks = _dataset_checks("officer_responses")
+stakeholder_interview_checks = _dataset_checks("stakeholder_interviews")
+survivor_interview_checks = _dataset_checks("survivor_interviews")
