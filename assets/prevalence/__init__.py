@@ -2,7 +2,10 @@
 
 Modules: :mod:`.overlap` (overlap tables), :mod:`.linkage` (keyed linkage, tables from
 records), :mod:`.mse` (log-linear models, selection, intervals), :mod:`.sensitivity`,
-:mod:`.simulate`, :mod:`.results`.
+:mod:`.simulate`, :mod:`.results`; for the pipeline: :mod:`.inputs` (a wave's case lists from the
+drop folder), :mod:`.tables` (the stage's warehouse tables), :mod:`.assets` (the thin Dagster
+assets), :mod:`.demo` (synthetic case lists), :mod:`.command` (``htna prevalence``),
+:mod:`.bench` (six-list stepwise + bootstrap timing).
 """
 
 from .linkage import (
