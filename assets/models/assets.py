@@ -1,0 +1,83 @@
+"""Models stage: who is less prepared, in which counties, how many officers need training, and the
+model cards that say how far to trust each model. The work is in :mod:`assets.models.training_gap`."""
+
+import dagster as dg
+import pandas as pd
+
+from assets.models import training_gap as tg
+from pipelines.failures import as_user_failure
+from pipelines.partitions import survey_waves
+from pipelines.resources import AssessmentSettings
+
+GROUP = "models"
+_ACCEPTED = {"officer_responses": dg.AssetIn(key="accepted_officer_responses")}  # rows that passed the checks
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins=_ACCEPTED)
+def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                       officer_responses: pd.DataFrame, officer_weights: pd.DataFrame) -> pd.DataFrame:
+    """Which officers feel less prepared, all else equal. For each question (agency trained for sex
+    trafficking, for labor trafficking, prepared for cases with minors, familiar with Maine
+    organisations), a weighted logistic regression on experience, having handled a case, county
+    group and agency type: odds ratios with 95% intervals and p-values (kind = odds_ratio), the
+    change in the share prepared in percentage points (marginal_effect), and the predicted share
+    prepared for each county group x experience band (predicted_probability). A model where some
+    group answered all one way is flagged (reliable = false) and its numbers are left blank."""
+    a = settings.assessment()
+    with as_user_failure():
+        design = tg.model_design(officer_responses, a, context.partition_key, officer_weights).design
+        table = tg.regression_table(design, tg.fit_outcome_models(design), context.partition_key, a,
+                                    a.config.estimates.level)
+    fits = table.drop_duplicates("outcome")
+    context.add_output_metadata({
+        "models": int(len(fits)),
+        "unreliable_models": dg.MetadataValue.json(fits.loc[~fits["reliable"], "outcome"].tolist()),
+        "respondents_per_model": dg.MetadataValue.json(dict(zip(fits["outcome"], fits["n"].astype(int)))),
+    })
+    return table
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins=_ACCEPTED)
+def training_gap_by_county(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                           officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
+                           training_gap_model: pd.DataFrame) -> pd.DataFrame:
+    """Where to send training: for each of Maine's 16 counties, the estimated share of officers not
+    adequately trained (and not prepared for minors, not familiar with resources), the number of
+    officers that means (share x headcount) with a 95% range, and a rank (1 = most officers to
+    train). Counties with few respondents borrow strength from similar counties (small-area
+    model; 'shrinkage' is the weight on the county's own answers); counties with no respondents get
+    a model prediction (synthetic = true). Rows with breakdown 'county x experience band' split each
+    county by experience, assuming its officers split like the weighted respondents of its county
+    group."""
+    a = settings.assessment()
+    with as_user_failure():
+        design = tg.model_design(officer_responses, a, context.partition_key, officer_weights).design
+        table = tg.county_table(design, training_gap_model, context.partition_key, a, a.config.estimates.level)
+    county = table[(table["breakdown"] == "county") & (table["measure"] == tg.OUTCOMES[0].gap)]
+    top = county.sort_values("rank").head(5)
+    context.add_output_metadata({
+        "counties": int(county["county"].nunique()),
+        "synthetic_counties": dg.MetadataValue.json(county.loc[county["synthetic"], "county"].tolist()),
+        "top_counties_sex_trafficking_training": dg.MetadataValue.json(
+            [f"{r.county}: {r.officers_needing_training:.0f} officers" for r in top.itertuples()]),
+        "officers_needing_training_sex_trafficking": dg.MetadataValue.float(
+            float(county["officers_needing_training"].sum())),
+    })
+    return table
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+def model_cards(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                training_gap_model: pd.DataFrame, training_gap_by_county: pd.DataFrame) -> pd.DataFrame:
+    """How far to trust each model of this wave: one card per model with what it estimates (its
+    formula), how many respondents and counties it rests on, fit statistics (deviance, AIC,
+    between-county variance, convergence), diagnostics, and caveats in plain language (convenience
+    sample, illustrative headcounts, small counties pulled towards similar counties)."""
+    with as_user_failure():
+        cards = tg.model_cards(training_gap_model, training_gap_by_county, settings.assessment(),
+                               context.partition_key)
+    context.add_output_metadata({"models": int(len(cards)),
+                                 "unreliable": dg.MetadataValue.json(cards.loc[~cards["reliable"], "model"].tolist())})
+    return cards

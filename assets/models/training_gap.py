@@ -1,0 +1,765 @@
+"""Where to send training: who is less prepared, in which counties, and how many officers that is.
+
+Three tables, each a plain function of the accepted officer responses of a wave and the calibrated
+design of :mod:`assets.estimates.weighting` (post-stratified to the county officer headcounts):
+
+:func:`regression_table` (asset ``training_gap_model``)
+    For each preparedness outcome (adequately trained for sex trafficking, for labor trafficking,
+    prepared for cases involving minors: *Agree* or *Strongly agree* = 1; familiar with
+    organisations: *Yes* = 1) a survey-weighted quasibinomial logistic regression (R's
+    ``svyglm``, :func:`assets.estimates.glm.svyglm`, linearised calibration-aware SEs, t
+    intervals on the design degrees of freedom) on experience band, having handled a case, county
+    group and agency type. One long table with
+
+    * ``kind = "odds_ratio"``: odds ratio of each level against the reference level, 95% interval
+      and p-value;
+    * ``kind = "marginal_effect"``: average marginal effect (difference in the weighted average
+      predicted probability when every respondent is set to the level rather than the reference;
+      delta-method SE from the coefficient covariance, the respondents' covariates held fixed);
+    * ``kind = "predicted_probability"``: predicted probability for each county group x
+      experience band (the other covariates at each respondent's observed values, weighted average
+      — "marginal standardisation"), interval on the logit scale.
+
+    A fit with complete or quasi-complete separation (some group answered all one way) is never
+    shown with its divergent coefficients: it is refitted by weighted Firth (bias-reduced)
+    logistic regression (:func:`firth_svyglm`, ``estimator = "firth"``, ``separation = True``, a
+    note on every row); a fit that still does not converge is flagged ``reliable = False`` and its
+    numbers are blank.
+
+:func:`county_table` (asset ``training_gap_by_county``)
+    For each outcome, the share of officers *not* adequately trained (not familiar, for the
+    resources question) in every county: direct weighted county estimate with its design-based
+    SE, turned into an effective sample size ``n_eff = p (1 - p) / se^2`` (respondents when the
+    share is 0 or 1; kept within ``[1, respondents]``), then a Fay–Herriot area-level model (REML,
+    arcsine-square-root scale, :func:`~assets.models.small_area_proportions.fit_proportions`) with
+    county covariates: county group, log population and officers per 1,000 residents (the ML and
+    Fay–Herriot moment estimates of the between-county variance are kept beside REML as a
+    sensitivity check: ``fh_variance_ml``, ``fh_variance_moment``). Counties
+    without respondents get the synthetic regression estimate, flagged. Officers needing
+    training = share x headcount, with the interval limits times the headcount. Counties are ranked
+    by that number (``rank`` 1 = most officers needing training).
+
+    County x experience band rows: the band contrast of the regression (the experience-band log
+    odds ratio of the outcome) is applied around the county's Fay–Herriot estimate, with an offset
+    chosen so the band shares average back to the county estimate (the interval limits are
+    treated the same way; the uncertainty of the band contrast itself is not added). Headcounts by
+    band are unknown: each county's headcount is split by the weighted band shares of its county
+    group's respondents (an assumption, stated in the ``note`` column).
+
+:func:`model_cards` (asset ``model_cards``)
+    One row per model: specification, n, fit statistics, diagnostics and plain-language caveats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from assets.estimates.estimators import svymean
+from assets.estimates.glm import SvyGLMResult, _model_matrix, svyglm
+from assets.estimates.weighting import WeightingResult, officer_design
+from assets.models.small_area import FayHerriotWarning, design_matrix
+from assets.models.small_area_proportions import fit_proportions
+from pipelines.config import Assessment
+
+__all__ = [
+    "AGREE",
+    "COUNTY_COLUMNS",
+    "MODEL_CARD_COLUMNS",
+    "OUTCOMES",
+    "PREDICTORS",
+    "REGRESSION_COLUMNS",
+    "Outcome",
+    "TrainingGap",
+    "county_covariates",
+    "county_table",
+    "fit_outcome_models",
+    "fit_training_gap",
+    "model_cards",
+    "model_design",
+    "regression_table",
+]
+
+AGREE = ("Agree", "Strongly agree")
+NO_RESPONDENTS = "no respondents at this level (term dropped)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A preparedness outcome: ``column`` answered in ``success`` counts as prepared (y = 1)."""
+
+    column: str
+    label: str
+    success: tuple[str, ...]
+    gap: str  # the share *not* prepared, as used for targeting
+    gap_label: str
+
+    @property
+    def y(self) -> str:
+        return f"y_{self.column}"
+
+    @property
+    def formula(self) -> str:
+        return f"{self.y} ~ " + " + ".join(PREDICTORS)
+
+    def formula_text(self) -> str:
+        """The formula as a stakeholder-readable R formula."""
+        return f"I({self.column} %in% c({', '.join(repr(s) for s in self.success)})) ~ " + " + ".join(PREDICTORS)
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("trained_sex", "Agency adequately trained to handle sex trafficking cases", AGREE,
+            "not_trained_sex", "Share of officers not adequately trained for sex trafficking cases"),
+    Outcome("trained_labor", "Agency adequately trained to handle labor trafficking cases", AGREE,
+            "not_trained_labor", "Share of officers not adequately trained for labor trafficking cases"),
+    Outcome("prepared_minors", "Department prepared for trafficking cases involving minors", AGREE,
+            "not_prepared_minors", "Share of officers whose department is not prepared for cases involving minors"),
+    Outcome("familiar_organisations", "Familiar with Maine organisations that address trafficking", ("Yes",),
+            "not_familiar_organisations", "Share of officers not familiar with Maine anti-trafficking organisations"),
+)
+
+#: Regressors, in formula order; each is a factor whose first level is the reference.
+PREDICTORS: tuple[str, ...] = ("experience_band", "handled_case", "county_group", "agency_type")
+EXPERIENCE = "experience_band"
+GROUP = "county_group"
+
+REGRESSION_COLUMNS = [
+    "wave", "outcome", "outcome_label", "kind", "term", "variable", "level", "reference", "county_group",
+    "experience_band", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "df", "deviance",
+    "null_deviance", "estimator", "converged", "separation", "reliable", "note",
+]
+COUNTY_COLUMNS = [
+    "wave", "outcome", "measure", "measure_label", "breakdown", "county", "county_group", "experience_band",
+    "respondents", "n_eff", "direct", "direct_se", "direct_publishable", "eblup", "rmse", "ci_low", "ci_high",
+    "shrinkage", "cv", "synthetic", "headcount", "band_share", "officers_needing_training", "officers_low",
+    "officers_high", "rank", "fh_method", "fh_variance", "fh_variance_ml", "fh_variance_moment", "fh_truncated", "fh_converged", "fh_loglike", "fh_aic",
+    "fh_areas", "fh_coefficients", "note",
+]
+MODEL_CARD_COLUMNS = [
+    "wave", "model", "asset", "model_type", "outcome", "specification", "estimation", "n", "n_areas",
+    "n_parameters", "deviance", "null_deviance", "aic", "loglike", "fh_variance", "converged", "separation",
+    "reliable", "diagnostics", "caveats",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# data and design
+# --------------------------------------------------------------------------------------------
+
+
+def _levels(assessment: Assessment, var: str, values: pd.Series) -> list[str]:
+    """Levels of a regressor in the codebook's order (the first is the reference)."""
+    from assets.estimates.headline import domain_levels
+
+    levels = domain_levels(assessment, var, values)
+    seen = set(levels)
+    extra = sorted(str(v) for v in pd.unique(values.dropna()) if str(v) not in seen)
+    return levels + extra
+
+
+def _prepared(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series]:
+    """The model columns: 0/1 outcomes (NaN if unanswered) and ordered factors for the regressors."""
+    cols: dict[str, pd.Series] = {}
+    n = len(data)
+    for o in OUTCOMES:
+        raw = data[o.column] if o.column in data.columns else pd.Series([None] * n, index=data.index)
+        answered = raw.notna().to_numpy()
+        y = raw.astype(object).isin(list(o.success)).to_numpy(dtype=float)
+        cols[o.y] = pd.Series(np.where(answered, y, np.nan), index=data.index)
+    for var in PREDICTORS:
+        raw = data[var] if var in data.columns else pd.Series([None] * n, index=data.index)
+        text = raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
+        cols[var] = pd.Series(pd.Categorical(text, categories=_levels(assessment, var, text)), index=data.index)
+    return cols
+
+
+def model_design(responses: pd.DataFrame, assessment: Assessment, wave: str,
+                 weights: pd.DataFrame | None = None) -> WeightingResult:
+    """The calibrated design of the wave (checked against ``officer_weights`` when given), with
+    the model columns added: ``y_<outcome>`` (1 prepared, 0 not, NaN unanswered) and the regressors
+    as ordered categoricals (first level = reference)."""
+    result = officer_design(responses.reset_index(drop=True), assessment, weights, wave)
+    data = result.design.data
+    for name, col in _prepared(data, assessment).items():
+        data[name] = col.to_numpy() if not isinstance(col.dtype, pd.CategoricalDtype) else col.values
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# regressions
+# --------------------------------------------------------------------------------------------
+
+
+FIRTH = "bias-reduced (Firth) fit"
+
+
+def fit_outcome_models(design, outcomes: Sequence[Outcome] = OUTCOMES, firth: bool = True) -> dict[str, SvyGLMResult]:
+    """One quasibinomial ``svyglm`` per outcome on the calibrated design; a fit with separation is
+    replaced by a bias-reduced (Firth) fit (``firth=True``), still flagged ``separation=True``."""
+    fits = {}
+    for o in outcomes:
+        fit = svyglm(design, o.formula, family="quasibinomial")
+        if firth and fit.separation:
+            fit = firth_svyglm(design, fit, o.y)
+        fits[o.column] = fit
+    return fits
+
+
+def firth_svyglm(design, fit: SvyGLMResult, y_col: str, maxit: int = 100, tol: float = 1e-8) -> SvyGLMResult:
+    """Weighted Firth (bias-reduced) logistic regression for a fit with separation.
+
+    Maximises the weighted log-likelihood plus ``log|X'WX| / 2`` (``W = w p (1 - p)``, weights
+    rescaled to mean 1 as ``svyglm``) by the modified-score iteration
+    ``beta += (X'WX)^-1 X'(w (y - p) + h (1/2 - p))`` (``h`` = leverages), which keeps every
+    coefficient finite. Standard errors: the design (linearised, calibration-aware) sandwich of the
+    modified score, as ``svyglm``'s; t tests on ``svyglm``'s degrees of freedom. An approximation
+    (Firth's penalty is not a design-based method), which the note of every row states.
+    """
+    import dataclasses
+
+    from scipy import special
+
+    from assets.estimates.design import svyrecvar
+
+    data = design.data
+    x, names, xmiss = _model_matrix(data, PREDICTORS, True)
+    if tuple(names) != fit.terms:
+        return fit
+    y = data[y_col].to_numpy(dtype=float)
+    keep = ~xmiss & np.isfinite(y) & (design.weights > 0)
+    w_all = np.where(keep, design.weights, 0.0) / design.weights.mean()
+    use = [j for j, name in enumerate(names) if name not in fit.aliased]
+    xu, yk, wk = x[keep][:, use], y[keep], w_all[keep]
+    beta = np.zeros(len(use))
+    converged = False
+    it = 0
+    for it in range(1, maxit + 1):
+        p = _expit(xu @ beta)
+        W = wk * p * (1 - p)
+        inv = np.linalg.inv((xu * W[:, None]).T @ xu)
+        h = W * np.einsum("ij,jk,ik->i", xu, inv, xu)
+        step = inv @ (xu.T @ (wk * (yk - p) + h * (0.5 - p)))
+        big = np.abs(step).max()
+        if big > 5.0:
+            step *= 5.0 / big
+        beta = beta + step
+        if big < tol:
+            converged = True
+            break
+    p = _expit(xu @ beta)
+    W = wk * p * (1 - p)
+    inv = np.linalg.inv((xu * W[:, None]).T @ xu)
+    h = W * np.einsum("ij,jk,ik->i", xu, inv, xu)
+    estfun = np.zeros((design.n, len(use)))
+    estfun[keep] = xu * (wk * (yk - p) + h * (0.5 - p))[:, None]
+    v_u = svyrecvar(design, estfun @ inv)
+    k = len(names)
+    coef, se, vcov = np.full(k, np.nan), np.full(k, np.nan), np.full((k, k), np.nan)
+    coef[use] = beta
+    se[use] = np.sqrt(np.maximum(np.diag(v_u), 0.0))
+    vcov[np.ix_(use, use)] = v_u
+    # a separated term's linearised SE is near 0 (its fitted probabilities are near 0 or 1): no
+    # Wald interval or p-value is given for it (profile-likelihood intervals would be needed)
+    for j, name in enumerate(names):
+        if name in fit.separation_terms:
+            se[j] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tval = coef / se
+    pval = 2 * special.stdtr(fit.df, -np.abs(tval)) if fit.df > 0 else np.full(k, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = float(2 * np.sum(wk * (np.where(yk > 0, -np.log(p), 0) + np.where(yk < 1, -np.log(1 - p), 0))))
+    messages = tuple(m for m in fit.messages if "estimates withheld" not in m) + (
+        f"{FIRTH}: separation ({', '.join(fit.separation_terms)}) makes ordinary estimates infinite; "
+        "these are penalised estimates, pulled towards no effect, with approximate intervals (none for the "
+        "separated terms)",)
+    if not converged:
+        messages += (f"the Firth iteration did not converge in {maxit} steps",)
+    return dataclasses.replace(fit, coef=coef, se=se, t=tval, p=pval, vcov=vcov, raw_coef=coef.copy(),
+                               raw_se=se.copy(), converged=converged, iterations=it, reliable=converged,
+                               messages=messages, deviance=dev)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+
+
+def _t_quantile(level: float, df: float) -> float:
+    from scipy import special
+
+    if not math.isfinite(df) or df <= 0:
+        return float(special.ndtri(0.5 + level / 2))
+    return float(special.stdtrit(df, 0.5 + level / 2))
+
+
+@dataclass
+class _Fit:
+    """What prediction needs from a reliable fit: rows used, weights, model matrix and coefficients
+    (aliased terms count as 0)."""
+
+    fit: SvyGLMResult
+    rows: np.ndarray
+    w: np.ndarray
+    x: np.ndarray
+    columns: dict[str, dict[str, int]]  # variable -> level -> column of x (reference: absent)
+    coef: np.ndarray
+    vcov: np.ndarray
+
+    @classmethod
+    def of(cls, design, fit: SvyGLMResult, y: str) -> _Fit:
+        data = design.data
+        rows = data[y].notna().to_numpy() & (design.weights > 0)
+        for v in PREDICTORS:
+            rows &= data[v].notna().to_numpy()
+        x, names, _ = _model_matrix(data.loc[rows, list(PREDICTORS)], PREDICTORS, True)
+        if tuple(names) != fit.terms:
+            raise RuntimeError("model matrix does not match the fitted terms")
+        columns = {v: {str(lev): names.index(f"{v}{lev}") for lev in data[v].cat.categories[1:]} for v in PREDICTORS}
+        coef = np.nan_to_num(fit.raw_coef, nan=0.0)
+        vcov = np.nan_to_num(fit.vcov, nan=0.0)
+        w = design.weights[rows]
+        return cls(fit, rows, w / w.sum() if w.sum() > 0 else w, x, columns, coef, vcov)
+
+    def average(self, **fixed: str) -> tuple[float, np.ndarray]:
+        """Weighted average predicted probability with ``fixed`` regressors set for everyone, and its
+        gradient with respect to the coefficients."""
+        x = self.x.copy()
+        for var, level in fixed.items():
+            cols = self.columns[var]
+            x[:, list(cols.values())] = 0.0
+            if level in cols:
+                x[:, cols[level]] = 1.0
+        p = _expit(x @ self.coef)
+        grad = (self.w * p * (1 - p)) @ x
+        return float(self.w @ p), grad
+
+
+def regression_table(design, fits: dict[str, SvyGLMResult], wave: str, assessment: Assessment,
+                     level: float = 0.95, outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
+    """The long ``training_gap_model`` table (see the module docstring)."""
+    data = design.data
+    rows: list[dict] = []
+    for o in outcomes:
+        fit = fits[o.column]
+        # R's null deviance of the weighted intercept-only fit (weights rescaled to mean 1)
+        y = data[o.y].to_numpy(dtype=float)
+        used = _Fit.of(design, fit, o.y)
+        w = design.weights[used.rows] / design.weights.mean()  # R rescales the weights to mean 1 over the design
+        yy = y[used.rows]
+        pbar = float(w @ yy / w.sum()) if len(w) else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            null_dev = float(-2 * np.sum(w * (yy * np.log(pbar) + (1 - yy) * np.log(1 - pbar)))) \
+                if 0 < pbar < 1 else math.nan
+        note = "; ".join(fit.messages)
+        if not fit.reliable:
+            note = ("NOT REPORTED: " + (note or "the fit did not converge")
+                    + ". Merge sparse levels or collect more responses before reading this model.")
+        firth = any(m.startswith(FIRTH) for m in fit.messages)
+        head = {"wave": wave, "outcome": o.column, "outcome_label": o.label, "n": float(fit.n),
+                "estimator": "firth" if firth else "svyglm",
+                "df": float(fit.df), "deviance": float(fit.deviance) if fit.reliable else math.nan,
+                "null_deviance": null_dev, "converged": bool(fit.converged), "separation": bool(fit.separation),
+                "reliable": bool(fit.reliable), "note": note, "county_group": None, "experience_band": None}
+        q = _t_quantile(level, fit.df)
+        refs = {v: str(data[v].cat.categories[0]) for v in PREDICTORS}
+        # odds ratios (and which variable / level each term is)
+        term_of: dict[str, tuple[str, str]] = {}
+        for v in PREDICTORS:
+            for lev in data[v].cat.categories[1:]:
+                term_of[f"{v}{lev}"] = (v, str(lev))
+        for j, term in enumerate(fit.terms):
+            if term == "(Intercept)":
+                continue
+            var, lev = term_of.get(term, (term, ""))
+            b, se = fit.coef[j], fit.se[j]
+            aliased = term in fit.aliased
+            rows.append({**head, "kind": "odds_ratio", "term": term, "variable": var, "level": lev,
+                         "reference": refs.get(var, ""), "estimate": math.exp(b) if np.isfinite(b) else math.nan,
+                         "se": se, "ci_low": math.exp(b - q * se) if np.isfinite(b) and np.isfinite(se) else math.nan,
+                         "ci_high": math.exp(b + q * se) if np.isfinite(b) and np.isfinite(se) else math.nan,
+                         "p_value": fit.p[j],
+                         "note": "; ".join(x for x in (NO_RESPONDENTS if aliased else "", head["note"]) if x)})
+        reliable = fit.reliable and used.rows.any()
+        # average marginal effects
+        for v in PREDICTORS:
+            cats = [str(c) for c in data[v].cat.categories]
+            if reliable:
+                p0, g0 = used.average(**{v: cats[0]})
+            for lev in cats[1:]:
+                est = se = math.nan
+                term = f"{v}{lev}"
+                if reliable and term not in fit.aliased:
+                    p1, g1 = used.average(**{v: lev})
+                    g = g1 - g0
+                    est, se = p1 - p0, math.sqrt(max(float(g @ used.vcov @ g), 0.0))
+                    if term in fit.separation_terms and fit.reliable:
+                        se = math.nan  # Firth fit: no interval for a separated term
+                z = est / se if se and np.isfinite(se) and se > 0 else math.nan
+                from scipy import special
+                pv = float(2 * special.stdtr(fit.df, -abs(z))) if np.isfinite(z) and fit.df > 0 else math.nan
+                rows.append({**head, "kind": "marginal_effect", "term": term, "variable": v, "level": lev,
+                             "reference": cats[0], "estimate": est, "se": se, "ci_low": est - q * se,
+                             "ci_high": est + q * se, "p_value": pv})
+        # predicted probabilities by county group x experience band
+        for g_level in [str(c) for c in data[GROUP].cat.categories]:
+            for b_level in [str(c) for c in data[EXPERIENCE].cat.categories]:
+                est = se = lo = hi = math.nan
+                if reliable:
+                    est, grad = used.average(**{GROUP: g_level, EXPERIENCE: b_level})
+                    se = math.sqrt(max(float(grad @ used.vcov @ grad), 0.0))
+                    if 0 < est < 1:
+                        eta, se_eta = math.log(est / (1 - est)), se / (est * (1 - est))
+                        lo, hi = float(_expit(np.array(eta - q * se_eta))), float(_expit(np.array(eta + q * se_eta)))
+                rows.append({**head, "kind": "predicted_probability", "term": f"{g_level} x {b_level}",
+                             "variable": f"{GROUP} x {EXPERIENCE}", "level": f"{g_level} x {b_level}",
+                             "reference": "", "county_group": g_level, "experience_band": b_level,
+                             "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "p_value": math.nan})
+    return _typed(pd.DataFrame(rows, columns=REGRESSION_COLUMNS),
+                  floats=["estimate", "se", "ci_low", "ci_high", "p_value", "n", "df", "deviance", "null_deviance"],
+                  bools=["converged", "separation", "reliable"])
+
+
+def _typed(frame: pd.DataFrame, floats: Sequence[str], bools: Sequence[str]) -> pd.DataFrame:
+    """Stable column types for the warehouse (a table's schema is fixed by its first wave)."""
+    for c in floats:
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    for c in bools:
+        frame[c] = frame[c].fillna(False).astype(bool)
+    for c in frame.columns:
+        if c not in floats and c not in bools:
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# county estimates
+# --------------------------------------------------------------------------------------------
+
+
+def county_covariates(assessment: Assessment) -> pd.DataFrame:
+    """Area-level covariates of the Fay–Herriot model, one row per county (config order):
+    intercept, county-group indicator(s), centred log population, officers per 1,000 residents."""
+    counties = assessment.config.counties
+    heads = assessment.config.officer_headcounts.by_county
+    frame = pd.DataFrame({
+        "county": [c.name for c in counties],
+        "county_group": [assessment.county_group_of.get(c.name, "") for c in counties],
+        "population": [float(c.population_2020) for c in counties],
+        "headcount": [float(heads.get(c.name, math.nan)) for c in counties],
+    }).set_index("county", drop=False)
+    frame["log_population"] = np.log(frame["population"]) - np.log(frame["population"]).mean()
+    frame["officers_per_1000"] = 1000.0 * frame["headcount"] / frame["population"]
+    groups = [g.name for g in assessment.config.county_groups]
+    frame["group"] = pd.Categorical(frame["county_group"], categories=groups)
+    return frame
+
+
+def _fh_design(cov: pd.DataFrame) -> pd.DataFrame:
+    numeric = ["log_population"]
+    if cov["officers_per_1000"].notna().all() and cov["officers_per_1000"].std() > 1e-9:
+        cov = cov.assign(officers_per_1000=cov["officers_per_1000"] - cov["officers_per_1000"].mean())
+        numeric.append("officers_per_1000")
+    X = design_matrix(cov, numeric=numeric, categorical=["group"] if cov["group"].nunique() > 1 else [])
+    return X.rename(columns=lambda c: c.replace("group", "county_group: ", 1) if c.startswith("group") else c)
+
+
+def _direct_by_county(design, y: str, counties: Sequence[str]) -> pd.DataFrame:
+    """Direct weighted share *not* prepared per county, design SE, respondents and n_eff."""
+    data = design.data
+    county = data["county"].astype(object)
+    not_y = 1.0 - data[y].to_numpy(dtype=float)
+    out = []
+    for c in counties:
+        mask = (county == c).to_numpy() & (design.weights > 0)
+        n = int((mask & np.isfinite(not_y)).sum())
+        if n == 0:
+            out.append({"county": c, "respondents": 0.0, "direct": math.nan, "direct_se": math.nan, "n_eff": 0.0})
+            continue
+        e = svymean(design, not_y, domain=mask, na_rm=True, df=None)
+        p, se = e.estimate, e.se
+        if 0 < p < 1 and np.isfinite(se) and se > 0:
+            n_eff = min(max(p * (1 - p) / se**2, 1.0), float(n))
+        else:
+            n_eff = float(n)
+        out.append({"county": c, "respondents": float(n), "direct": p, "direct_se": se, "n_eff": n_eff})
+    return pd.DataFrame(out).set_index("county", drop=False)
+
+
+def _band_offset(p: float, shares: np.ndarray, delta: np.ndarray) -> float:
+    """``k`` with ``sum_b shares_b expit(k + delta_b) = p`` (Newton from ``logit(p)``, then bisection)."""
+    k = math.log(p / (1 - p)) - float(shares @ delta)
+    for _ in range(50):
+        q = _expit(k + delta)
+        f = float(shares @ q) - p
+        d = float(shares @ (q * (1 - q)))
+        if abs(f) < 1e-12:
+            return k
+        if d <= 1e-300:
+            break
+        k -= f / d
+    lo, hi = -40.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if float(shares @ _expit(mid + delta)) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _band_split(p: float, shares: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    if not np.isfinite(p):
+        return np.full(len(shares), math.nan)
+    if p <= 0 or p >= 1:
+        return np.full(len(shares), float(p))
+    return _expit(_band_offset(p, shares, delta) + delta)
+
+
+def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Assessment, level: float = 0.95,
+                 method: str = "REML", outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
+    """The ``training_gap_by_county`` table (see the module docstring)."""
+    cov = county_covariates(assessment)
+    X = _fh_design(cov)
+    counties = list(cov.index)
+    data = design.data
+    bands = [str(c) for c in data[EXPERIENCE].cat.categories]
+    min_cell = assessment.min_cell_count
+    heads = cov["headcount"].to_numpy()
+    # weighted experience-band shares within each county group (headcount by band is unknown)
+    band_share: dict[str, np.ndarray] = {}
+    w = design.weights
+    for g in cov["group"].cat.categories:
+        m = (data[GROUP] == g).to_numpy() & data[EXPERIENCE].notna().to_numpy() & (w > 0)
+        if not m.any():
+            m = data[EXPERIENCE].notna().to_numpy() & (w > 0)
+        tot = np.array([w[m & (data[EXPERIENCE] == b).to_numpy()].sum() for b in bands])
+        band_share[str(g)] = tot / tot.sum() if tot.sum() > 0 else np.full(len(bands), 1 / len(bands))
+    rows: list[dict] = []
+    for o in outcomes:
+        direct = _direct_by_county(design, o.y, counties)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FayHerriotWarning)
+            fit = fit_proportions(direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
+                                  transform="arcsine", method=method, level=level, warn=True)
+            alternatives = {}
+            for alt in ("ML", "FH"):  # the other variance estimators, as a sensitivity check
+                try:
+                    alternatives[alt] = float(fit_proportions(
+                        direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
+                        transform="arcsine", method=alt, level=level, warn=False).model.A)
+                except (ValueError, np.linalg.LinAlgError):
+                    alternatives[alt] = math.nan
+        fh_notes = [str(c.message) for c in caught if issubclass(c.category, FayHerriotWarning)]
+        t = fit.table.set_index("area")
+        coef = fit.model.coefficients
+        coef_json = json.dumps({k: {"beta": round(float(r["beta"]), 6), "se": round(float(r["std_error"]), 6),
+                                    "p": round(float(r["p_value"]), 6)} for k, r in coef.iterrows()})
+        fh = {"fh_method": method, "fh_variance": float(fit.model.A), "fh_truncated": bool(fit.model.truncated),
+              "fh_converged": bool(fit.model.converged), "fh_loglike": float(fit.model.loglike),
+              "fh_aic": float(fit.model.aic), "fh_areas": float(fit.model.n_fit), "fh_coefficients": coef_json,
+              "fh_variance_ml": alternatives["ML"], "fh_variance_moment": alternatives["FH"]}
+        fh_note = "; ".join(fh_notes)
+        county_rows = []
+        for i, c in enumerate(counties):
+            r = t.loc[c]
+            d = direct.loc[c]
+            syn = bool(r["synthetic"])
+            note = ("no respondents: synthetic (regression) estimate from similar counties" if syn
+                    else "few respondents: mostly borrowed from similar counties" if r["shrinkage"] < 0.5 else "")
+            county_rows.append({
+                "wave": wave, "outcome": o.column, "measure": o.gap, "measure_label": o.gap_label,
+                "breakdown": "county", "county": c, "county_group": cov.loc[c, "county_group"],
+                "experience_band": "All", "respondents": d["respondents"], "n_eff": d["n_eff"],
+                "direct": d["direct"], "direct_se": d["direct_se"],
+                "direct_publishable": bool(d["respondents"] >= min_cell), "eblup": r["eblup"],
+                "rmse": r["eblup_rmse"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "shrinkage": r["shrinkage"],
+                "cv": r["cv"], "synthetic": syn, "headcount": heads[i], "band_share": 1.0,
+                "officers_needing_training": r["eblup"] * heads[i], "officers_low": r["ci_low"] * heads[i],
+                "officers_high": r["ci_high"] * heads[i], **fh,
+                "note": "; ".join(x for x in (note, fh_note) if x),
+            })
+        ranked = pd.DataFrame(county_rows)
+        ranked["rank"] = ranked["officers_needing_training"].rank(ascending=False, method="min")
+        rows.extend(ranked.to_dict("records"))
+        # county x experience band: the regression's band contrast around the county estimate
+        delta, band_note = _band_contrast(model_table, o, bands)
+        for rec in ranked.to_dict("records"):
+            shares = band_share.get(rec["county_group"], np.full(len(bands), 1 / len(bands)))
+            est = _band_split(rec["eblup"], shares, delta)
+            lo = _band_split(rec["ci_low"], shares, delta)
+            hi = _band_split(rec["ci_high"], shares, delta)
+            for j, b in enumerate(bands):
+                officers = rec["headcount"] * shares[j]
+                rows.append({
+                    **rec, "breakdown": "county x experience band", "experience_band": b,
+                    "respondents": float(((data["county"] == rec["county"]) & (data[EXPERIENCE] == b)
+                                          & np.isfinite(data[o.y]) & (w > 0)).sum()),
+                    "n_eff": math.nan, "direct": math.nan, "direct_se": math.nan, "direct_publishable": False,
+                    "eblup": est[j], "rmse": math.nan, "ci_low": lo[j], "ci_high": hi[j], "shrinkage": math.nan,
+                    "cv": math.nan, "headcount": officers, "band_share": shares[j],
+                    "officers_needing_training": est[j] * officers, "officers_low": lo[j] * officers,
+                    "officers_high": hi[j] * officers, "rank": math.nan,
+                    "note": "; ".join(x for x in (
+                        f"headcount by band assumed: county headcount x weighted share of {b!r} among "
+                        f"{rec['county_group']} respondents ({shares[j]:.0%})", band_note, rec["note"]) if x),
+                })
+        band_rows = [r for r in rows if r["measure"] == o.gap and r["breakdown"] != "county"]
+        order = pd.Series([r["officers_needing_training"] for r in band_rows]).rank(ascending=False, method="min")
+        for r, k in zip(band_rows, order):
+            r["rank"] = float(k)
+    return _typed(pd.DataFrame(rows, columns=COUNTY_COLUMNS),
+                  floats=["respondents", "n_eff", "direct", "direct_se", "eblup", "rmse", "ci_low", "ci_high",
+                          "shrinkage", "cv", "headcount", "band_share", "officers_needing_training", "officers_low",
+                          "officers_high", "rank", "fh_variance", "fh_variance_ml", "fh_variance_moment", "fh_loglike",
+                          "fh_aic", "fh_areas"],
+                  bools=["direct_publishable", "synthetic", "fh_truncated", "fh_converged"])
+
+
+def _band_contrast(model_table: pd.DataFrame, o: Outcome, bands: Sequence[str]) -> tuple[np.ndarray, str]:
+    """Log-odds of being *not* prepared in each band relative to the first (from the regression)."""
+    delta = np.zeros(len(bands))
+    rows = model_table[(model_table["outcome"] == o.column) & (model_table["kind"] == "odds_ratio")
+                       & (model_table["variable"] == EXPERIENCE)] if len(model_table) else model_table
+    if len(rows) == 0 or not rows["reliable"].all() or rows["estimate"].isna().any():
+        return delta, "no reliable experience contrast from the regression: bands get the county estimate"
+    for j, b in enumerate(bands[1:], start=1):
+        hit = rows[rows["level"] == b]
+        if len(hit):
+            delta[j] = -math.log(float(hit["estimate"].iloc[0]))  # not prepared = 1 - prepared
+    return delta, "band split by the regression's experience odds ratio (its uncertainty is not in the interval)"
+
+
+# --------------------------------------------------------------------------------------------
+# model cards
+# --------------------------------------------------------------------------------------------
+
+CONVENIENCE = ("The officer survey is a convenience sample (officers who chose to answer), weighted to county "
+               "officer headcounts; officers who did not answer may differ in ways the weights cannot fix.")
+
+
+def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Assessment, wave: str) -> pd.DataFrame:
+    """One row per model of the wave: specification, n, fit statistics, diagnostics and caveats."""
+    heads = assessment.config.officer_headcounts.status
+    head_caveat = ("Officer headcounts are ILLUSTRATIVE, not a roster: weights and officer numbers are only "
+                   "as good as these figures." if heads == "illustrative" else "Officer headcounts are roster counts.")
+    cards: list[dict] = []
+    for o in OUTCOMES:
+        t = model_table[model_table["outcome"] == o.column]
+        if len(t) == 0:
+            continue
+        first = t.iloc[0]
+        ors = t[t["kind"] == "odds_ratio"]
+        pred = t[t["kind"] == "predicted_probability"]
+        sig = ors[(ors["p_value"] < 0.05)]
+        diag = {
+            "df": float(first["df"]),
+            "significant_at_5pct": [f"{r.variable}={r.level} (OR {r.estimate:.2f})" for r in sig.itertuples()],
+            "terms_without_respondents": ors[ors["note"].astype(str).str.contains(NO_RESPONDENTS, regex=False)]["term"].tolist(),
+            "predicted_range": [float(pred["estimate"].min()), float(pred["estimate"].max())] if len(pred) else [],
+            "messages": first["note"] or "",
+        }
+        caveats = [CONVENIENCE, head_caveat,
+                   "Associations, not causes: agencies differ in many ways the model does not measure.",
+                   "Odds ratios compare each group with the reference group with the other factors held fixed."]
+        if not first["reliable"]:
+            caveats.insert(0, "THIS MODEL IS NOT REPORTED: some group answered all one way (separation) or the "
+                              "fit failed, so its odds ratios would be meaningless.")
+        elif first["estimator"] == "firth":
+            caveats.insert(0, "Some group of officers answered all one way (separation), so this model uses a "
+                              "bias-reduced (Firth) fit: that group's odds ratio is pulled towards 1 and its "
+                              "interval is approximate; read it as 'very different', not as a precise number.")
+        if first["n"] < 100:
+            caveats.append(f"Only {int(first['n'])} respondents: intervals are wide.")
+        dev, null = float(first["deviance"]), float(first["null_deviance"])
+        cards.append({
+            "wave": wave, "model": f"training_gap_model: {o.column}", "asset": "training_gap_model",
+            "model_type": "survey-weighted logistic regression (quasibinomial svyglm)", "outcome": o.label,
+            "specification": o.formula_text(),
+            "estimation": ("weighted Firth (bias-reduced) likelihood because of separation"
+                           if first["estimator"] == "firth" else "weighted quasi-likelihood")
+                          + " on the post-stratified design; linearised (calibration-aware) standard errors; "
+                          "t intervals on the design degrees of freedom",
+            "n": float(first["n"]), "n_areas": math.nan, "n_parameters": float(len(ors) + 1),
+            "deviance": dev, "null_deviance": null, "aic": math.nan, "loglike": math.nan, "fh_variance": math.nan,
+            "converged": bool(first["converged"]), "separation": bool(first["separation"]),
+            "reliable": bool(first["reliable"]),
+            "diagnostics": json.dumps({**diag, "deviance_explained": (1 - dev / null) if null > 0 and
+                                       math.isfinite(dev) else None}),
+            "caveats": " ".join(caveats),
+        })
+    for o in OUTCOMES:
+        c = county[(county["measure"] == o.gap) & (county["breakdown"] == "county")]
+        if len(c) == 0:
+            continue
+        first = c.iloc[0]
+        sampled = c[~c["synthetic"]]
+        syn = c[c["synthetic"]]["county"].tolist()
+        small = sampled[sampled["respondents"] < assessment.min_cell_count]["county"].tolist()
+        diag = {
+            "counties": len(c), "counties_with_respondents": len(sampled), "synthetic_counties": syn,
+            "counties_under_min_cell": small,
+            "mean_shrinkage": float(sampled["shrinkage"].mean()) if len(sampled) else None,
+            "max_cv": float(c["cv"].max()),
+            "mean_rmse_direct_vs_model": [float(sampled["direct_se"].mean()), float(sampled["rmse"].mean())],
+            "coefficients": json.loads(first["fh_coefficients"]),
+            "variance_truncated_at_zero": bool(first["fh_truncated"]),
+            "between_county_variance": {"REML": float(first["fh_variance"]), "ML": float(first["fh_variance_ml"]),
+                                        "FH moment": float(first["fh_variance_moment"])},
+            "officers_needing_training_total": float(c["officers_needing_training"].sum()),
+        }
+        caveats = [CONVENIENCE, head_caveat,
+                   "Counties with few respondents are pulled ('shrunk') towards counties with similar population, "
+                   "officer numbers and county group; the fewer the respondents, the more their estimate is borrowed.",
+                   "Officers needing training = estimated share x county headcount; the interval reflects survey "
+                   "uncertainty, not errors in the headcounts."]
+        if syn:
+            caveats.append(f"No respondents in {', '.join(syn)}: their figures are model predictions only.")
+        if first["fh_truncated"]:
+            caveats.append("The model found no county differences beyond chance, so every county estimate is the "
+                           "regression prediction (full shrinkage).")
+        caveats.append("Experience-band rows assume each county's officers split by experience like the weighted "
+                       "respondents of its county group.")
+        cards.append({
+            "wave": wave, "model": f"training_gap_by_county: {o.gap}", "asset": "training_gap_by_county",
+            "model_type": "Fay-Herriot area-level small-area model", "outcome": o.gap_label,
+            "specification": "asin(sqrt(direct share not prepared)) ~ county_group + log(population) + "
+                             "officers per 1,000 residents; sampling variance 1 / (4 n_eff)",
+            "estimation": f"{first['fh_method']} variance; EBLUP with Prasad-Rao MSE; intervals on the arcsine "
+                          "scale, back-transformed",
+            "n": float(c["respondents"].sum()), "n_areas": float(first["fh_areas"]),
+            "n_parameters": float(len(diag["coefficients"]) + 1), "deviance": math.nan, "null_deviance": math.nan,
+            "aic": float(first["fh_aic"]), "loglike": float(first["fh_loglike"]),
+            "fh_variance": float(first["fh_variance"]), "converged": bool(first["fh_converged"]),
+            "separation": False, "reliable": bool(first["fh_converged"]), "diagnostics": json.dumps(diag),
+            "caveats": " ".join(caveats),
+        })
+    return _typed(pd.DataFrame(cards, columns=MODEL_CARD_COLUMNS),
+                  floats=["n", "n_areas", "n_parameters", "deviance", "null_deviance", "aic", "loglike", "fh_variance"],
+                  bools=["converged", "separation", "reliable"])
+
+
+# --------------------------------------------------------------------------------------------
+# everything at once
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingGap:
+    regression: pd.DataFrame
+    county: pd.DataFrame
+    cards: pd.DataFrame
+
+
+def fit_training_gap(responses: pd.DataFrame, assessment: Assessment, wave: str,
+                     weights: pd.DataFrame | None = None) -> TrainingGap:
+    """All three tables of a wave (what the three assets compute, in one call)."""
+    level = assessment.config.estimates.level
+    design = model_design(responses, assessment, wave, weights).design
+    reg = regression_table(design, fit_outcome_models(design), wave, assessment, level)
+    county = county_table(design, reg, wave, assessment, level)
+    return TrainingGap(reg, county, model_cards(reg, county, assessment, wave))
