@@ -61,6 +61,132 @@ class OfficerHeadcounts(_Strict):
 
 class Disclosure(_Strict):
     min_cell_count: int = Field(default=6, ge=1)
+    # A share also reveals its numerator (estimate x n): suppress a cell whose count of successes,
+    # or of non-successes, is below the minimum too (it would show what a small group answered).
+    protect_numerators: bool = True
+
+
+class Trim(_Strict):
+    """Bounds on the final weights, as multiples of the mean weight (R's ``trimWeights``)."""
+
+    max_ratio_to_mean: float | None = Field(default=None, gt=1)
+    min_ratio_to_mean: float | None = Field(default=None, gt=0, lt=1)
+    strict: bool = True
+
+
+class Margin(_Strict):
+    """A further known population margin of the officers (raked to with the county headcounts).
+
+    Give ``shares`` (summing to 1; scaled to the headcount total) or ``counts`` of each level of
+    ``variable`` (a codebook variable or derived domain, e.g. experience_band or agency_type).
+    """
+
+    variable: str
+    shares: dict[str, float] | None = None
+    counts: dict[str, float] | None = None
+    status: Literal["illustrative", "roster"] = "illustrative"
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Margin":
+        if (self.shares is None) == (self.counts is None):
+            raise ValueError(f"margin {self.variable}: give exactly one of shares, counts")
+        values = self.shares if self.shares is not None else self.counts
+        if not values or any(v <= 0 for v in values.values()):
+            raise ValueError(f"margin {self.variable}: every level needs a positive share or count")
+        if self.shares is not None and abs(sum(self.shares.values()) - 1.0) > 1e-6:
+            raise ValueError(f"margin {self.variable}: shares sum to {sum(self.shares.values()):.6g}, not 1")
+        return self
+
+
+class Weighting(_Strict):
+    """How officer respondents are weighted to the officer population (``officer_weights``).
+
+    Post-stratification to ``officer_headcounts.by_county``; counties with fewer than
+    ``min_respondents_per_cell`` respondents are merged with other small counties of their county
+    group (and, if still too small, with the smallest county of the group). With ``margins`` the
+    weights are raked to the county cells and every margin instead. Respondents whose county is
+    unknown form their own cell weighted to their share of respondents (``own_cell``), or get no
+    weight and are left out of every estimate (``exclude``).
+    """
+
+    min_respondents_per_cell: int = Field(default=3, ge=1)
+    unknown_county: Literal["own_cell", "exclude"] = "own_cell"
+    margins: list[Margin] = []
+    trim: Trim | None = None
+    epsilon: float = Field(default=1e-10, gt=0)
+    max_iterations: int = Field(default=200, ge=1)
+
+    @field_validator("margins")
+    @classmethod
+    def _distinct(cls, v: list[Margin]) -> list[Margin]:
+        names = [m.variable for m in v]
+        if len(set(names)) != len(names):
+            raise ValueError("each margin variable may be given once")
+        return v
+
+
+class Estimates(_Strict):
+    """How the headline table is estimated: interval method, level and the domains reported."""
+
+    ci_method: Literal["logit", "likelihood", "beta", "asin", "xlogit"] = "logit"
+    level: float = Field(default=0.95, gt=0, lt=1)
+    domains: list[str] = ["county_group", "county", "experience_band", "agency_type", "cases_past_year"]
+
+
+class PrevalenceList(_Strict):
+    """One agency's case list (a "system" of multiple systems estimation)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # the column / `list` value in the case-list files
+    label: str = Field(min_length=1)
+    description: str = ""
+
+
+class Prevalence(_Strict):
+    """Multiple systems estimation of the number of victims from the agencies' case lists.
+
+    ``criterion``: ``pvalue`` is SparseMSE 2.0.1's stepwise rule (add the interaction whose overlap
+    has the lowest one-sided Poisson p-value, keep it if p < threshold); ``aic`` adds the
+    lowest-AIC interaction if its Wald p < threshold; ``bic`` adds it while BIC improves.
+    ``interval``: ``wald-log`` (SparseMSE; under-covers N), ``lognormal`` (Chao/Rcapture),
+    ``profile`` (Rcapture multinomial profile likelihood) or ``bootstrap`` (parametric, repeating
+    the selection). ``bootstrap_replicates`` > 0 also adds a bootstrap interval beside the headline.
+    ``min_cell_count``: overlap cells with fewer cases are not published (default: disclosure's).
+    """
+
+    lists: list[PrevalenceList] = []
+    identifiers: list[str] = Field(default=["first_name", "last_name", "date_of_birth"], min_length=1)
+    stratum: str | None = None
+    threshold: float = Field(default=0.02, ge=0, le=1)
+    criterion: Literal["aic", "bic", "pvalue"] = "pvalue"
+    interval: Literal["wald-log", "lognormal", "profile", "bootstrap"] = "lognormal"
+    level: float = Field(default=0.95, gt=0, lt=1)
+    bootstrap_replicates: int = Field(default=1000, ge=0)
+    seed: int = 2015
+    min_cell_count: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> "Prevalence":
+        problems = []
+        names = [x.name for x in self.lists]
+        labels = [x.label.strip().casefold() for x in self.lists]
+        if len(set(names)) != len(names) or len(set(labels)) != len(labels):
+            problems.append("each list needs its own name and label")
+        reserved = {"count", "wave", "stratum", "history", "n_lists", "lists", "publishable", "list"}
+        if set(names) & reserved:
+            problems.append(f"list names must not be any of {sorted(reserved)}")
+        if 0 < len(self.lists) < 2:
+            problems.append("multiple systems estimation needs at least 2 lists")
+        ids = [i.strip().casefold() for i in self.identifiers]
+        if len(set(ids)) != len(ids) or "" in ids or "list" in ids:
+            problems.append("identifiers must be distinct column names other than 'list'")
+        if self.stratum is not None and self.stratum.strip().casefold() in set(ids) | {"list", ""}:
+            problems.append("stratum must be a column other than 'list' and the identifiers")
+        if self.interval == "bootstrap" and self.bootstrap_replicates < 1:
+            problems.append("interval: bootstrap needs bootstrap_replicates of 1 or more")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class Codebooks(_Strict):
@@ -75,6 +201,9 @@ class AssessmentConfig(_Strict):
     warehouse: str
     output_dir: str
     disclosure: Disclosure = Disclosure()
+    weighting: Weighting = Weighting()
+    estimates: Estimates = Estimates()
+    prevalence: Prevalence = Prevalence()
     codebooks: Codebooks
     indicators: str
     counties: list[County] = Field(min_length=1)
@@ -385,6 +514,33 @@ class Assessment:
             raise ConfigError(self.path.parent / self.config.indicators, problems)
 
 
+def _check_weighting(assessment: "Assessment") -> None:
+    """Weighting margins and estimation domains must name variables and answers the codebook has."""
+    cb = assessment.codebook
+    single = {v.name: v for v in cb.variables if v.type == "single"}
+    values: dict[str, list[str]] = {n: assessment.options(v) for n, v in single.items()}
+    values.update({d.name: list(dict.fromkeys(assessment.derived_map(d).values())) for d in cb.derived})
+    problems: list[str] = []
+    for d in assessment.config.estimates.domains:
+        if d not in values:
+            problems.append(f"estimates.domains: unknown variable {d!r}")
+    for m in assessment.config.weighting.margins:
+        if m.variable == "county":
+            problems.append("weighting.margins: county is weighted by officer_headcounts already")
+        elif m.variable not in values:
+            problems.append(f"weighting.margins: unknown variable {m.variable!r}")
+        else:
+            given = set(m.shares or m.counts or {})
+            unknown = sorted(given - set(values[m.variable]))
+            missing = [lv for lv in values[m.variable] if lv not in given]
+            if unknown:
+                problems.append(f"weighting.margins {m.variable}: {m.variable} has no level {unknown}")
+            if missing:
+                problems.append(f"weighting.margins {m.variable}: no share or count for {missing}")
+    if problems:
+        raise ConfigError(assessment.path, problems)
+
+
 def load_assessment(path: Path | str | None = None) -> Assessment:
     """Load and validate an assessment config and the codebooks and indicators it names."""
     path = Path(path or os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG).resolve()
@@ -395,4 +551,5 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
     indicators: IndicatorSet = _validate(IndicatorSet, base / config.indicators)
     assessment = Assessment(path, config, codebook, frames, indicators)
     assessment.check_cross_references()
+    _check_weighting(assessment)
     return assessment

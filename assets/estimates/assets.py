@@ -1,4 +1,4 @@
-"""Estimates stage: the assessment's headline figures and interview theme counts."""
+"""Estimates stage: officer weights, the assessment's headline figures and interview theme counts."""
 
 
 import dagster as dg
@@ -6,21 +6,56 @@ import pandas as pd
 
 from assets.estimates.headline import headline_indicators as compute_headline
 from assets.estimates.interview_themes import theme_counts
+from assets.estimates.publish import DisclosureRules
+from assets.estimates.weighting import weight_officers
+from pipelines.failures import as_user_failure
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
 GROUP = "estimates"
 
 
-@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses")})  # rows that passed the checks
+def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                    officer_responses: pd.DataFrame) -> pd.DataFrame:
+    """How many sworn officers each responding officer stands for: one row per accepted respondent
+    with its weighting cell (county, or merged small counties of a county group) and weight, so the
+    weighted survey adds up to the officer headcount of every county. Diagnostics (weight range,
+    Kish design effect, effective n, convergence, merged cells) are in the metadata."""
+    with as_user_failure():
+        result = weight_officers(officer_responses, settings.assessment(), context.partition_key)
+    d = result.diagnostics
+    context.add_output_metadata({
+        "method": d["method"], "headcounts": d["headcounts"],
+        "weight_min": dg.MetadataValue.float(float(d["weight_min"])),
+        "weight_max": dg.MetadataValue.float(float(d["weight_max"])),
+        "kish_deff": dg.MetadataValue.float(float(d["kish_deff"])),
+        "effective_n": dg.MetadataValue.float(float(d["effective_n"])),
+        "converged": bool(d["converged"]), "iterations": int(d["iterations"]),
+        "max_margin_error": dg.MetadataValue.float(float(d["max_margin_error"])),
+        "cells": int(d["cells"]),
+        "merged_cells": dg.MetadataValue.json(d["merged_cells"]),
+        "unknown_county": dg.MetadataValue.json(d["unknown_county"]),
+    })
+    return result.table
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses")})  # rows that passed the checks
 def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentSettings,
-                        officer_responses: pd.DataFrame) -> pd.DataFrame:
+                        officer_responses: pd.DataFrame, officer_weights: pd.DataFrame) -> pd.DataFrame:
     """Every figure the assessment reports from the officer survey (share trained, aware, handling
-    cases, ...), overall and by county group or experience, with n, 95% interval, the published 2015
-    value beside it and a suppression flag for cells below the publication minimum."""
-    table = compute_headline(officer_responses, settings.assessment(), context.partition_key)
+    cases, ...), overall and by county group, county, experience, agency type and caseload: the
+    weighted share with its design-based interval beside the plain share of respondents (what 2015
+    printed), with n, the published 2015 value and disclosure control applied (small cells and
+    their complements suppressed)."""
+    with as_user_failure():
+        table = compute_headline(officer_responses, settings.assessment(), context.partition_key,
+                                 weights=officer_weights)
     context.add_output_metadata({"indicators": int(table["indicator"].nunique()),
-                                 "suppressed_cells": int(table["suppressed"].sum())})
+                                 "cells": int(len(table) // 2),
+                                 "suppressed_cells": int(table["suppressed"].sum() // 2)})
     return table
 
 
@@ -31,7 +66,7 @@ def interview_theme_counts(context: dg.AssetExecutionContext, settings: Assessme
     after-hours response, transportation, trust in law enforcement, ...); small counts suppressed."""
     a = settings.assessment()
     wave = context.partition_key
-    parts = [theme_counts(df, getattr(a.frames, name), name, wave, a.min_cell_count)
+    parts = [theme_counts(df, getattr(a.frames, name), name, wave, DisclosureRules.from_assessment(a))
              for name, df in [("stakeholder_interviews", stakeholder_interviews),
                               ("survivor_interviews", survivor_interviews)]]
     return pd.concat(parts, ignore_index=True)

@@ -25,7 +25,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["derivable_cells", "suppress"]
+__all__ = ["derivable_cells", "suppress", "suppress_cells"]
 
 PRIMARY = "primary"
 COMPLEMENTARY = "complementary"
@@ -99,14 +99,22 @@ def derivable_cells(
 
 
 def _suppress_group(
-    counts: np.ndarray, equations: list[tuple[list[int], int | None]], min_count: int, suppress_zeros: bool
+    counts: np.ndarray, equations: list[tuple[list[int], int | None]], min_count: int, suppress_zeros: bool,
+    initial: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Reason per cell ('' / 'primary' / 'complementary') for one table."""
+    """Reason per cell ('' / 'primary' / 'complementary') for one table.
+
+    ``initial`` optionally gives reasons already decided (e.g. by an earlier pass); they are kept.
+    """
     reason = np.full(counts.shape[0], "", dtype=object)
     primary = counts < min_count
     if not suppress_zeros:
         primary &= counts > 0
     reason[primary] = PRIMARY
+    if initial is not None:
+        given = np.asarray(initial, dtype=object)
+        keep = (given != "") & (reason == "")
+        reason[keep] = given[keep]
     order = np.lexsort((np.arange(counts.size), counts))  # smallest count first, then position
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -148,6 +156,29 @@ def _suppress_group(
         pick = min(neighbours, key=lambda i: rank[i])
         reason[pick] = COMPLEMENTARY
     return reason
+
+
+def suppress_cells(
+    counts: Sequence[float] | np.ndarray,
+    equations: Sequence[tuple[Sequence[int], int | None]],
+    *,
+    min_count: int = 6,
+    suppress_zeros: bool = True,
+    initial: Sequence[str] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Primary and complementary suppression of cells linked by arbitrary additive equations.
+
+    The engine behind :func:`suppress`, for tables whose structure is not a one- or two-way table
+    (e.g. nested domains: counties that add up to county groups that add up to the total).
+    ``counts`` are the cells' protected counts (a missing count is treated as 0, i.e. suppressed);
+    each equation is ``(positions of the parts, position of their total or None when the total is
+    published elsewhere)``; ``initial`` holds reasons decided earlier, which are kept. Returns the
+    reason per cell: ``"primary"``, ``"complementary"``, an ``initial`` reason, or ``""``.
+    """
+    c = np.asarray(counts, dtype=float)
+    c = np.where(np.isnan(c), 0.0, c)
+    eqs = [([int(p) for p in parts], None if total is None else int(total)) for parts, total in equations]
+    return _suppress_group(c, eqs, min_count, suppress_zeros, None if initial is None else np.asarray(initial, dtype=object))
 
 
 def suppress(

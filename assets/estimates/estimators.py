@@ -154,16 +154,18 @@ def _resolve_df(design: SurveyDesign, df: DF, inset: np.ndarray) -> float:
 
 
 def _tq(level: float, df: float) -> float:
-    from scipy import stats
+    # scipy.special's quantile functions are what scipy.stats' norm.ppf and t.ppf evaluate, without
+    # the cost of importing scipy.stats (seconds when byte-code is not cached)
+    from scipy import special
 
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
     q = 0.5 + level / 2
     if df is None or math.isinf(df):
-        return float(stats.norm.ppf(q))
+        return float(special.ndtri(q))
     if df <= 0:
         return math.nan
-    return float(stats.t.ppf(q, df))
+    return float(special.stdtrit(df, q))
 
 
 def _weighted_var(y: np.ndarray, w: np.ndarray, keep: np.ndarray) -> float:
@@ -523,8 +525,6 @@ def svyciprop(
     every method falls back to the Clopper-Pearson interval with the domain's respondent count as
     effective sample size (adjusted for design df as Korn-Graubard), and ``ci_method`` says so.
     """
-    from scipy import stats
-
     if method not in CIPROP_METHODS:
         raise ValueError(f"method must be one of {CIPROP_METHODS}")
     name = _name(var)
@@ -560,6 +560,8 @@ def svyciprop(
     d = _deff(v, _weighted_var(y, design.weights, keep), total_w, n, deff, "mean")
     label = "all" if domain is None else "domain"
 
+    if p <= 0.0 or p >= 1.0 or v <= 0 or method == "beta":
+        from scipy import stats  # only these intervals need it (importing it is slow)
     if p <= 0.0 or p >= 1.0 or v <= 0:
         # Korn-Graubard with n_eff = n when there is no variance to estimate it from
         if n_rows > 1 and design_df > 0:

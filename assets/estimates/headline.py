@@ -1,68 +1,156 @@
-"""The headline indicator table: every figure the assessment reports, from canonical responses.
+"""The headline indicator table: every figure the assessment reports, weighted and unweighted.
 
 Each indicator (defined as data in ``indicators.yaml``) is the share of officers whose answer is
-in a success set, among those who answered the question (and within an ``among`` subgroup), overall
-or by a domain. This first cut is unweighted, with Wilson intervals, which behave at small n.
+in a success set, among those who answered the question (and within an ``among`` subgroup). It is
+estimated overall (``domain = "all"``), by its own ``by`` domain if it has one, and by every
+domain of ``estimates.domains`` in the assessment config (county group, county, experience band,
+agency type, cases handled) except domains that restate the indicator's own question or its
+``among`` filter.
+
+Each cell (indicator x domain x level) has two rows:
+
+* ``weighted = True``: the share under the calibrated design of :mod:`assets.estimates.weighting`
+  (post-stratified to county headcounts), with its Taylor-linearised, calibration-aware standard
+  error, design effect and an ``svyciprop`` interval (``estimates.ci_method``, logit by default;
+  R's ``svyciprop(~I(var %in% success), subset(design, domain))``);
+* ``weighted = False``: the plain share of respondents with its Wilson interval, which is what the
+  2015 report printed (its published value sits beside both rows).
+
+``n`` and ``successes`` are unweighted respondent counts in both rows. The table then goes
+through :func:`assets.estimates.publish.publishable`, which suppresses small cells (and their
+complements) in both rows together and blanks their numbers.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
+from assets.estimates.estimators import svyciprop
 from assets.estimates.intervals import wilson_interval
+from assets.estimates.publish import DisclosureRules, publishable
+from assets.estimates.weighting import WeightingResult, officer_design
 from pipelines.config import Assessment, Indicator
 
 HEADLINE_COLUMNS = [
-    "wave", "indicator", "label", "domain", "level", "n", "successes", "estimate", "se",
-    "ci_low", "ci_high", "ci_method", "weighted", "published_2015", "suppressed",
+    "wave", "indicator", "label", "domain", "level", "featured", "weighted", "n", "successes", "estimate",
+    "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015", "suppressed", "suppression_reason",
 ]
 
 
-def _subset(responses: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
-    rows = responses
-    for var, values in (ind.among or {}).items():
-        rows = rows[rows[var].isin(values)]
-    return rows[rows[ind.variable].notna()]
+def _source(assessment: Assessment, var: str) -> str:
+    for d in assessment.codebook.derived:
+        if d.name == var:
+            return d.from_
+    return var
 
 
-def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, min_cell: int,
-                   level: float = 0.95) -> list[dict]:
-    rows = _subset(responses, ind)
-    success = rows[ind.variable].isin(ind.success)
-    published = ind.published.get("2015", {})
-    if ind.by is None:
-        groups = [(ind.population, success)]
-        published = {ind.population: published} if isinstance(published, float) else published
-        domain = "all"
-    else:
-        domain = ind.by
-        levels = [x for x in pd.unique(responses[ind.by].dropna())]
-        groups = [(lvl, success[rows[ind.by] == lvl]) for lvl in sorted(levels)]
-    out = []
-    for lvl, s in groups:
-        n, x = int(s.size), int(s.sum())
-        est = x / n if n else math.nan
-        low, high = wilson_interval(x, n, level) if n else (math.nan, math.nan)
-        out.append({
-            "wave": wave, "indicator": ind.id, "label": ind.label, "domain": domain, "level": str(lvl),
-            "n": n, "successes": x, "estimate": est,
-            "se": math.sqrt(est * (1 - est) / n) if n else math.nan,
-            "ci_low": low, "ci_high": high, "ci_method": "wilson", "weighted": False,
-            "published_2015": published.get(str(lvl), math.nan),
-            "suppressed": n < min_cell,
-        })
+def _linked(assessment: Assessment, a: str, b: str) -> bool:
+    """Whether two variables restate the same question (equal, or derived from the same one)."""
+    return a == b or _source(assessment, a) == _source(assessment, b)
+
+
+def domain_levels(assessment: Assessment, var: str, values: pd.Series | None = None) -> list[str]:
+    """All levels of a domain variable, in the codebook's order (every level gets a row)."""
+    for v in assessment.codebook.variables:
+        if v.name == var and v.type == "single":
+            return [str(x) for x in assessment.options(v)]
+    for d in assessment.codebook.derived:
+        if d.name == var:
+            if d.map_from == "county_groups":
+                return [g.name for g in assessment.config.county_groups]
+            return list(dict.fromkeys(str(x) for x in assessment.derived_map(d).values()))
+    if values is None:
+        return []
+    return sorted(str(x) for x in pd.unique(values.dropna()))
+
+
+def indicator_domains(assessment: Assessment, ind: Indicator) -> list[str]:
+    """Domains an indicator is reported by: its own ``by`` first, then the configured ones."""
+    out = [ind.by] if ind.by else []
+    skip = [ind.variable, *(ind.among or {})]
+    for d in assessment.config.estimates.domains:
+        if d in out or any(_linked(assessment, d, s) for s in skip):
+            continue
+        out.append(d)
     return out
 
 
-def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: str) -> pd.DataFrame:
-    """One row per indicator × domain level: n, estimate, interval, published 2015 value."""
+def _outcome(responses: pd.DataFrame, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
+    """(answered, success) masks of an indicator over all rows."""
+    if ind.variable not in responses.columns:
+        n = len(responses)
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    col = responses[ind.variable]
+    answered = col.notna().to_numpy()
+    success = col.isin(ind.success).fillna(False).to_numpy(dtype=bool) & answered
+    return answered, success
+
+
+def _among(responses: pd.DataFrame, ind: Indicator) -> np.ndarray:
+    mask = np.ones(len(responses), dtype=bool)
+    for var, values in (ind.among or {}).items():
+        mask &= responses[var].isin(values).fillna(False).to_numpy(dtype=bool) if var in responses.columns \
+            else np.zeros(len(responses), dtype=bool)
+    return mask
+
+
+def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting: WeightingResult | None,
+                   assessment: Assessment) -> list[dict]:
+    """Weighted and unweighted rows of one indicator, overall and by every domain level."""
+    est = assessment.config.estimates
+    in_scope = weighting.in_weighting if weighting is not None else np.ones(len(responses), dtype=bool)
+    answered, success = _outcome(responses, ind)
+    base = _among(responses, ind) & in_scope
+    y = np.where(answered, success.astype(float), np.nan)
+    published = ind.published.get("2015", {})
+    cells: list[tuple[str, str, np.ndarray, float, bool]] = []
+    overall_pub = published if isinstance(published, float) else math.nan
+    cells.append(("all", ind.population, base, overall_pub, ind.by is None))
+    for d in indicator_domains(assessment, ind):
+        values = responses[d] if d in responses.columns else pd.Series([None] * len(responses))
+        text = values.astype(object).where(values.notna(), None)
+        for level in domain_levels(assessment, d, values):
+            mask = base & (text == level).to_numpy(dtype=bool)
+            pub = published.get(level, math.nan) if (d == ind.by and isinstance(published, dict)) else math.nan
+            cells.append((d, level, mask, pub, d == ind.by))
+    rows: list[dict] = []
+    for domain, level, mask, pub, featured in cells:
+        n = int((mask & answered).sum())
+        x = int((mask & success).sum())
+        head = {"wave": wave, "indicator": ind.id, "label": ind.label, "domain": domain, "level": str(level),
+                "featured": bool(featured), "n": n, "successes": x, "published_2015": pub,
+                "suppressed": False, "suppression_reason": ""}
+        # weighted: R's svyciprop on the calibrated design, restricted to the cell
+        if weighting is not None and n > 0:
+            e = svyciprop(weighting.design, y, method=est.ci_method, domain=mask, level=est.level, na_rm=True)
+            rows.append({**head, "weighted": True, "estimate": e.estimate, "se": e.se, "ci_low": e.ci_low,
+                         "ci_high": e.ci_high, "ci_method": e.ci_method, "deff": e.deff})
+        else:
+            rows.append({**head, "weighted": True, "estimate": math.nan, "se": math.nan, "ci_low": math.nan,
+                         "ci_high": math.nan, "ci_method": est.ci_method, "deff": math.nan})
+        p = x / n if n else math.nan
+        low, high = wilson_interval(x, n, est.level) if n else (math.nan, math.nan)
+        rows.append({**head, "weighted": False, "estimate": p,
+                     "se": math.sqrt(p * (1 - p) / n) if n else math.nan,
+                     "ci_low": low, "ci_high": high, "ci_method": "wilson", "deff": math.nan})
+    return rows
+
+
+def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: str,
+                        weights: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The publishable headline table (see the module docstring); ``weights`` is ``officer_weights``.
+
+    The calibrated design is rebuilt from ``responses`` (its calibration is needed for the
+    standard errors) and checked against ``weights`` when given.
+    """
+    responses = responses.reset_index(drop=True)
+    weighting = officer_design(responses, assessment, weights, wave) if len(responses) else None
     rows: list[dict] = []
     for ind in assessment.indicators.indicators:
-        rows.extend(indicator_rows(responses, ind, wave, assessment.min_cell_count))
+        rows.extend(indicator_rows(responses, ind, wave, weighting, assessment))
     table = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
-    # A suppressed cell shows no number: its estimate and interval are blanked here, in one place.
-    hidden = table["suppressed"]
-    table.loc[hidden, ["successes", "estimate", "se", "ci_low", "ci_high"]] = math.nan
-    return table
+    table = table.astype({"n": "float64", "successes": "float64", "weighted": bool, "featured": bool})
+    return publishable(table, DisclosureRules.from_assessment(assessment), kind="indicators")

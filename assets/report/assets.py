@@ -4,7 +4,8 @@
 import dagster as dg
 import pandas as pd
 
-from assets.report.site import Provenance, build_site, code_version, now_utc
+from assets.estimates.publish import DisclosureRules
+from assets.report.site import Provenance, build_site, code_version, now_utc, weighting_note
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
@@ -20,8 +21,9 @@ def assessment_report(context: dg.AssetExecutionContext, settings: AssessmentSet
     prov = Provenance(
         wave=wave, inputs=survey_exports[["dataset", "file_name", "rows", "sha256"]].to_dict("records"),
         code_version=code_version(), built_at=now_utc(), synthetic=bool(survey_exports["synthetic"].any()),
-        state=a.config.state.name, min_cell_count=a.min_cell_count)
-    index = build_site(settings.output_path(), headline_indicators, interview_theme_counts, prov)
+        state=a.config.state.name, min_cell_count=a.min_cell_count, weighting_note=weighting_note(a))
+    index = build_site(settings.output_path(), headline_indicators, interview_theme_counts, prov,
+                       DisclosureRules.from_assessment(a))
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.url(index.as_uri()),
         "path": dg.MetadataValue.path(str(index)),

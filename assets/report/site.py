@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from assets.estimates.publish import DisclosureRules, publishable
 from pipelines.config import REPO_ROOT
+from pipelines.faults import crash_point
 
 TEMPLATES = REPO_ROOT / "reports" / "templates"
 STATIC = REPO_ROOT / "reports" / "static"
@@ -39,6 +42,20 @@ class Provenance:
     synthetic: bool
     state: str
     min_cell_count: int
+    weighting_note: str = ""
+
+
+def weighting_note(assessment) -> str:
+    """How the weighted figures were weighted, in a sentence for the report."""
+    w = assessment.config.weighting
+    parts = []
+    if w.margins:
+        parts.append("raked also to " + ", ".join(m.variable.replace("_", " ") for m in w.margins))
+    parts.append(f"counties with fewer than {w.min_respondents_per_cell} respondents merged within their county group")
+    if assessment.config.officer_headcounts.status == "illustrative":
+        parts.append("the headcounts are illustrative, not the academy roster, so the weighted figures only "
+                     "demonstrate the method")
+    return "; ".join(parts)
 
 
 def code_version() -> str:
@@ -69,19 +86,52 @@ def _csv_safe(value: object) -> object:
     return value
 
 
-PUBLISHED_INDICATOR_COLUMNS = ["indicator", "label", "domain", "level", "n", "estimate", "se", "ci_low",
-                               "ci_high", "ci_method", "weighted", "published_2015", "suppressed"]
+# The published indicators.csv: documented in reports/indicators_schema.md (keep the two in step).
+PUBLISHED_INDICATOR_COLUMNS = ["indicator", "label", "domain", "level", "weighted", "n", "successes", "estimate",
+                               "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015", "suppressed",
+                               "suppression_reason"]
 
 
-def indicators_csv(headline: pd.DataFrame) -> str:
-    table = headline[["wave", *PUBLISHED_INDICATOR_COLUMNS]].copy()
+def indicators_csv(headline: pd.DataFrame, rules: DisclosureRules | None = None) -> str:
+    """The indicators CSV, built from the publishable table only (disclosure control applied here)."""
+    table = publishable(headline, rules, kind="indicators")
+    table = table[["wave", *PUBLISHED_INDICATOR_COLUMNS]].copy()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(table.columns)
+    counts = {i for i, c in enumerate(table.columns) if c in ("n", "successes")}
     for rec in table.itertuples(index=False):
-        w.writerow(["" if (isinstance(v, float) and math.isnan(v)) else
-                    (f"{v:.6f}" if isinstance(v, float) else _csv_safe(v)) for v in rec])
+        w.writerow([_csv_cell(v, i in counts) for i, v in enumerate(rec)])
     return buf.getvalue()
+
+
+def _csv_cell(v: object, count: bool) -> object:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if count:
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6f}"
+    return _csv_safe(v)
+
+
+def headline_cells(headline: pd.DataFrame) -> list[dict]:
+    """One record per (indicator, domain, level) with its weighted and unweighted figures side by side."""
+    cells: dict[tuple, dict] = {}
+    for r in headline.to_dict("records"):
+        key = (r["indicator"], r["domain"], r["level"])
+        c = cells.setdefault(key, {
+            "indicator": r["indicator"], "label": r["label"], "domain": r["domain"], "level": r["level"],
+            "featured": bool(r.get("featured", True)), "n": r["n"], "suppressed": bool(r["suppressed"]),
+            "reason": r.get("suppression_reason", "") or "", "published_2015": r["published_2015"]})
+        prefix = "w_" if r.get("weighted", False) else "u_"
+        for k in ("estimate", "ci_low", "ci_high", "ci_method", "deff"):
+            c[prefix + k] = r.get(k)
+        if not r.get("weighted", False):
+            c["n"] = r["n"]
+    return list(cells.values())
 
 
 def _pct(x: float) -> str:
@@ -89,26 +139,36 @@ def _pct(x: float) -> str:
 
 
 def headline_chart(headline: pd.DataFrame) -> str:
-    """Estimate with its interval beside the published 2015 figure, one row per indicator level."""
+    """Weighted and unweighted estimates with their intervals beside the published 2015 figure,
+    one row per featured indicator level (the figures the 2015 assessment reported)."""
     import plotly.graph_objects as go
 
     shown = headline[~headline["suppressed"]].copy()
+    if "featured" in shown.columns:
+        shown = shown[shown["featured"].astype(bool)]
     shown["name"] = [lbl if dom == "all" else f"{lbl} — {lvl}"
                      for lbl, dom, lvl in zip(shown["label"], shown["domain"], shown["level"])]
     shown = shown.iloc[::-1]
+    weighted = shown["weighted"].astype(bool) if "weighted" in shown.columns else pd.Series(False, index=shown.index)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=shown["estimate"], y=shown["name"], mode="markers", name="This wave (95% interval)",
-        marker=dict(color=PALETTE[0], size=10, symbol="circle"),
-        error_x=dict(type="data", symmetric=False, array=shown["ci_high"] - shown["estimate"],
-                     arrayminus=shown["estimate"] - shown["ci_low"], color=PALETTE[0]),
-        hovertemplate="%{y}<br>%{x:.0%}<extra>this wave</extra>"))
-    pub = shown[shown["published_2015"].notna()]
+    for flag, name, color, symbol, size, extra in [
+            (False, "Share of respondents, unweighted (95% Wilson interval)", PALETTE[2], "square", 8, "unweighted"),
+            (True, "Weighted to officer headcounts (95% interval)", PALETTE[0], "circle-open", 13, "weighted")]:
+        part = shown[weighted == flag]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["estimate"], y=part["name"], mode="markers", name=name,
+            marker=dict(color=color, size=size, symbol=symbol, line=dict(width=2, color=color)),
+            error_x=dict(type="data", symmetric=False, array=part["ci_high"] - part["estimate"],
+                         arrayminus=part["estimate"] - part["ci_low"], color=color),
+            hovertemplate="%{y}<br>%{x:.0%}<extra>" + extra + "</extra>"))
+    pub = shown[shown["published_2015"].notna() & ~weighted]
     fig.add_trace(go.Scatter(
         x=pub["published_2015"], y=pub["name"], mode="markers", name="Published 2015",
         marker=dict(color=PALETTE[1], size=11, symbol="diamond-open", line=dict(width=2)),
         hovertemplate="%{y}<br>%{x:.0%}<extra>published 2015</extra>"))
-    fig.update_layout(height=90 + 34 * len(shown), margin=dict(l=10, r=10, t=30, b=40),
+    fig.update_layout(height=90 + 34 * len(pd.unique(shown["name"])), margin=dict(l=10, r=10, t=30, b=40),
                       xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of officers"),
                       yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.02, yanchor="bottom"),
                       template="plotly_white", font=dict(size=12))
@@ -121,27 +181,41 @@ def build_site(
     headline: pd.DataFrame,
     themes: pd.DataFrame,
     provenance: Provenance,
+    rules: DisclosureRules | None = None,
 ) -> Path:
-    """Write the wave's site to ``out_root/<wave>/`` atomically; return the index.html path."""
+    """Write the wave's site to ``out_root/<wave>/`` atomically; return the index.html path.
+
+    Every table goes through :func:`assets.estimates.publish.publishable` first (``rules``, by
+    default the provenance's minimum cell count), so nothing unprotected reaches the site.
+    """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    rules = rules or DisclosureRules(min_count=provenance.min_cell_count)
+    headline = publishable(headline, rules, kind="indicators")
+    themes = publishable(themes, rules, kind="themes")
+    cells = headline_cells(headline)
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / provenance.wave
+    for leftover in out_root.glob(f".{provenance.wave}.*"):  # from a build that was killed part-way
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{provenance.wave}.building-", dir=out_root))
     try:
         (staging / "static").mkdir()
         shutil.copy2(STATIC / "site.css", staging / "static" / "site.css")
         _copy_plotly_js(staging / "static" / "plotly.min.js")
-        (staging / "indicators.csv").write_text(indicators_csv(headline), encoding="utf-8")
+        (staging / "indicators.csv").write_text(indicators_csv(headline, rules), encoding="utf-8")
         html = env.get_template("index.html.j2").render(
-            prov=provenance, headline=headline.to_dict("records"),
+            prov=provenance, headline=[c for c in cells if c["featured"]],
+            domain_tables=_domain_tables(cells),
             stakeholder_themes=themes[themes["dataset"] == "stakeholder_interviews"].to_dict("records"),
             survivor_themes=themes[themes["dataset"] == "survivor_interviews"].to_dict("records"),
             chart=headline_chart(headline))
         (staging / "index.html").write_text(html, encoding="utf-8")
         os.chmod(staging, 0o755)
+        crash_point("report:before-swap")
         old = None
         if final.exists():
             old = out_root / f".{provenance.wave}.old-{os.getpid()}"
@@ -153,6 +227,15 @@ def build_site(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final / "index.html"
+
+
+def _domain_tables(cells: list[dict]) -> list[dict]:
+    """Per indicator, its rows by domain (overall first), for the report's breakdown section."""
+    out: dict[str, dict] = {}
+    for c in cells:
+        t = out.setdefault(c["indicator"], {"indicator": c["indicator"], "label": c["label"], "rows": []})
+        t["rows"].append(c)
+    return list(out.values())
 
 
 def _copy_plotly_js(dest: Path) -> None:

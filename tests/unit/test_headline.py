@@ -1,15 +1,21 @@
-"""Headline indicators: denominators, subgroups, Wilson intervals and suppression."""
+"""Headline indicators: denominators, subgroups, domains, weighted and unweighted rows, suppression."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from assets.estimates.headline import headline_indicators
+from assets.estimates.design import SurveyDesign, post_stratify
+from assets.estimates.estimators import svyciprop
+from assets.estimates.headline import HEADLINE_COLUMNS, headline_indicators, indicator_domains
 from assets.estimates.intervals import clopper_pearson_interval, wilson_interval
+
+COUNTIES = ["Androscoggin", "Aroostook", "Cumberland", "Franklin", "Hancock", "Kennebec", "Knox", "Lincoln",
+            "Oxford", "Penobscot", "Piscataquis", "Sagadahoc", "Somerset", "Waldo", "Washington", "York"]
 
 
 def frame(rows):
@@ -32,34 +38,94 @@ def test_small_n_interval_is_not_degenerate():
     assert hi == 1.0 and lo < 0.5  # Wald would give [1, 1]
 
 
-def test_headline_denominators_subgroups_and_suppression(assessment):
+def crafted(n: int = 120) -> pd.DataFrame:
     rows = []
-    for i in range(40):
+    for i in range(n):
+        county = COUNTIES[i % 16] if i >= 40 else ("Cumberland" if i % 2 else "York")
         rows.append({
-            "gender": "Male" if i < 30 else ("Female" if i < 38 else None),
+            "respondent_id": f"r{i}", "source_row": i + 3, "county": county,
+            "county_group": "Cumberland and York" if county in ("Cumberland", "York") else "All other counties",
+            "gender": "Male" if i % 10 < 7 else ("Female" if i % 10 < 9 else None),
             "experience_band": "More than 10 years" if i % 2 else "10 years or less",
-            "trafficking_issue": "Yes" if i < 12 else "No",
-            "county_group": "Cumberland and York" if i < 20 else "All other counties",
-            "cases_past_year": "More than 5" if i < 4 else "None",
+            "agency_type": "Municipal police department" if i % 3 else "County sheriff's office",
+            "trafficking_issue": "Yes" if i % 4 == 0 else "No",
+            "cases_past_year": "More than 5" if i < 4 else ("1 to 5" if i % 3 == 0 else "None"),
             "more_laws_needed": "Agree" if i < 3 else "Disagree",
-            "handled_case": "Yes" if i < 4 else "No",
-            "actions_taken__determined_minor": True if i < 4 else None,
-            "actions_taken__called_advocate": (i < 2) if i < 4 else None,
-            "trained_sex": "Strongly agree", "trained_labor": None, "prepared_minors": "Neither agree nor disagree",
-            "familiar_organisations": "No",
+            "handled_case": "Yes" if (i < 4 or i % 3 == 0) else "No",
+            "actions_taken__determined_minor": (i % 2 == 0) if (i < 4 or i % 3 == 0) else None,
+            "actions_taken__called_advocate": (i % 5 > 0) if (i < 4 or i % 3 == 0) else None,
+            "trained_sex": "Strongly agree" if i % 5 < 3 else "Disagree", "trained_labor": None,
+            "prepared_minors": "Agree" if i % 3 else "Neither agree nor disagree",
+            "familiar_organisations": "No" if i % 4 else "Yes",
+            "help_wanted__clear_definitions": i % 2 == 0, "help_wanted__identification_training": i % 3 == 0,
         })
-    table = headline_indicators(frame(rows), assessment, "2015").set_index(["indicator", "level"])
-    male = table.loc[("male", "All officers")]
-    assert (male["n"], male["successes"]) == (38, 30)  # missing answers are not in the denominator
-    assert male["estimate"] == pytest.approx(30 / 38)
-    assert male["published_2015"] == 0.89
-    issue = table.loc[("trafficking_issue", "Cumberland and York")]
-    assert (issue["n"], issue["successes"]) == (20, 12)
-    assert table.loc[("trafficking_issue", "All other counties")]["successes"] == 0
+    return frame(rows)
+
+
+@pytest.fixture(scope="module")
+def table(assessment):
+    return headline_indicators(crafted(), assessment, "2015")
+
+
+def test_columns_and_two_rows_per_cell(table):
+    assert list(table.columns) == HEADLINE_COLUMNS
+    cells = table.groupby(["indicator", "domain", "level"])["weighted"].agg(["sum", "count"])
+    assert (cells["sum"] == 1).all() and (cells["count"] == 2).all()
+    # weighted and unweighted rows of a cell share n, successes and the suppression decision
+    both = table.pivot_table(index=["indicator", "domain", "level"], columns="weighted",
+                             values=["suppressed"], aggfunc="first")
+    assert (both[("suppressed", True)] == both[("suppressed", False)]).all()
+
+
+def test_denominators_subgroups_and_unweighted_shares(table):
+    t = table[~table["weighted"]].set_index(["indicator", "domain", "level"])
+    male = t.loc[("male", "all", "All officers")]
+    assert (male["n"], male["successes"]) == (108, 84)  # missing answers are not in the denominator
+    assert male["estimate"] == pytest.approx(84 / 108)
+    assert (male["ci_low"], male["ci_high"]) == pytest.approx(wilson_interval(84, 108))
+    assert male["published_2015"] == 0.89 and male["ci_method"] == "wilson"
+    issue = t.loc[("trafficking_issue", "county_group", "Cumberland and York")]
+    assert issue["n"] == 40 + 10 and bool(issue["featured"])
     # only 4 officers handled more than 5 cases: below Maine's minimum of 6, so nothing is shown
-    laws = table.loc[("more_laws_needed_high_caseload", "Officers who handled more than 5 cases")]
-    assert laws["n"] == 4 and bool(laws["suppressed"])
-    assert math.isnan(laws["estimate"]) and math.isnan(laws["ci_low"]) and math.isnan(laws["successes"])
-    # a question nobody answered gives n = 0, suppressed, no estimate
-    labor = table.loc[("trained_labor", "All officers")]
-    assert labor["n"] == 0 and bool(labor["suppressed"])
+    laws = t.loc[("more_laws_needed_high_caseload", "all", "Officers who handled more than 5 cases")]
+    assert bool(laws["suppressed"]) and laws["suppression_reason"] == "primary"
+    assert all(math.isnan(laws[c]) for c in ("n", "successes", "estimate", "ci_low"))
+    # a question nobody answered gives no estimate, suppressed
+    assert bool(t.loc[("trained_labor", "all", "All officers")]["suppressed"])
+
+
+def test_weighted_rows_are_svyciprop_on_the_county_poststratified_design(assessment, table):
+    data = crafted()
+    hc = assessment.config.officer_headcounts.by_county
+    design = post_stratify(SurveyDesign(data), "county", {c: hc[c] for c in COUNTIES})
+    y = np.where(data["trained_sex"].notna(), data["trained_sex"].isin(["Agree", "Strongly agree"]), np.nan)
+    e = svyciprop(design, y, method="logit", na_rm=True)
+    row = table[(table["indicator"] == "trained_sex") & (table["domain"] == "all") & table["weighted"]].iloc[0]
+    assert row["estimate"] == pytest.approx(e.estimate, rel=1e-12)
+    assert row["se"] == pytest.approx(e.se, rel=1e-12)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((e.ci_low, e.ci_high), rel=1e-12)
+    assert row["deff"] == pytest.approx(e.deff) and row["ci_method"] == "logit"
+    dom = data["experience_band"] == "More than 10 years"
+    e2 = svyciprop(design, y, domain=dom.to_numpy(), na_rm=True)
+    row2 = table[(table["indicator"] == "trained_sex") & (table["level"] == "More than 10 years")
+                 & table["weighted"]].iloc[0]
+    assert row2["estimate"] == pytest.approx(e2.estimate, rel=1e-12) and row2["se"] == pytest.approx(e2.se, rel=1e-12)
+
+
+def test_every_domain_level_has_a_row_and_restating_domains_are_skipped(assessment, table):
+    levels = table[(table["indicator"] == "trained_sex") & (table["domain"] == "county")]["level"]
+    assert sorted(set(levels)) == sorted(COUNTIES)
+    # experience_band restates over_10_years_service's own question; cases_past_year the `among`
+    ind = {i.id: i for i in assessment.indicators.indicators}
+    assert "experience_band" not in indicator_domains(assessment, ind["over_10_years_service"])
+    assert "cases_past_year" not in indicator_domains(assessment, ind["more_laws_needed_high_caseload"])
+    assert "cases_past_year" not in indicator_domains(assessment, ind["handled_case_past_year"])
+    assert indicator_domains(assessment, ind["trafficking_issue"])[0] == "county_group"
+
+
+def test_published_rows_show_no_small_count(table, assessment):
+    shown = table[~table["suppressed"]]
+    m = assessment.min_cell_count
+    assert (shown["n"] >= m).all()
+    assert (shown["successes"] >= m).all() and ((shown["n"] - shown["successes"]) >= m).all()
+    assert table.loc[table["suppressed"], ["n", "successes", "estimate", "se", "ci_low", "ci_high"]].isna().all().all()
