@@ -4,6 +4,11 @@
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
     htna ui    (the Dagster UI on 127.0.0.1)
+    htna prevalence OVERLAP.csv [--threshold P] [--criterion aic|bic|pvalue] [--ci wald-log|lognormal|profile|bootstrap]
+                    [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
+    htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
+                  [--ci logit|likelihood|beta|wilson] [--weights COL] [--json]   (one-off weighted estimate)
+    htna validate FILE [--codebook FILE] [--format F] [--json] [--strict]   (check an export; exit 0/1)
 
 Problems with the user's files end in a short message and exit code 1, never a traceback.
 Heavy libraries (Dagster, pandas) are imported only by the commands that need them.
@@ -43,8 +48,11 @@ def _dagster_home() -> None:
         os.environ["DAGSTER_HOME"] = str(home)
 
 
-def run_wave(wave: str, verbose: bool = False) -> Path:
-    """Materialise every asset of one wave; return the report's index.html."""
+def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> Path:
+    """Materialise every asset of one wave; return the report's index.html.
+
+    With ``timings``, write each step's wall time and the process's peak memory there (for `htna bench`).
+    """
     import dagster as dg
 
     from pipelines.config import load_assessment
@@ -62,6 +70,8 @@ def run_wave(wave: str, verbose: bool = False) -> Path:
         result = build_definitions(settings).resolve_job_def("assessment").execute_in_process(
             partition_key=wave, instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+        if timings is not None:
+            _write_timings(instance, result.run_id, timings)
     if not result.success:
         messages = []
         for event in result.all_events:
@@ -80,9 +90,27 @@ def run_wave(wave: str, verbose: bool = False) -> Path:
     return settings.output_path() / wave / "index.html"
 
 
+def _write_timings(instance, run_id: str, path: Path) -> None:
+    import json
+    import resource
+
+    started: dict[str, float] = {}
+    steps: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
+            steps[event.step_key] = entry.timestamp - started[event.step_key]
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    path.write_text(json.dumps({"steps": steps, "peak_rss_mb": peak_kb / 1024}, indent=2), encoding="utf-8")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _set_env(args)
-    index = run_wave(args.wave, args.verbose)
+    index = run_wave(args.wave, args.verbose, Path(args.timings) if args.timings else None)
     print(f"Report written: {index}")
     return 0
 
@@ -128,6 +156,62 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check an export against the codebook without loading it; exit 1 if it cannot be loaded."""
+    import json
+
+    from assets.ingest.validate import load_codebook, validate_export, with_codebook
+    from pipelines.config import load_assessment
+
+    assessment = load_assessment(args.config)
+    if args.codebook:
+        assessment = with_codebook(assessment, load_codebook(args.codebook))
+    result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+    failed = not result.ok or (args.strict and result.has_warnings)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.render())
+    return 1 if failed else 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    """One-off design-based estimate on a respondent-level CSV (see assets/estimates/adhoc.py)."""
+    from assets.estimates.adhoc import EstimateRequest, format_results, run_estimate
+
+    run = run_estimate(EstimateRequest(
+        data=Path(args.data), outcome=args.outcome, by=args.by, poststratify=args.poststratify or [],
+        rake=args.rake or [], ci=args.ci, weights=args.weights, strata=args.strata, ids=args.ids, fpc=args.fpc,
+        statistic=args.statistic, level=args.level, partial=args.partial, epsilon=args.epsilon, maxit=args.maxit))
+    for note in run.notes:
+        print(f"htna: {note}", file=sys.stderr)
+    print(format_results(run, args.json))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from pipelines import bench
+
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
+    with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
+        bench.main(sizes, args.quick, args.repetitions, Path(args.out), Path(args.workdir or tmp))
+    return 0
+
+
+def cmd_prevalence(args: argparse.Namespace) -> int:
+    """Population size from an overlap table by multiple systems estimation (SparseMSE defaults)."""
+    from assets.prevalence.command import run
+
+    text, notes = run(args.file, as_json=args.json, threshold=args.threshold, criterion=args.criterion,
+                      ci=args.ci, replicates=args.replicates, seed=args.seed, level=args.level, model=args.model)
+    for note in notes:
+        print(f"htna: {note}", file=sys.stderr)
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="htna", description="Human Trafficking Needs Assessment pipeline")
     sub = p.add_subparsers(dest="command", required=True)
@@ -141,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the assessment for one wave")
     r.add_argument("--wave", default="2015")
+    r.add_argument("--timings", help=argparse.SUPPRESS)  # used by `htna bench`
     paths(r)
     r.set_defaults(func=cmd_run)
 
@@ -156,6 +241,69 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--config")
     s.set_defaults(func=cmd_synth)
+
+    v = sub.add_parser("validate", help="check a survey export against the codebook before loading it")
+    v.add_argument("file", help="the export: SurveyMonkey/Qualtrics/REDCap/plain CSV or TSV, XLSX, or SPSS .sav")
+    v.add_argument("--codebook", help="officer codebook YAML to check against (default: the config's)")
+    v.add_argument("--config", help="assessment.yaml (default: config/maine/assessment.yaml)")
+    v.add_argument("--format", default="auto",
+                   choices=["auto", "surveymonkey", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels",
+                            "spss", "plain"],
+                   help="force the export layout (default: detect it)")
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.add_argument("--strict", action="store_true", help="exit 1 on warnings too (unmatched, missing, bad values)")
+    v.set_defaults(func=cmd_validate)
+
+    e = sub.add_parser("estimate", help="weighted estimate (mean or proportion) from any respondent-level CSV",
+                       description="Design-based estimate as R's survey package: svymean / svyciprop on a "
+                                   "post-stratified or raked design, overall or by domain.")
+    e.add_argument("data", help="respondent-level CSV with a header row")
+    e.add_argument("--outcome", required=True,
+                   help="column to estimate: 0/1 or yes/no gives a proportion, numbers a mean; VAR=VALUE gives "
+                        "the share with that value")
+    e.add_argument("--by", help="column whose levels are the domains (R's svyby)")
+    e.add_argument("--poststratify", action="append", metavar="VAR=POP.csv",
+                   help="post-stratify on VAR to POP.csv (category, population count)")
+    e.add_argument("--rake", action="append", metavar="VAR=POP.csv", help="rake to this margin (repeat for each)")
+    e.add_argument("--ci", default="logit", choices=["logit", "likelihood", "beta", "asin", "xlogit", "mean", "wilson"],
+                   help="interval for a proportion (default logit, R's svyciprop default)")
+    e.add_argument("--weights", help="column of sampling weights (default: all 1)")
+    e.add_argument("--strata", help="column of design strata")
+    e.add_argument("--ids", help="column of cluster (PSU) ids")
+    e.add_argument("--fpc", help="column of finite population correction (population size or sampling fraction)")
+    e.add_argument("--statistic", default="auto", choices=["auto", "mean", "proportion", "total"])
+    e.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    e.add_argument("--partial", action="store_true", help="post-stratify ignoring population categories with no respondents")
+    e.add_argument("--epsilon", type=float, default=1e-10,
+                   help="raking tolerance, relative to the total weight if below 1 (default 1e-10; R's default is 1)")
+    e.add_argument("--maxit", type=int, default=200, help="most raking passes (default 200; R's default is 10)")
+    e.add_argument("--json", action="store_true", help="print a JSON list of {domain, estimate, se, ci_low, ci_high, n, deff}")
+    e.set_defaults(func=cmd_estimate)
+
+    b = sub.add_parser("bench", help="time the whole pipeline per asset at growing survey sizes")
+    b.add_argument("--quick", action="store_true", help="small sizes only (a smoke test, about a minute)")
+    b.add_argument("--sizes", help="comma-separated respondent counts (default 182,10000,100000,1000000)")
+    b.add_argument("--repetitions", type=int, default=1)
+    b.add_argument("--out", default="build/bench/benchmark.json")
+    b.add_argument("--workdir", help="keep the generated exports and warehouses here")
+    b.set_defaults(func=cmd_bench)
+
+    pv = sub.add_parser("prevalence", help="estimate a population size from an overlap table of case lists",
+                        description="Multiple systems estimation (Poisson log-linear models, stepwise selection of "
+                                    "two-way list dependences). Defaults reproduce SparseMSE's estimatepopulation.0.")
+    pv.add_argument("file", help="overlap CSV: one 0/1 column per list and `count` (cases on exactly those lists)")
+    pv.add_argument("--threshold", type=float, default=0.02, help="p-value for keeping an interaction (default 0.02)")
+    pv.add_argument("--criterion", default="pvalue", choices=["pvalue", "aic", "bic"],
+                    help="stepwise rule: pvalue = SparseMSE 2.0.1 (default); aic = lowest AIC kept if Wald p < "
+                         "threshold; bic = while BIC improves")
+    pv.add_argument("--ci", default="wald-log", choices=["wald-log", "lognormal", "profile", "profile-poisson", "bootstrap"],
+                    help="interval: wald-log (SparseMSE, default), lognormal (Chao), profile (Rcapture), bootstrap")
+    pv.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
+    pv.add_argument("--seed", type=int, default=2015, help="bootstrap seed (default 2015)")
+    pv.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    pv.add_argument("--model", help="fit this model instead of selecting one: 'independence' or terms like 'A:E,B:C'")
+    pv.add_argument("--json", action="store_true", help="print {observed, estimate, ci_low, ci_high, model, method}")
+    pv.set_defaults(func=cmd_prevalence)
 
     u = sub.add_parser("ui", help="start the Dagster UI (bound to 127.0.0.1 unless --host says otherwise)")
     u.add_argument("--host", default="127.0.0.1")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipelines import warehouse
 from pipelines.config import DEFAULT_CONFIG, Assessment, load_assessment
+from pipelines.faults import crash_point
 
 
 class AssessmentSettings(dg.ConfigurableResource):
@@ -61,6 +62,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return
         wave = context.asset_partition_key
+        crash_point(f"asset:{self._table(context.asset_key)}:before-write")
         rows = warehouse.replace_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave, obj)
         context.add_output_metadata({
             "dagster/row_count": dg.MetadataValue.int(rows),

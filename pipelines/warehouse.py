@@ -20,6 +20,8 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
+from pipelines.faults import crash_point
+
 SCHEMA = "assessment"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -107,6 +109,7 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
                 con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
             if len(frame):
                 con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM incoming")
+            crash_point(f"warehouse:{table}:before-commit")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

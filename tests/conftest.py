@@ -28,15 +28,27 @@ class DemoRun:
     stdout: str
 
 
-def run_cli(args: list[str]) -> tuple[int, str, str]:
+def run_cli(args: list[str], dagster_home: Path | None = None) -> tuple[int, str, str]:
     """Run `htna` in a fresh process, as a user would."""
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HTNA_")}
+    env = cli_env(dagster_home)
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
                           cwd=REPO_ROOT, env=env, timeout=600)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def cli_env(dagster_home: Path | None = None) -> dict[str, str]:
+    """The user's environment without HTNA_* overrides; Dagster's instance in a test folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HTNA_")}
+    env["DAGSTER_HOME"] = str(dagster_home or _TEST_DAGSTER_HOME)
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return env
+
+
+_TEST_DAGSTER_HOME = Path(os.environ.get("PYTEST_DAGSTER_HOME", "/tmp")) / f"htna-test-dagster-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")

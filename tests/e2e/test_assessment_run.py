@@ -6,6 +6,7 @@ import math
 import re
 
 import duckdb
+import numpy as np
 import pytest
 
 from tests.conftest import run_cli
@@ -22,16 +23,44 @@ def headline(demo_run):
 
 def test_pipeline_reproduces_every_published_2015_figure(demo_run):
     table = headline(demo_run)
-    published = table[table["published_2015"].notna()]
+    unweighted = table[~table["weighted"]]
+    published = unweighted[unweighted["published_2015"].notna()]
     assert len(published) == 13  # every figure the seed reports, including both county groups
     for row in published.itertuples():
-        assert not row.suppressed
+        assert not row.suppressed and row.featured
         assert pct(row.estimate) == pct(row.published_2015), (row.indicator, row.level, row.estimate)
-        assert row.ci_low < row.estimate < row.ci_high
-    unfamiliar = table[table["indicator"] == "not_familiar_by_experience"].set_index("level")["estimate"]
+        assert row.ci_low < row.estimate < row.ci_high and row.ci_method == "wilson"
+    featured = unweighted[unweighted["featured"]]
+    unfamiliar = featured[featured["indicator"] == "not_familiar_by_experience"].set_index("level")["estimate"]
     assert unfamiliar["10 years or less"] > unfamiliar["More than 10 years"]  # less experienced, less familiar
-    wants = table[table["indicator"] == "wants_clear_definitions"].set_index("level")["estimate"]
+    wants = featured[featured["indicator"] == "wants_clear_definitions"].set_index("level")["estimate"]
     assert wants["10 years or less"] > wants["More than 10 years"]  # and want clear definitions
+
+
+def test_weighted_figures_sit_beside_the_unweighted_ones(demo_run):
+    table = headline(demo_run)
+    key = ["indicator", "domain", "level"]
+    w = table[table["weighted"]].set_index(key)
+    u = table[~table["weighted"]].set_index(key)
+    assert w.index.equals(u.index) and (w["suppressed"] == u["suppressed"]).all()
+    shown = w[~w["suppressed"]]
+    assert len(shown) >= 13 and (shown["ci_method"] == "logit").all()
+    assert ((shown["ci_low"] < shown["estimate"]) & (shown["estimate"] < shown["ci_high"])).all()
+    assert (shown["se"] > 0).all() and shown["deff"].notna().all()
+    # the demo sample is close to proportional to the county headcounts: weighting moves little
+    both = shown.join(u[["estimate"]], rsuffix="_unweighted")
+    assert ((both["estimate"] - both["estimate_unweighted"]).abs() < 0.03).all()
+
+
+def test_officer_weights_add_up_to_the_headcounts(demo_run, assessment):
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
+        w = con.execute("SELECT * FROM assessment.officer_weights WHERE wave = '2015'").df()
+        accepted = con.execute("SELECT count(*) FROM assessment.officer_responses").fetchone()[0]
+    assert len(w) == accepted and w["respondent_id"].is_unique
+    assert w["weight"].sum() == pytest.approx(sum(assessment.config.officer_headcounts.by_county.values()))
+    assert (w["weight"] > 0).all() and w["in_weighting"].all()
+    cells = w.groupby("poststratum").agg(total=("weight", "sum"), officers=("cell_officers", "first"))
+    assert np.allclose(cells["total"], cells["officers"])
 
 
 def test_tables_are_in_one_duckdb_file_and_reconcile(demo_run):
@@ -39,7 +68,7 @@ def test_tables_are_in_one_duckdb_file_and_reconcile(demo_run):
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'assessment'").fetchall()}
         assert {"survey_exports", "officer_responses", "officer_responses_quarantine", "stakeholder_interviews",
-                "survivor_interviews", "headline_indicators", "interview_theme_counts"} <= tables
+                "survivor_interviews", "officer_weights", "headline_indicators", "interview_theme_counts"} <= tables
         exports = con.execute("SELECT dataset, rows, sha256 FROM assessment.survey_exports").df().set_index("dataset")
         accepted = con.execute("SELECT count(*) FROM assessment.officer_responses").fetchone()[0]
         quarantined = con.execute("SELECT count(*) FROM assessment.officer_responses_quarantine").fetchone()[0]
@@ -95,9 +124,19 @@ def test_report_loads_nothing_from_other_hosts(demo_run):
 def test_indicators_csv_schema(demo_run):
     import pandas as pd
 
+    from assets.report.site import PUBLISHED_INDICATOR_COLUMNS
+    from pipelines.config import REPO_ROOT
+
     csv = pd.read_csv(demo_run.output / "2015" / "indicators.csv")
     assert {"indicator", "domain", "level", "n", "estimate", "se", "ci_low", "ci_high", "suppressed"} <= set(csv.columns)
+    assert list(csv.columns) == ["wave", *PUBLISHED_INDICATOR_COLUMNS]
     assert len(csv) == len(headline(demo_run))
+    # every documented column is in the schema document, and nothing below the minimum is shown
+    doc = (REPO_ROOT / "reports" / "indicators_schema.md").read_text(encoding="utf-8")
+    assert all(f"`{c}`" in doc for c in csv.columns)
+    shown = csv[~csv["suppressed"]]
+    assert (shown["n"] >= 6).all() and (shown["successes"] >= 6).all() and ((shown["n"] - shown["successes"]) >= 6).all()
+    assert csv.loc[csv["suppressed"], ["n", "successes", "estimate", "ci_low", "ci_high"]].isna().all().all()
 
 
 def test_bad_data_folder_is_a_clear_error_not_a_traceback(tmp_path):
