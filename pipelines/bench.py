@@ -100,9 +100,29 @@ def format_entry(e: dict) -> str:
             f"DuckDB scan floor {e['duckdb_scan_floor_s']:.2f} s\n    assets: {steps}")
 
 
-def main(sizes: list[int] | None, quick: bool, repetitions: int, out: Path, workdir: Path) -> dict:
+def component_benchmarks(quick: bool) -> dict:
+    """The targets that belong to one stage: quality checks, ad-hoc estimates, prevalence bootstrap."""
+    from assets.estimates.bench import bench_estimate
+    from assets.prevalence.bench import bench_prevalence
+    from assets.quality.bench import bench_quality
+
+    rows = 20_000 if quick else 1_000_000
+    results = {
+        "quality": bench_quality(sizes=(182, rows)),
+        "estimate": bench_estimate(rows=rows),
+        "prevalence": bench_prevalence(replicates=100 if quick else 1000),
+    }
+    for name, result in results.items():
+        print(f"{name}: {json.dumps(result, default=str)[:400]}", flush=True)
+    return results
+
+
+def main(sizes: list[int] | None, quick: bool, repetitions: int, out: Path, workdir: Path,
+         components: bool = True) -> dict:
     chosen = sizes or (QUICK_SIZES if quick else FULL_SIZES)
     report = run_benchmark(chosen, repetitions, workdir)
+    if components:
+        report["components"] = component_benchmarks(quick)
     print(f"import floor {report['import_floor_s']:.2f} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

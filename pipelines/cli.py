@@ -196,7 +196,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
     with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
-        bench.main(sizes, args.quick, args.repetitions, Path(args.out), Path(args.workdir or tmp))
+        bench.main(sizes, args.quick, args.repetitions, Path(args.out), Path(args.workdir or tmp),
+                   components=not args.no_components)
     return 0
 
 
@@ -286,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repetitions", type=int, default=1)
     b.add_argument("--out", default="build/bench/benchmark.json")
     b.add_argument("--workdir", help="keep the generated exports and warehouses here")
+    b.add_argument("--no-components", action="store_true",
+                   help="skip the per-stage benchmarks (quality at scale, htna estimate, prevalence bootstrap)")
     b.set_defaults(func=cmd_bench)
 
     pv = sub.add_parser("prevalence", help="estimate a population size from an overlap table of case lists",

@@ -59,7 +59,9 @@ def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentS
     return table
 
 
-@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"stakeholder_interviews": dg.AssetIn("accepted_stakeholder_interviews"),
+               "survivor_interviews": dg.AssetIn("accepted_survivor_interviews")})
 def interview_theme_counts(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            stakeholder_interviews: pd.DataFrame, survivor_interviews: pd.DataFrame) -> pd.DataFrame:
     """How many stakeholder and survivor interviews raised each service gap or barrier (housing,

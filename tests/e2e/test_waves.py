@@ -29,6 +29,9 @@ def dump(path):
 
 def start_runs(waves, warehouse, output, home):
     env = cli_env(home)
+    # create the Dagster instance's storage once, so two first runs do not both migrate it
+    subprocess.run([sys.executable, "-c", "import dagster; dagster.DagsterInstance.get().dispose()"],
+                   env=env, check=True, capture_output=True)
     return [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--wave", w, "--warehouse", str(warehouse),
                               "--output", str(output)], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for w in waves]
