@@ -72,5 +72,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         })
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        wave = context.asset_partition_key
-        return warehouse.read_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave)
+        waves = sorted(context.asset_partition_keys)
+        table = self._table(context.asset_key)
+        if len(waves) == 1:
+            return warehouse.read_wave(self.settings.warehouse_path(), table, waves[0])
+        # several waves (e.g. for trends): those already in the warehouse
+        frames = [warehouse.read_wave(self.settings.warehouse_path(), table, w) for w in waves]
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -122,6 +122,10 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
 def read_wave(path: Path | str, table: str, wave: str) -> pd.DataFrame:
     """The rows of one wave (columns only other waves have are empty)."""
     with connect(path) as con:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
+                             "table_name = ?", [SCHEMA, table]).fetchone()[0]
+        if not exists:
+            return pd.DataFrame()
         frame = con.execute(f"SELECT * FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
     return frame
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from assets.estimates.headline import headline_indicators as compute_headline
 from assets.estimates.interview_themes import theme_counts
+from assets.estimates.trends import indicator_trends as compute_trends
 from assets.estimates.publish import DisclosureRules
 from assets.estimates.weighting import weight_officers
 from pipelines.failures import as_user_failure
@@ -72,3 +73,18 @@ def interview_theme_counts(context: dg.AssetExecutionContext, settings: Assessme
              for name, df in [("stakeholder_interviews", stakeholder_interviews),
                               ("survivor_interviews", survivor_interviews)]]
     return pd.concat(parts, ignore_index=True)
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"headline_indicators": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())})
+def indicator_trends(context: dg.AssetExecutionContext, headline_indicators: pd.DataFrame) -> pd.DataFrame:
+    """How each indicator moved: change from the previous survey wave and from the first, with an
+    interval and a test, for every wave up to this one already in the warehouse (suppressed cells
+    are never compared)."""
+    table = compute_trends(headline_indicators, up_to_wave=context.partition_key) if len(headline_indicators) \
+        else compute_trends(pd.DataFrame(columns=["wave", "indicator", "domain", "level", "weighted", "label",
+                                                  "estimate", "se", "ci_low", "ci_high", "suppressed"]))
+    context.add_output_metadata({"comparisons": len(table),
+                                 "changes": int((table["direction"] != "no clear change").sum())})
+    table["wave"] = context.partition_key
+    return table

@@ -52,6 +52,9 @@ def indicator_trends(headline: pd.DataFrame, up_to_wave: str | None = None) -> p
                              "estimate": rec["estimate"], "earlier_estimate": earlier["estimate"],
                              **change_between(rec, earlier)})
     out = pd.DataFrame(rows, columns=TREND_COLUMNS)
+    numeric = ["estimate", "earlier_estimate", "change", "se", "ci_low", "ci_high", "p_value"]
+    out[numeric] = out[numeric].astype(float)  # typed even when empty (the first wave has no comparison)
+    out["weighted"] = out["weighted"].astype(bool)
     if up_to_wave is not None:
         out = out[out["wave"] == up_to_wave]
     return out.reset_index(drop=True)
