@@ -13,7 +13,6 @@ Dagster asset calls :func:`archive_export` and uses :func:`current_export` for l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from assets.ingest.exports import sha256_of
 from pipelines.errors import InputError
 
 RECORDS = "records.jsonl"
@@ -55,12 +55,6 @@ class ArchiveResult:
     replaced: ArchiveRecord | None = None
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_records(archive: Path) -> list[ArchiveRecord]:
@@ -94,7 +88,7 @@ def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: st
     path, archive = Path(path), Path(archive)
     if not path.is_file():
         raise InputError(path, "file not found", fix="check the path of the export")
-    digest = sha256_file(path)
+    digest = sha256_of(path)
     records = read_records(archive)
     current = [r for r in records if r.wave == wave and r.dataset == dataset and r.current]
     same = next((r for r in current if r.sha256 == digest), None)
@@ -108,7 +102,7 @@ def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: st
             os.chmod(d, 0o700)
         tmp = folder / f".{path.name}.partial"
         shutil.copyfile(path, tmp)
-        if sha256_file(tmp) != digest:
+        if sha256_of(tmp) != digest:
             tmp.unlink(missing_ok=True)
             raise InputError(path, "the file changed while it was being archived", fix="wait until it is fully written and retry")
         os.replace(tmp, target)
