@@ -28,6 +28,10 @@ from pipelines.faults import crash_point
 
 TEMPLATES = REPO_ROOT / "reports" / "templates"
 STATIC = REPO_ROOT / "reports" / "static"
+#: The site's pages, in navigation order: (file, title).
+PAGES = [("index.html", "Executive summary"), ("law-enforcement.html", "Law enforcement"),
+         ("prevalence.html", "Prevalence"), ("data-quality.html", "Data quality"),
+         ("methods.html", "Methods & limitations")]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]  # Okabe–Ito
 
 
@@ -138,6 +142,11 @@ def _pct(x: float) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
 
 
+def _points(x: float) -> str:
+    """A difference of shares in percentage points, signed ('' when missing)."""
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:+.0f}"
+
+
 def headline_chart(headline: pd.DataFrame) -> str:
     """Weighted and unweighted estimates with their intervals beside the published 2015 figure,
     one row per featured indicator level (the figures the 2015 assessment reported)."""
@@ -182,6 +191,7 @@ def build_site(
     themes: pd.DataFrame,
     provenance: Provenance,
     rules: DisclosureRules | None = None,
+    extra: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write the wave's site to ``out_root/<wave>/`` atomically; return the index.html path.
 
@@ -197,6 +207,7 @@ def build_site(
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
+    env.filters["points"] = _points
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / provenance.wave
     for leftover in out_root.glob(f".{provenance.wave}.*"):  # from a build that was killed part-way
@@ -208,12 +219,17 @@ def build_site(
         _copy_plotly_js(staging / "static" / "plotly.min.js")
         (staging / "indicators.csv").write_text(indicators_csv(headline, rules), encoding="utf-8")
         html = env.get_template("index.html.j2").render(
-            prov=provenance, headline=[c for c in cells if c["featured"]],
-            domain_tables=_domain_tables(cells),
+            prov=provenance, pages=PAGES, current="index.html", headline=[c for c in cells if c["featured"]],
             stakeholder_themes=themes[themes["dataset"] == "stakeholder_interviews"].to_dict("records"),
             survivor_themes=themes[themes["dataset"] == "survivor_interviews"].to_dict("records"),
             chart=headline_chart(headline))
         (staging / "index.html").write_text(html, encoding="utf-8")
+        from assets.report import pages as extra_pages
+
+        for file, context in extra_pages.page_contexts(extra or {}, rules, provenance).items():
+            html = env.get_template(file.replace(".html", ".html.j2")).render(
+                prov=provenance, pages=PAGES, current=file, domain_tables=_domain_tables(cells), **context)
+            (staging / file).write_text(html, encoding="utf-8")
         os.chmod(staging, 0o755)
         crash_point("report:before-swap")
         old = None

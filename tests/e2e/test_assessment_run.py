@@ -115,10 +115,36 @@ def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
 
 
 def test_report_loads_nothing_from_other_hosts(demo_run):
-    html = demo_run.index.read_text(encoding="utf-8")
-    for attr in re.findall(r'(?:src|href)="([^"]+)"', html):
-        assert not re.match(r"^(https?:)?//", attr), attr
+    pages = sorted((demo_run.output / "2015").glob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "law-enforcement.html", "prevalence.html",
+                                       "data-quality.html", "methods.html"}
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for attr in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert not re.match(r"^(https?:)?//", attr), (page.name, attr)
+        assert "Synthetic demonstration data." in html, page.name  # the banner on every page
     assert (demo_run.output / "2015" / "static" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_report_site_under_8_mb(demo_run):
+    total = sum(p.stat().st_size for p in (demo_run.output / "2015").rglob("*") if p.is_file())
+    assert total < 8 * 1024 * 1024, total
+
+
+def test_report_prints_no_small_counts_on_the_new_pages(demo_run):
+    """Counts on the prevalence page come from aggregate tables: any below the minimum shows as suppressed."""
+    import duckdb
+
+    from pipelines.config import REPO_ROOT, load_assessment
+
+    minimum = load_assessment(REPO_ROOT / "config" / "maine" / "assessment.yaml").min_cell_count
+    html = (demo_run.output / "2015" / "prevalence.html").read_text(encoding="utf-8")
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
+        overlap = con.execute("SELECT count, publishable FROM assessment.case_list_overlap").df()
+    cells = re.findall(r'<td>(\d+|suppressed)</td></tr>', html.split('id="overlap-table"')[1].split("</table>")[0])
+    assert len(cells) == len(overlap)
+    for shown, (count, ok) in zip(cells, overlap.itertuples(index=False)):
+        assert shown == (str(count) if ok and count >= minimum else "suppressed")
 
 
 def test_indicators_csv_schema(demo_run):

@@ -1,0 +1,236 @@
+"""The site's pages beyond the executive summary, built from aggregate tables only.
+
+Each function turns the stored aggregate tables into what a template prints. Disclosure control:
+indicator and theme tables go through :func:`assets.estimates.publish.publishable` (in
+``site.build_site``); the other tables are aggregates with their own suppression flag
+(``direct_publishable`` in ``training_gap_by_county``, ``publishable`` in ``case_list_overlap``),
+and every other count shown here is printed through :func:`count_cell`, which prints
+"suppressed" for any count below the minimum. Model estimates (shares, officers needing training)
+are not respondent counts and are shown with their intervals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from assets.estimates.publish import DisclosureRules
+
+SUPPRESSED = "suppressed"
+
+
+def _isnan(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def count_cell(x: object, min_count: int) -> str:
+    """A count as printed: 'suppressed' below the minimum, '—' when missing."""
+    if _isnan(x):
+        return "—"
+    v = int(x)
+    return SUPPRESSED if v < min_count else str(v)
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _json_list(value: object) -> list:
+    if isinstance(value, list):
+        return value
+    if _isnan(value) or value == "":
+        return []
+    try:
+        out = json.loads(value)
+    except (TypeError, ValueError):
+        return [str(value)]
+    return out if isinstance(out, list) else [out]
+
+
+def _json_dict(value: object) -> dict:
+    if isinstance(value, dict):
+        return value
+    if _isnan(value) or value == "":
+        return {}
+    try:
+        out = json.loads(value)
+    except (TypeError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def _fig_html(fig, div_id: str) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+# --- law enforcement ------------------------------------------------------------------------------
+
+
+def county_ranking(county: pd.DataFrame | None, min_count: int) -> list[dict]:
+    """Per training-gap measure: its counties ranked (model share, interval, officers needing
+    training); the direct survey share only where ``direct_publishable``."""
+    if county is None or county.empty:
+        return []
+    from assets.report.site import PALETTE
+
+    import plotly.graph_objects as go
+
+    out = []
+    part = county[county["breakdown"] == "county"]
+    for i, (measure, rows) in enumerate(part.groupby("measure", sort=False)):
+        rows = rows.sort_values("rank")
+        records = []
+        for r in rows.to_dict("records"):
+            ok = bool(r.get("direct_publishable")) and not _isnan(r.get("direct"))
+            records.append({**r, "direct_shown": r["direct"] if ok else None, "direct_suppressed": not ok})
+        label = str(rows["measure_label"].iloc[0])
+        chart_rows = rows.iloc[::-1]
+        fig = go.Figure(go.Scatter(
+            x=chart_rows["officers_needing_training"], y=chart_rows["county"], mode="markers",
+            marker=dict(color=PALETTE[0], size=9), name="Officers needing training (95% range)",
+            error_x=dict(type="data", symmetric=False,
+                         array=chart_rows["officers_high"] - chart_rows["officers_needing_training"],
+                         arrayminus=chart_rows["officers_needing_training"] - chart_rows["officers_low"],
+                         color=PALETTE[0]),
+            customdata=chart_rows["eblup"],
+            hovertemplate="%{y}: %{x:.0f} officers (share %{customdata:.0%})<extra></extra>"))
+        fig.update_layout(height=120 + 24 * len(rows), margin=dict(l=10, r=10, t=20, b=40), showlegend=False,
+                          xaxis=dict(title="Estimated officers needing training", rangemode="tozero"),
+                          yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
+        out.append({"measure": measure, "label": label, "rows": records, "chart_id": f"county-chart-{i}",
+                    "chart": _fig_html(fig, f"county-chart-{i}")})
+    return out
+
+
+def model_predictions(model: pd.DataFrame | None) -> list[dict]:
+    """Per outcome: the model's predicted shares by group, and its adjusted differences."""
+    if model is None or model.empty:
+        return []
+    out = []
+    for outcome, rows in model.groupby("outcome", sort=False):
+        pred = rows[rows["kind"] == "predicted_probability"]
+        eff = rows[rows["kind"] == "marginal_effect"]
+        out.append({"outcome": outcome, "label": str(rows["outcome_label"].iloc[0]),
+                    "reliable": bool(rows["reliable"].all()), "predicted": _records(pred), "effects": _records(eff)})
+    return out
+
+
+def model_card_rows(cards: pd.DataFrame | None) -> list[dict]:
+    if cards is None or cards.empty:
+        return []
+    out = []
+    for r in _records(cards):
+        caveats = r.get("caveats") or ""
+        r["caveat_list"] = [c.strip() for c in _split_sentences(caveats)]
+        out.append(r)
+    return out
+
+
+def _split_sentences(text: str) -> list[str]:
+    parts, buf = [], ""
+    for piece in str(text).split(". "):
+        buf = piece if not buf else buf + ". " + piece
+        if piece and piece[-1:] not in (".",):
+            parts.append(buf + ("" if buf.endswith(".") else "."))
+            buf = ""
+    if buf:
+        parts.append(buf)
+    return [p for p in parts if p.strip(". ")]
+
+
+# --- prevalence -----------------------------------------------------------------------------------
+
+
+def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sensitivity: pd.DataFrame | None,
+               min_count: int) -> dict:
+    from assets.report.site import PALETTE
+
+    import plotly.graph_objects as go
+
+    if estimate is None or estimate.empty:
+        return {"available": False}
+    strata = []
+    for r in _records(estimate):
+        per_list = _json_dict(r.get("cases_per_list"))
+        r["per_list"] = [{"list": k.replace("_", " "), "cases": count_cell(v, min_count)} for k, v in per_list.items()]
+        r["observed_shown"] = count_cell(r.get("observed"), min_count)
+        r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
+        strata.append(r)
+    shown = [r for r in strata if r["exists"] and not _isnan(r.get("estimate"))]
+    chart = ""
+    if shown:
+        names = [str(r["stratum"]) for r in shown]
+        est = [float(r["estimate"]) for r in shown]
+        fig = go.Figure()
+        fig.add_trace(go.Bar(
+            x=names, y=est, name="Estimated victims (95% interval)", marker_color=PALETTE[0],
+            error_y=dict(type="data", symmetric=False, array=[float(r["ci_high"]) - e for r, e in zip(shown, est)],
+                         arrayminus=[e - float(r["ci_low"]) for r, e in zip(shown, est)], color="#000000"),
+            hovertemplate="%{x}: %{y:.0f} estimated<extra></extra>"))
+        obs = [(str(r["stratum"]), int(r["observed"])) for r in shown
+               if not _isnan(r.get("observed")) and int(r["observed"]) >= min_count]
+        fig.add_trace(go.Bar(x=[o[0] for o in obs], y=[o[1] for o in obs], name="Distinct cases on the lists",
+                             marker_color=PALETTE[1], hovertemplate="%{x}: %{y} on the lists<extra></extra>"))
+        fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40),
+                          yaxis=dict(title="People", rangemode="tozero"), template="plotly_white",
+                          legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=12))
+        chart = _fig_html(fig, "prevalence-chart")
+    overlap_rows = []
+    for r in _records(overlap):
+        r["count_shown"] = str(int(r["count"])) if bool(r.get("publishable")) and int(r["count"]) >= min_count \
+            else SUPPRESSED
+        overlap_rows.append(r)
+    return {"available": True, "strata": strata, "chart": chart, "overlap": overlap_rows,
+            "sensitivity": _records(sensitivity)}
+
+
+# --- data quality ---------------------------------------------------------------------------------
+
+
+def data_quality(summary: pd.DataFrame | None, min_count: int) -> dict:
+    if summary is None or summary.empty:
+        return {"available": False}
+    from assets.quality.summary import split_summary
+
+    t = split_summary(summary)
+    status = []
+    for r in _records(t["status"]):
+        for col in ("rows_read", "accepted", "quarantined"):
+            r[col + "_shown"] = count_cell(r.get(col), min_count) if (r.get(col) or 0) > 0 else "0"
+        status.append(r)
+    checks = _records(t["checks"])
+    quarantine = []
+    for r in _records(t["quarantine_by_reason"]):
+        r["rows_shown"] = count_cell(r.get("rows"), min_count)
+        quarantine.append(r)
+    completeness = []
+    for r in _records(t["completeness"]):
+        asked, answered = r.get("asked"), r.get("answered")
+        small = (not _isnan(asked) and not _isnan(answered)
+                 and (0 < answered < min_count or 0 < asked - answered < min_count))
+        r["percent_shown"] = SUPPRESSED if small or _isnan(r.get("percent")) else f"{float(r['percent']):.1f}%"
+        r["asked_shown"] = count_cell(asked, min_count)
+        completeness.append(r)
+    return {"available": True, "status": status, "checks": checks,
+            "checks_failed": [c for c in checks if c.get("passed") is False],
+            "quarantine": quarantine, "completeness": completeness}
+
+
+def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov) -> dict[str, dict]:
+    """Template context per page file."""
+    m = rules.min_count
+    return {
+        "law-enforcement.html": {
+            "counties": county_ranking(extra.get("training_gap_by_county"), m),
+            "models": model_predictions(extra.get("training_gap_model")),
+            "cards": model_card_rows(extra.get("model_cards"))},
+        "prevalence.html": {"prev": prevalence(extra.get("prevalence_estimate"), extra.get("case_list_overlap"),
+                                               extra.get("prevalence_sensitivity"), m)},
+        "data-quality.html": {"dq": data_quality(extra.get("data_quality_summary"), m)},
+        "methods.html": {"cards": model_card_rows(extra.get("model_cards"))},
+    }
