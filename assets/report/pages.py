@@ -156,11 +156,9 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
         return {"available": False}
     strata = []
     for r in _records(estimate):
-        per_list = _json_dict(r.get("cases_per_list"))
-        r["per_list"] = [{"list": k.replace("_", " "), "cases": count_cell(v, min_count)} for k, v in per_list.items()]
-        r["observed_shown"] = count_cell(r.get("observed"), min_count)
         r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
         strata.append(r)
+    _protect_list_counts(strata, min_count)
     shown = [r for r in strata if r["exists"] and not _isnan(r.get("estimate"))]
     chart = ""
     if shown:
@@ -181,12 +179,76 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
                           legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=12))
         chart = _fig_html(fig, "prevalence-chart")
     overlap_rows = []
+    upset = overlap_chart(overlap, min_count)
     for r in _records(overlap):
         r["count_shown"] = str(int(r["count"])) if bool(r.get("publishable")) and int(r["count"]) >= min_count \
             else SUPPRESSED
         overlap_rows.append(r)
-    return {"available": True, "strata": strata, "chart": chart, "overlap": overlap_rows,
+    return {"available": True, "strata": strata, "chart": chart, "overlap": overlap_rows, "upset": upset,
             "sensitivity": _records(sensitivity)}
+
+
+def _protect_list_counts(strata: list[dict], min_count: int) -> None:
+    """Cases per list and distinct cases, per group: the groups add up to 'all', so a small count is
+    suppressed together with enough others that it cannot be recovered by subtraction."""
+    from assets.estimates.disclosure import suppress_cells
+
+    per_list = [_json_dict(r.get("cases_per_list")) for r in strata]
+    lists = list(dict.fromkeys(k for d in per_list for k in d))
+    cells: list[float] = []
+    where: dict[tuple[int, str], int] = {}
+    for i, r in enumerate(strata):
+        for name in [*lists, "__observed__"]:
+            where[(i, name)] = len(cells)
+            value = r.get("observed") if name == "__observed__" else per_list[i].get(name, 0)
+            cells.append(0.0 if _isnan(value) else float(value))
+    total = next((i for i, r in enumerate(strata) if str(r.get("stratum")) == "all"), None)
+    parts = [i for i in range(len(strata)) if i != total]
+    equations = [([where[(i, name)] for i in parts], None if total is None else where[(total, name)])
+                 for name in [*lists, "__observed__"]] if parts else []
+    reasons = suppress_cells(cells, equations, min_count=min_count)
+    for i, r in enumerate(strata):
+        def shown(name: str) -> str:
+            pos = where[(i, name)]
+            return SUPPRESSED if reasons[pos] else str(int(cells[pos]))
+        r["per_list"] = [{"list": k.replace("_", " "), "cases": shown(k)} for k in lists]
+        r["observed_shown"] = shown("__observed__")
+
+
+def overlap_chart(overlap: pd.DataFrame | None, min_count: int) -> str:
+    """UpSet-style chart of the pooled overlap: cases per combination of lists (bars) above the
+    combination itself (dots). Only publishable combinations with at least the minimum are drawn."""
+    from plotly.subplots import make_subplots
+
+    import plotly.graph_objects as go
+    from assets.report.site import PALETTE
+
+    if overlap is None or overlap.empty:
+        return ""
+    pooled = overlap[overlap["stratum"].astype(str) == "all"]
+    if pooled.empty:
+        return ""
+    lists = [x for x in str(pooled["lists"].iloc[0]).split(",") if x]
+    shown = pooled[pooled["publishable"].astype(bool) & (pooled["count"] >= min_count)]
+    shown = shown.sort_values(["count", "n_lists"], ascending=[False, True])
+    if shown.empty:
+        return ""
+    labels = [str(h).replace("_", " ").replace("+", " + ") for h in shown["history"]]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.04)
+    fig.add_trace(go.Bar(x=labels, y=shown["count"], marker_color=PALETTE[0], name="Cases",
+                         hovertemplate="%{x}: %{y} cases<extra></extra>"), row=1, col=1)
+    for i, name in enumerate(lists):
+        member = shown[name].astype(int) == 1 if name in shown else pd.Series(False, index=shown.index)
+        fig.add_trace(go.Scatter(
+            x=labels, y=[name.replace("_", " ")] * len(labels), mode="markers", showlegend=False,
+            marker=dict(size=12, color=[PALETTE[7] if m else "#d8dde3" for m in member]),
+            hovertemplate="%{x}<extra></extra>"), row=2, col=1)
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template="plotly_white",
+                      showlegend=False, font=dict(size=12))
+    fig.update_xaxes(showticklabels=False, row=2, col=1)
+    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    fig.update_yaxes(title="Cases", row=1, col=1)
+    return _fig_html(fig, "overlap-chart")
 
 
 # --- data quality ---------------------------------------------------------------------------------
