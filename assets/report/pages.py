@@ -180,9 +180,10 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
         chart = _fig_html(fig, "prevalence-chart")
     overlap_rows = []
     upset = overlap_chart(overlap, min_count)
-    for r in _records(overlap):
-        r["count_shown"] = str(int(r["count"])) if bool(r.get("publishable")) and int(r["count"]) >= min_count \
-            else SUPPRESSED
+    rows = _records(overlap)
+    hidden = _protect_overlap_counts(rows, min_count)
+    for r, h in zip(rows, hidden):
+        r["count_shown"] = SUPPRESSED if h else str(int(r["count"]))
         overlap_rows.append(r)
     return {"available": True, "strata": strata, "chart": chart, "overlap": overlap_rows, "upset": upset,
             "sensitivity": _records(sensitivity)}
@@ -213,6 +214,25 @@ def _protect_list_counts(strata: list[dict], min_count: int) -> None:
             return SUPPRESSED if reasons[pos] else str(int(cells[pos]))
         r["per_list"] = [{"list": k.replace("_", " "), "cases": shown(k)} for k in lists]
         r["observed_shown"] = shown("__observed__")
+
+
+def _protect_overlap_counts(rows: list[dict], min_count: int) -> list[bool]:
+    """Overlap counts by group add up to the pooled ('all') count of the same combination of lists:
+    suppress small ones (and unpublishable ones) with complements so none can be recovered."""
+    from assets.estimates.disclosure import suppress_cells
+
+    cells = [0.0 if _isnan(r.get("count")) else float(r["count"]) for r in rows]
+    initial = ["" if bool(r.get("publishable", True)) else "not publishable" for r in rows]
+    by_history: dict[str, dict[str, int]] = {}
+    for i, r in enumerate(rows):
+        by_history.setdefault(str(r.get("history")), {})[str(r.get("stratum"))] = i
+    equations = []
+    for positions in by_history.values():
+        parts = [p for st, p in positions.items() if st != "all"]
+        if parts:
+            equations.append((parts, positions.get("all")))
+    reasons = suppress_cells(cells, equations, min_count=min_count, initial=initial)
+    return [bool(x) for x in reasons]
 
 
 def overlap_chart(overlap: pd.DataFrame | None, min_count: int) -> str:

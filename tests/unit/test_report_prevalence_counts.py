@@ -27,3 +27,17 @@ def test_without_strata_only_primary_suppression_applies():
     strata = [stratum("all", 40, hotline=4, advocates=36)]
     _protect_list_counts(strata, 6)
     assert [c["cases"] for c in strata[0]["per_list"]] == ["suppressed", "36"]
+
+
+def test_overlap_counts_by_group_are_protected_against_the_pooled_count():
+    from assets.report.pages import _protect_overlap_counts
+
+    rows = [{"stratum": "all", "history": "advocates", "count": 37, "publishable": True},
+            {"stratum": "adult", "history": "advocates", "count": 33, "publishable": True},
+            {"stratum": "minor", "history": "advocates", "count": 4, "publishable": False},
+            {"stratum": "all", "history": "health", "count": 10, "publishable": True},
+            {"stratum": "adult", "history": "health", "count": 10, "publishable": True},
+            {"stratum": "minor", "history": "health", "count": 0, "publishable": True}]
+    hidden = _protect_overlap_counts(rows, 6)
+    assert hidden[2] and hidden[1]  # 37 − 33 would reveal the 4
+    assert not hidden[0]
