@@ -7,7 +7,7 @@ damaged, and no half-written table or site is ever visible.
 
 from __future__ import annotations
 
-import os
+import re
 import subprocess
 import sys
 
@@ -34,8 +34,15 @@ def htna_run(wave, warehouse, output, home, crash_at=None):
 
 
 def site_files(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-            and p.name != "index.html"}
+    """Every file of a built site; pages with their build time blanked (the one thing that may differ)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            data = p.read_bytes()
+            if p.suffix == ".html":
+                data = re.sub(rb"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", b"<built>", data)
+            out[str(p.relative_to(folder))] = data
+    return out
 
 
 @pytest.fixture(scope="module")
