@@ -8,6 +8,8 @@ it. It knows nothing of Dagster, so the plain stage functions can take these obj
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -189,6 +191,103 @@ class Prevalence(_Strict):
         return self
 
 
+def name_key(text: str) -> str:
+    """A label folded for matching: case, accents, spaces and punctuation ignored ('24/7' = '24-7')."""
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(ch for ch in t if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[^0-9a-z]+", "", t)
+
+
+class ServiceType(_Strict):
+    """One type of service in the provider inventory (emergency response, shelter, legal, ...)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    aliases: list[str] = []
+
+
+class HoursValue(_Strict):
+    """One accepted value of the inventory's ``hours`` column and what it means for cover.
+
+    ``after_hours``: the provider can be reached outside business hours (evenings, nights,
+    weekends); ``round_the_clock``: at any hour, every day (24/7, which is also after hours).
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    after_hours: bool
+    round_the_clock: bool = False
+    aliases: list[str] = []
+
+    @model_validator(mode="after")
+    def _implies(self) -> "HoursValue":
+        if self.round_the_clock and not self.after_hours:
+            raise ValueError(f"hours {self.id}: round_the_clock (24/7) cover is after-hours cover too; "
+                             "set after_hours: true")
+        return self
+
+
+class AfterHoursRule(_Strict):
+    """Which counties count as lacking after-hours response.
+
+    A county is listed when one of the ``required`` service types has no provider reachable after
+    hours there. A statewide provider (a hotline) counts as cover only with ``count_statewide``: it
+    can take a call at 2 a.m. but rarely send someone.
+    """
+
+    required: list[str] = Field(default=["emergency_response"], min_length=1)
+    count_statewide: bool = False
+
+
+class Services(_Strict):
+    """The service-provider inventory (``provider_inventory.csv``): service types and hours, as data.
+
+    ``statewide``: words in ``counties_served`` that mean every county of the state.
+    """
+
+    types: list[ServiceType] = Field(min_length=1)
+    hours: list[HoursValue] = Field(min_length=1)
+    statewide: list[str] = ["Statewide", "All counties"]
+    after_hours: AfterHoursRule = AfterHoursRule()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Services":
+        problems = []
+
+        def clashes(entries: list[tuple[str, list[str]]]) -> list[str]:
+            """Names (folded) that two entries both use."""
+            owner: dict[str, str] = {}
+            out = set()
+            for ident, texts in entries:
+                for t in {name_key(x) for x in texts} - {""}:
+                    if owner.setdefault(t, ident) != ident:
+                        out.add(t)
+            return sorted(out)
+
+        ids = [t.id for t in self.types]
+        if len(set(ids)) != len(ids):
+            problems.append("each service type needs its own id")
+        twice = clashes([(t.id, [t.id, t.label, *t.aliases]) for t in self.types])
+        if twice:
+            problems.append(f"service type names or aliases used by two types: {', '.join(twice)}")
+        hids = [h.id for h in self.hours]
+        if len(set(hids)) != len(hids):
+            problems.append("each hours value needs its own id")
+        clash = clashes([(h.id, [h.id, h.label, *h.aliases]) for h in self.hours])
+        if clash:
+            problems.append(f"hours labels or aliases used by two hours values: {', '.join(clash)}")
+        unknown = [r for r in self.after_hours.required if r not in ids]
+        if unknown:
+            problems.append(f"after_hours.required names unknown service types: {', '.join(unknown)}")
+        if not any(h.after_hours for h in self.hours):
+            problems.append("at least one hours value must be after_hours")
+        if not [s for s in self.statewide if s.strip()]:
+            problems.append("statewide needs at least one word (e.g. Statewide)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Codebooks(_Strict):
     officer_survey: str
     interviews: str
@@ -204,6 +303,7 @@ class AssessmentConfig(_Strict):
     weighting: Weighting = Weighting()
     estimates: Estimates = Estimates()
     prevalence: Prevalence = Prevalence()
+    services: Services | None = None
     codebooks: Codebooks
     indicators: str
     counties: list[County] = Field(min_length=1)
