@@ -1,8 +1,9 @@
 """Finding a wave's exports in the drop folder, fingerprinting them, and reading the interview codes.
 
 A wave's inputs are the files in ``<data_dir>/incoming/<wave>/``: the officer survey export, the
-coded stakeholder and survivor interview matrices, and — for generated demo data only — a
-``SYNTHETIC.json`` manifest that makes every published page carry the synthetic-data banner.
+coded stakeholder and survivor interview matrices, optionally the service-provider inventory, and
+— for generated demo data only — a ``SYNTHETIC.json`` manifest that makes every published page
+carry the synthetic-data banner.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DATASET_FILES = {
                        "officer_survey.sav"),
     "stakeholder_interviews": ("stakeholder_interviews.csv",),
     "survivor_interviews": ("survivor_interviews.csv",),
+    "provider_inventory": ("provider_inventory.csv", "provider_inventory.xlsx"),  # optional (service_inventory.py)
 }
 SYNTHETIC_MANIFEST = "SYNTHETIC.json"
 EXPORT_COLUMNS = ["wave", "dataset", "file_name", "sha256", "bytes", "rows", "synthetic"]
@@ -76,9 +78,13 @@ def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
                                  fix=f"save the survey export in {folder} as one of: {', '.join(names)}")
             continue
         if dataset == "officer_survey":  # any supported layout; its header rows are the format's own
-            from assets.ingest.readers import read_export
+            from assets.ingest.readers import read_export_kept
 
-            n = read_export(path).n_rows
+            n = read_export_kept(path).n_rows  # kept: officer_responses maps it without reading it again
+        elif dataset == "provider_inventory":  # CSV or XLSX; provider rows below the header
+            from assets.ingest.service_inventory import count_inventory_rows
+
+            n = count_inventory_rows(path)
         else:
             try:
                 n = _count_rows(path, 1)
