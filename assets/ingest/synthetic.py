@@ -35,6 +35,7 @@ SURVEYMONKEY_DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 OFFICER_EXPORT = "officer_survey.csv"
 STAKEHOLDER_EXPORT = "stakeholder_interviews.csv"
 SURVIVOR_EXPORT = "survivor_interviews.csv"
+INVENTORY_EXPORT = "provider_inventory.csv"
 MANIFEST = "SYNTHETIC.json"
 
 AGREE = ("Agree", "Strongly agree")
@@ -361,8 +362,110 @@ def generate_interviews(assessment: Assessment, dataset: str, wave: str, seed: i
     return rows
 
 
+# ----------------------------------------------------------------------- service-provider inventory
+
+# Where services cluster in the synthetic inventory: the five most populous counties (Maine:
+# Cumberland, York, Penobscot, Kennebec, Androscoggin) are well served; the rural counties below have
+# no after-hours emergency response of their own (the gap the 2015 report describes).
+INVENTORY_RURAL_GAPS = ("Piscataquis", "Washington", "Aroostook")
+_PLACE_WORDS = ("Harbor", "Pine Tree", "Northern Lights", "Riverbend", "Granite", "Lighthouse", "Birchwood",
+                "Seacoast", "Valley", "Summit", "Tidewater", "Evergreen", "Kestrel", "Juniper", "Meadowbrook",
+                "Cedar Ridge", "Bayside", "Hillcrest", "Stonewall", "Willow")
+# (kind of organisation, service types, hours in hubs; hours elsewhere)
+_LOCAL_KINDS = (
+    ("Sexual Assault Support Center", ("emergency_response", "mental_health", "legal"), "24_7", "after_hours"),
+    ("Family Shelter", ("shelter_housing", "basic_needs"), "24_7", "after_hours"),
+    ("Community Health Center", ("medical", "mental_health"), "after_hours", "business_hours"),
+    ("Recovery Services", ("substance_use", "mental_health"), "business_hours", "business_hours"),
+    ("Youth Mentoring Project", ("mentorship", "basic_needs"), "business_hours", "business_hours"),
+    ("Legal Aid Office", ("legal",), "business_hours", "business_hours"),
+    ("Food Pantry and Resource Center", ("basic_needs",), "business_hours", "business_hours"),
+    ("Crisis Response Team", ("emergency_response", "mental_health"), "24_7", "after_hours"),
+)
+_STATEWIDE = (
+    ("Human Trafficking Helpline", ("emergency_response", "mental_health", "basic_needs"), "24_7"),
+    ("Statewide Legal Services Line", ("legal",), "business_hours"),
+    ("Immigrant Legal Advocacy Network", ("legal",), "business_hours"),
+    ("Recovery Support Line", ("substance_use", "mental_health"), "24_7"),
+)
+
+
+def generate_provider_inventory(assessment: Assessment, wave: str, seed: int) -> pd.DataFrame:
+    """A synthetic service-provider inventory (provider, counties_served, service_types, hours).
+
+    Deterministic from (seed, wave) through its own random stream, so it never changes the other
+    exports. Organisation names are invented ("... (synthetic)"). Cells use the config's labels
+    and aliases in varied spelling and one row carries a service type the config does not know, so
+    the reader's matching and quarantine are exercised. Empty when the config has no ``services``.
+    """
+    services = assessment.config.services
+    columns = ["provider", "counties_served", "service_types", "hours"]
+    if services is None:
+        return pd.DataFrame(columns=columns)
+    rng = np.random.default_rng([seed, int(wave), 9])
+    types = {t.id: t for t in services.types}
+    hours = {h.id: h for h in services.hours}
+    statewide_word = services.statewide[0]
+    counties = sorted(assessment.config.counties, key=lambda c: -c.population_2020)
+    hubs = [c.name for c in counties[:5]]
+    gaps = [c for c in INVENTORY_RURAL_GAPS if c in {x.name for x in counties}] or [c.name for c in counties[-2:]]
+    rest = [c.name for c in assessment.config.counties if c.name not in hubs and c.name not in gaps]
+    places = list(rng.permutation(len(_PLACE_WORDS)))
+
+    def name(kind: str, where: str) -> str:
+        return f"{_PLACE_WORDS[places[len(rows) % len(places)]]} {kind} of {where} (synthetic)"
+
+    def type_cell(ids: tuple[str, ...]) -> str:
+        known = [types[i] for i in ids if i in types]
+        words = [t.label if (not t.aliases or rng.random() < 0.7) else t.aliases[0] for t in known]
+        return rng.choice(["; ", ";", " | ", ", "]).join(words)
+
+    def hours_cell(hid: str) -> str:
+        h = hours.get(hid) or next(iter(hours.values()))
+        return h.label if (not h.aliases or rng.random() < 0.75) else h.aliases[int(rng.integers(len(h.aliases)))]
+
+    def county_cell(names: list[str]) -> str:
+        return "; ".join(n + (" County" if rng.random() < 0.2 else "") for n in names)
+
+    rows: list[dict[str, str]] = []
+
+    def add(kind: str, where: str, served: list[str], ids: tuple[str, ...], hid: str) -> None:
+        if any(i in types for i in ids):
+            rows.append({"provider": name(kind, where), "counties_served": county_cell(served),
+                         "service_types": type_cell(ids), "hours": hours_cell(hid)})
+
+    for kind, ids, hid in _STATEWIDE:
+        rows.append({"provider": f"Maine {kind} (synthetic)" if assessment.config.state.abbreviation == "ME"
+                     else f"{assessment.config.state.name} {kind} (synthetic)",
+                     "counties_served": statewide_word, "service_types": type_cell(ids), "hours": hours_cell(hid)})
+    for hub in hubs:  # every kind of service, most of it around the clock; some shared with a neighbour
+        for kind, ids, hub_hours, _ in _LOCAL_KINDS:
+            if "emergency_response" in ids or rng.random() < 0.7:  # around-the-clock response in every hub
+                served = [hub] + ([str(rng.choice(rest))] if rest and rng.random() < 0.25 else [])
+                add(kind, hub, served, ids, hub_hours)
+    for county in rest:  # two or three services, after-hours emergency response in most
+        picks = rng.choice(len(_LOCAL_KINDS), size=int(rng.integers(2, 4)), replace=False)
+        for k in sorted(picks):
+            kind, ids, _, other_hours = _LOCAL_KINDS[k]
+            hid = other_hours if rng.random() < 0.8 else "business_hours"
+            add(kind, county, [county], ids, hid)
+        if rng.random() < 0.7:
+            add("Crisis Response Team", county, [county], ("emergency_response",), "after_hours")
+    for county in gaps:  # daytime services only: no after-hours emergency response of their own
+        add("Sexual Assault Support Center", county, [county], ("emergency_response", "mental_health"),
+            "business_hours")
+        if rng.random() < 0.6:
+            add("Community Health Center", county, [county], ("medical", "substance_use"), "business_hours")
+    # a row an evaluator would have to fix: a service type outside the config (quarantined on reading)
+    rows.insert(int(rng.integers(1, len(rows))), {
+        "provider": name("Wellness Collective", hubs[0]), "counties_served": hubs[0],
+        "service_types": "Spiritual care", "hours": hours_cell("business_hours")})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def write_demo_wave(assessment: Assessment, wave: str, seed: int, respondents: int, out_dir: Path) -> list[Path]:
-    """Write one synthetic wave (officer export, interview exports, manifest) into out_dir."""
+    """Write one synthetic wave (officer export, interview exports, case lists, provider inventory,
+    manifest) into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     answers = generate_officer_answers(assessment, wave, seed, respondents)
     write_surveymonkey_csv(assessment, answers, out_dir / OFFICER_EXPORT)
@@ -374,6 +477,10 @@ def write_demo_wave(assessment: Assessment, wave: str, seed: int, respondents: i
 
     case_lists = write_demo_case_lists(assessment, wave, seed, out_dir)
     written += case_lists.files
+    inventory = generate_provider_inventory(assessment, wave, seed)  # its own random stream
+    if len(inventory):
+        inventory.to_csv(out_dir / INVENTORY_EXPORT, index=False, lineterminator="\n")
+        written.append(out_dir / INVENTORY_EXPORT)
     manifest = {
         "synthetic": True,
         "notice": "SYNTHETIC DEMONSTRATION DATA generated by `htna synth`; calibrated to the published "

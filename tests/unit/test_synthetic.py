@@ -7,7 +7,8 @@ import json
 
 import numpy as np
 
-from assets.ingest.synthetic import generate_officer_answers, write_demo_wave
+from assets.ingest.synthetic import INVENTORY_EXPORT, generate_officer_answers, generate_provider_inventory, \
+    write_demo_wave
 from pipelines.config import REPO_ROOT
 
 
@@ -16,9 +17,11 @@ def test_same_seed_same_bytes_other_seed_other_bytes(assessment, tmp_path):
     write_demo_wave(assessment, "2015", 7, 182, a)
     write_demo_wave(assessment, "2015", 7, 182, b)
     write_demo_wave(assessment, "2015", 8, 182, c)
-    for name in ("officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv"):
+    for name in ("officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv", INVENTORY_EXPORT):
         assert (a / name).read_bytes() == (b / name).read_bytes()
     assert (a / "officer_survey.csv").read_bytes() != (c / "officer_survey.csv").read_bytes()
+    assert (a / INVENTORY_EXPORT).read_bytes() != (c / INVENTORY_EXPORT).read_bytes()
+    assert INVENTORY_EXPORT in json.loads((a / "SYNTHETIC.json").read_text())["files"]
 
 
 def test_bundled_demo_data_is_what_the_generator_writes(assessment, tmp_path):
@@ -89,3 +92,25 @@ def test_other_sizes_work(assessment):
     big = generate_officer_answers(assessment, "2015", 3, 5000)["county"].value_counts(normalize=True)
     hc = assessment.config.officer_headcounts.by_county
     assert np.isclose(big["Cumberland"], hc["Cumberland"] / sum(hc.values()), atol=0.002)
+
+
+def test_provider_inventory_is_plausible_and_reads_cleanly(assessment, tmp_path):
+    from assets.estimates.services import counties_without_after_hours, service_coverage_by_county
+    from assets.ingest.service_inventory import read_service_inventory
+
+    for wave in assessment.config.waves:
+        inv = generate_provider_inventory(assessment, wave, 2015)
+        assert 40 <= len(inv) <= 70 and list(inv.columns) == ["provider", "counties_served", "service_types", "hours"]
+        assert inv["provider"].str.endswith("(synthetic)").all() and inv["provider"].is_unique
+        write_demo_wave(assessment, wave, 2015, 20, tmp_path / wave)
+        accepted, quarantine, report = read_service_inventory(tmp_path / wave / INVENTORY_EXPORT, assessment, wave)
+        assert report.reconciles() and report.quarantined == {"unknown service type": 1}  # the one planted row
+        assert accepted["statewide"].sum() >= 3  # hotline, legal lines
+        cov = service_coverage_by_county(accepted, assessment, wave)
+        local = cov.groupby("county")["local_providers"].sum()
+        hubs = ["Cumberland", "York", "Penobscot", "Kennebec", "Androscoggin"]
+        assert local[hubs].mean() > 1.5 * local.drop(hubs).mean()  # the populous counties are well served
+        types_served = cov[cov["local_providers"] > 0].groupby("county")["service_type"].nunique()
+        assert types_served[hubs].min() >= 5
+        gaps = set(counties_without_after_hours(cov, assessment, wave)["county"])
+        assert {"Piscataquis", "Washington", "Aroostook"} <= gaps and not gaps & set(hubs)
