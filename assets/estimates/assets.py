@@ -1,4 +1,5 @@
-"""Estimates stage: officer weights, the assessment's headline figures and interview theme counts."""
+"""Estimates stage: officer weights, the assessment's headline figures, interview theme counts and
+service coverage by county."""
 
 
 import dagster as dg
@@ -8,6 +9,8 @@ from assets.estimates.headline import headline_indicators as compute_headline
 from assets.estimates.interview_themes import theme_counts
 from assets.estimates.trends import indicator_trends as compute_trends
 from assets.estimates.publish import DisclosureRules
+from assets.estimates.services import counties_without_after_hours as compute_after_hours_gaps
+from assets.estimates.services import service_coverage_by_county as compute_coverage
 from assets.estimates.weighting import weight_officers
 from pipelines.failures import as_user_failure
 from pipelines.partitions import survey_waves
@@ -87,4 +90,34 @@ def indicator_trends(context: dg.AssetExecutionContext, headline_indicators: pd.
     context.add_output_metadata({"comparisons": len(table),
                                  "changes": int((table["direction"] != "no clear change").sum())})
     table["wave"] = context.partition_key
+    return table
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"survey_exports": dg.AssetIn(), "service_providers": dg.AssetIn()})
+def service_coverage_by_county(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                               survey_exports: pd.DataFrame, service_providers: pd.DataFrame) -> pd.DataFrame:
+    """Where services fall short: one row per county and service type (emergency response, basic
+    needs, shelter and housing, medical, legal, mental health, substance use treatment, mentorship)
+    with how many providers serve it there (all, and local rather than statewide), how many can be
+    reached after hours or 24/7, and whether the county is covered at all. Counts of organisations,
+    not respondents, so no small-count suppression; no provider names. Empty for a wave without a
+    provider inventory."""
+    with as_user_failure():
+        table = compute_coverage(service_providers, settings.assessment(), context.partition_key,
+                                 inventory=bool((survey_exports["dataset"] == "provider_inventory").any()))
+    context.add_output_metadata({"cells": len(table), "uncovered_cells": int((~table["covered"]).sum())})
+    return table
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+def counties_without_after_hours(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                                 service_coverage_by_county: pd.DataFrame) -> pd.DataFrame:
+    """The counties with no after-hours response: one row per county where a service the config
+    requires after hours (emergency response) has no local provider reachable after hours, listing
+    every service type without after-hours cover there. The 2015 assessment's gap in rural counties,
+    tracked each wave. Empty when the wave has no provider inventory (or no such county)."""
+    with as_user_failure():
+        table = compute_after_hours_gaps(service_coverage_by_county, settings.assessment(), context.partition_key)
+    context.add_output_metadata({"counties": len(table)})
     return table

@@ -8,6 +8,7 @@ from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import to_officer_responses
 from assets.ingest.archive import archive_export
 from assets.ingest.readers import read_export
+from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
 from pipelines.failures import as_user_failure
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
@@ -93,3 +94,48 @@ stakeholder_interviews = _interview_asset(
 survivor_interviews = _interview_asset(
     "survivor_interviews",
     "Coded survivor interviews: one row per interview with region and a yes/no per theme of the coding frame.")
+
+
+@dg.multi_asset(
+    partitions_def=survey_waves, group_name=GROUP, can_subset=False,
+    ins={"survey_exports": dg.AssetIn()},
+    outs={
+        "service_providers": dg.AssetOut(
+            kinds={"duckdb"}, owners=["team:evaluation"],
+            description="The service-provider inventory of this wave: one row per provider (organisation) with "
+                        "the counties it serves, its service types (emergency response, basic needs, shelter and "
+                        "housing, medical, legal, mental health, substance use treatment, mentorship) and whether "
+                        "it can be reached after hours or 24/7. Internal: provider names are never published. "
+                        "Empty for a wave without provider_inventory.csv."),
+        "service_providers_quarantine": dg.AssetOut(
+            kinds={"duckdb"}, owners=["team:evaluation"],
+            description="Inventory rows held back, each with its line in the file, the check it failed and why "
+                        "(no provider name, unknown county, service type or hours) and the offending value, "
+                        "never the provider's name. Rows read = accepted + quarantined."),
+    },
+)
+def service_providers(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                      survey_exports: pd.DataFrame):
+    """The wave's service-provider inventory matched to the config's counties, service types and hours."""
+    wave = context.partition_key
+    files = survey_exports.loc[survey_exports["dataset"] == "provider_inventory", "file_name"]
+    if files.empty:
+        context.log.info(f"no provider inventory for wave {wave}: empty service tables")
+        yield dg.Output(empty_service_providers(), output_name="service_providers",
+                        metadata={"inventory": False, "rows_read": 0})
+        yield dg.Output(empty_service_quarantine(), output_name="service_providers_quarantine")
+        return
+    with as_user_failure():
+        path = wave_folder(settings.data_path(), wave) / files.iloc[0]
+        archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive",
+                                  dataset="provider_inventory")
+        accepted, quarantine, report = read_service_inventory(path, settings.assessment(), wave)
+    meta = {"inventory": True, "file_name": report.file_name, "rows_read": report.rows_read,
+            "rows_accepted": report.rows_accepted, "rows_quarantined": report.rows_quarantined,
+            "reconciles": report.reconciles(), "encoding": report.encoding,
+            "ignored_columns": dg.MetadataValue.json(report.ignored_columns),
+            "notes": dg.MetadataValue.json(report.notes),
+            "archived_sha256": archived.record.sha256, "archived_new_version": archived.new}
+    yield dg.Output(accepted, output_name="service_providers", metadata=meta)
+    yield dg.Output(quarantine, output_name="service_providers_quarantine",
+                    metadata={"by_reason": dg.MetadataValue.json(report.quarantined)})

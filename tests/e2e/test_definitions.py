@@ -24,7 +24,9 @@ def test_every_asset_is_described_grouped_by_stage_and_partitioned_by_wave():
     keys = list(graph.get_all_asset_keys())
     assert {k.to_user_string() for k in keys} >= {
         "survey_exports", "officer_responses", "officer_responses_quarantine", "stakeholder_interviews",
-        "survivor_interviews", "headline_indicators", "interview_theme_counts", "assessment_report"}
+        "survivor_interviews", "headline_indicators", "interview_theme_counts", "assessment_report",
+        "service_providers", "service_providers_quarantine", "service_coverage_by_county",
+        "counties_without_after_hours"}
     for key in keys:
         node = graph.get(key)
         assert node.description and len(node.description) > 40, key
