@@ -14,7 +14,7 @@ $(UV):
 	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 setup: $(UV)
-	$(UV) sync --frozen --python $(PYTHON) --quiet
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 setup-browser:

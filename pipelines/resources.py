@@ -76,7 +76,6 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         table = self._table(context.asset_key)
         if len(waves) == 1:
             return warehouse.read_wave(self.settings.warehouse_path(), table, waves[0])
-        # several waves (e.g. for trends): those already in the warehouse
-        frames = [warehouse.read_wave(self.settings.warehouse_path(), table, w) for w in waves]
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        # several waves (e.g. for trends): those already in the warehouse, in one query
+        frame = warehouse.read_waves(self.settings.warehouse_path(), table, waves)
+        return frame.reset_index(drop=True) if len(frame) else pd.DataFrame()

@@ -80,6 +80,13 @@ def _duck_type(series: pd.Series) -> str:
     return "VARCHAR"
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """An object column as text: missing (None, NA, NaN) -> None, anything else -> str(value)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text already: blank the missing
+        return values.where(values.notna(), None)
+    return values.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v))
+
+
 def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -> int:
     """Replace the rows of ``wave`` in ``table`` with ``frame`` (which must have a ``wave`` column)."""
     if "wave" not in frame.columns:
@@ -89,7 +96,7 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
     frame = frame.copy()
     for col in frame.columns:  # object columns of mixed content are stored as text
         if frame[col].dtype == object:
-            frame[col] = frame[col].map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v))
+            frame[col] = _as_text(frame[col])
     with connect(path) as con:
         t = _qualified(con, table)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_catalog(con)}.{SCHEMA}")
@@ -128,6 +135,19 @@ def read_wave(path: Path | str, table: str, wave: str) -> pd.DataFrame:
             return pd.DataFrame()
         frame = con.execute(f"SELECT * FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
     return frame
+
+
+def read_waves(path: Path | str, table: str, waves: list[str]) -> pd.DataFrame:
+    """The rows of several waves in one query (ordered by wave; waves not in the table are absent)."""
+    with connect(path) as con:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
+                             "table_name = ?", [SCHEMA, table]).fetchone()[0]
+        if not exists or not waves:
+            return pd.DataFrame()
+        marks = ", ".join("?" for _ in waves)
+        frame = con.execute(f"SELECT * FROM {_qualified(con, table)} WHERE wave IN ({marks})", list(waves)).df()
+    # wave by wave, each in its stored order (as reading them one at a time would give)
+    return frame.sort_values("wave", kind="stable").reset_index(drop=True) if len(frame) else frame
 
 
 def list_tables(path: Path | str) -> list[str]:

@@ -112,20 +112,22 @@ class RakingStep:
         iterations on per-level constants instead of on ``n``-vectors.
         """
         if "cross" not in self._cache:
+            freq = self._cache.get("freq")  # rows of a collapsed design stand for freq rows each
+            f = 1.0 if freq is None else freq
             inv = []
             counts = []
             cross = {}
             for a, m in enumerate(self.margins):
                 with np.errstate(divide="ignore"):
                     inv.append(np.where(m.weights > 0, 1.0 / m.weights, 0.0))
-                counts.append(np.bincount(m.codes, minlength=m.n_levels).astype(float))
-                cross[(a, a)] = np.bincount(m.codes, weights=(m.weights > 0).astype(float), minlength=m.n_levels)
+                counts.append(np.bincount(m.codes, weights=freq, minlength=m.n_levels).astype(float))
+                cross[(a, a)] = np.bincount(m.codes, weights=(m.weights > 0) * f, minlength=m.n_levels)
             for a, ma in enumerate(self.margins):
                 for b, mb in enumerate(self.margins):
                     if a == b:
                         continue
                     idx = ma.codes * mb.n_levels + mb.codes
-                    sums = np.bincount(idx, weights=mb.weights * inv[a], minlength=ma.n_levels * mb.n_levels)
+                    sums = np.bincount(idx, weights=mb.weights * inv[a] * f, minlength=ma.n_levels * mb.n_levels)
                     cross[(a, b)] = sums.reshape(ma.n_levels, mb.n_levels)
             self._cache["cross"] = (inv, counts, cross)
         return self._cache["cross"]
@@ -138,7 +140,9 @@ class RakingStep:
         """
         inv, counts, cross = self._cross_sums()
         margins = self.margins
-        b = [_rowsum(x * inv[a][:, None], m.codes, m.n_levels) for a, m in enumerate(margins)]
+        freq = self._cache.get("freq")
+        xf = x if freq is None else x * freq[:, None]
+        b = [_rowsum(xf * inv[a][:, None], m.codes, m.n_levels) for a, m in enumerate(margins)]
         c = [np.zeros((m.n_levels, x.shape[1])) for m in margins]
         safe = [np.where(cnt > 0, cnt, 1.0)[:, None] for cnt in counts]
         for _ in range(RAKE_VARIANCE_ITERATIONS):
@@ -297,6 +301,8 @@ class SurveyDesign:
         self.data: pd.DataFrame = data
         self.lonely_psu: LonelyPSU = lonely_psu
         self.calibration: tuple[CalibrationStep, ...] = ()
+        #: how many identical rows each row stands for (None: one each); see :meth:`collapse`
+        self.freq: np.ndarray | None = None
 
         # strata
         strata_values = _values(data, strata, "strata")
@@ -432,11 +438,96 @@ class SurveyDesign:
         new.calibration = steps
         return new
 
+    def pattern_codes(self) -> tuple[np.ndarray, int]:
+        """Codes (and their number) of the rows' design patterns: rows with the same stratum, weight
+        and, for every calibration step, the same cell and weights before and after it."""
+        if getattr(self, "_pattern", None) is None:
+            arrays: list[np.ndarray] = [self.strata, self.weights]
+            for step in self.calibration:
+                for m in (step.margins if isinstance(step, RakingStep) else (step,)):
+                    arrays += [m.codes, m.weights, m.oldweights]
+            self._pattern = combine_codes(arrays)
+        return self._pattern
+
+    def collapse(self, keys: Sequence[np.ndarray] = (),
+                 sizes: Sequence[int | None] | None = None) -> tuple[SurveyDesign, np.ndarray]:
+        """The design with identical rows merged: one row per distinct design pattern and ``keys``.
+
+        Each row of the result stands for ``freq`` rows of this design that agree in stratum,
+        weight, every calibration step (cell, weights) and every array of ``keys`` (the outcome and
+        domain codes of an estimate). Every estimator of :mod:`assets.estimates.estimators` that
+        supports ``freq`` (:func:`~assets.estimates.estimators.svyciprop`) gives the same result on
+        it as on this design, from cell totals. Only for designs whose PSUs are the rows and that are
+        not collapsed already. ``sizes`` (optional, one per key) says a key is codes 0..size-1
+        already. Returns the collapsed design and each row's index in it; the collapsed design's
+        ``source_rows`` are the first rows of this design its rows stand for.
+        """
+        if not self._psu_is_row or self.freq is not None:
+            raise ValueError("only a design whose PSUs are its rows, not collapsed yet, can be collapsed")
+        pattern, k = self.pattern_codes()
+        group, _ = combine_codes([pattern, *keys], sizes=[k, *(sizes or [None] * len(keys))])
+        uniq, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        new = copy.copy(self)
+        new._pattern = None
+        new.data = self.data.iloc[first].reset_index(drop=True)
+        new.source_rows = first  # the first row of this design each collapsed row stands for
+        new.freq = np.bincount(inverse, minlength=len(uniq)).astype(float)
+        new.weights = self.weights[first]
+        new.strata = self.strata[first]
+        new.psu = np.arange(len(uniq), dtype=np.int64)
+        new.psu_stratum = new.strata
+        new.n_psu = self.n_psu  # PSUs per stratum: the rows each collapsed row stands for
+        steps: list[CalibrationStep] = []
+        for step in self.calibration:
+            if isinstance(step, RakingStep):
+                margins = tuple(_take_step(m, first) for m in step.margins)
+                raking = RakingStep(margins, step.iterations, step.converged, step.delta, step.epsilon,
+                                    step.max_margin_error, {"freq": new.freq})
+                steps.append(raking)
+            else:
+                steps.append(_take_step(step, first))
+        new.calibration = tuple(steps)
+        return new, inverse
+
     def __repr__(self) -> str:
         kind = "Stratified " if self.has_strata else ""
         kind += f"{self.n_psu_total}-cluster" if self.has_clusters else "independent sampling"
         cal = f", calibrated x{len(self.calibration)}" if self.calibration else ""
         return f"<SurveyDesign {kind} design, n={self.n}, strata={self.n_strata}{cal}>"
+
+
+def _take_step(step: PostStratumStep, rows: np.ndarray) -> PostStratumStep:
+    return PostStratumStep(step.variables, step.codes[rows], step.levels, step.population, step.weights[rows],
+                           step.oldweights[rows], step.collapsed)
+
+
+def combine_codes(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | None = None) -> tuple[np.ndarray, int]:
+    """Dense codes (0..k-1) of the cross-classification of several arrays, and k.
+
+    An array with a size given is taken as codes already (0..size-1); others are factorised.
+    """
+    code: np.ndarray | None = None
+    k = 1
+    for i, a in enumerate(arrays):
+        size = sizes[i] if sizes is not None else None
+        if size is None:
+            c, u = pd.factorize(np.asarray(a), use_na_sentinel=False)
+            c, size = c.astype(np.int64), max(len(u), 1)
+        else:
+            c = np.asarray(a, dtype=np.int64)
+        if code is None:
+            code, k = c, size
+            continue
+        if k * size >= 2**62:  # keep the mixed-radix code within int64
+            code, u = pd.factorize(code)
+            k = len(u)
+        code = code * size + c
+        k = k * size
+    if code is None:
+        return np.zeros(0, np.int64), 0
+    code, u = pd.factorize(code)
+    return code.astype(np.int64), len(u)
 
 
 def svydesign(
@@ -469,7 +560,10 @@ def degf(design: SurveyDesign, mask: np.ndarray | None = None) -> int:
         inset = inset & np.asarray(mask, dtype=bool)
     if not inset.any():
         return 0
-    n_psu = int((np.bincount(design.psu[inset], minlength=design.n_psu_total) > 0).sum())
+    if design.freq is not None:  # a collapsed design: each row stands for freq PSUs
+        n_psu = int(round(float(design.freq[inset].sum())))
+    else:
+        n_psu = int((np.bincount(design.psu[inset], minlength=design.n_psu_total) > 0).sum())
     n_strata = int((np.bincount(design.strata[inset], minlength=design.n_strata) > 0).sum())
     return n_psu - n_strata
 
@@ -486,8 +580,9 @@ def _calibration_residuals(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
             k = step.n_levels
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(psw > 0, oldw / psw, 0.0)
-            num = _rowsum(x * ratio[:, None], step.codes, k)
-            den = np.bincount(step.codes, weights=oldw, minlength=k)
+            f = 1.0 if design.freq is None else design.freq
+            num = _rowsum(x * (ratio * f)[:, None], step.codes, k)
+            den = np.bincount(step.codes, weights=oldw * f, minlength=k)
             psmeans = num / np.where(den > 0, den, 1.0)[:, None]
             x = x - psmeans[step.codes] * psw[:, None]
     return x
@@ -511,7 +606,8 @@ def svyrecvar(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
     totals = x if design._psu_is_row else _rowsum(x, design.psu, design.n_psu_total)
     s = design.psu_stratum
     n_h = design.n_psu.astype(float)
-    means = _rowsum(totals, s, n_strata) / n_h[:, None]
+    fr = None if design.freq is None else design.freq[:, None]  # rows standing for freq PSUs each
+    means = _rowsum(totals if fr is None else totals * fr, s, n_strata) / n_h[:, None]
     lonely = design.n_psu == 1
     dev = totals - means[s]
     f = design.sampling_fraction
@@ -534,7 +630,7 @@ def svyrecvar(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
             factor = n_strata / (n_strata - int(lonely.sum())) if n_strata > lonely.sum() else math.nan
         # "remove" / "certainty": the centred single PSU total is zero, so nothing to do
     dev = dev * np.sqrt(scale[s])[:, None]
-    return (dev.T @ dev) * factor
+    return ((dev.T @ dev) if fr is None else (dev.T @ (dev * fr))) * factor
 
 
 # ---------------------------------------------------------------------------------------------

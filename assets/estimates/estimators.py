@@ -168,10 +168,14 @@ def _tq(level: float, df: float) -> float:
     return float(special.stdtrit(df, q))
 
 
-def _weighted_var(y: np.ndarray, w: np.ndarray, keep: np.ndarray) -> float:
-    """R's ``svyvar`` of one variable (population variance estimate with n/(n-1))."""
+def _weighted_var(y: np.ndarray, w: np.ndarray, keep: np.ndarray, freq: np.ndarray | None = None) -> float:
+    """R's ``svyvar`` of one variable (population variance estimate with n/(n-1)).
+
+    ``freq``: how many identical rows each row stands for (a collapsed design)."""
     ww = np.where(keep, w, 0.0)
-    n_nz = int((ww != 0).sum())
+    n_nz = int((ww != 0).sum()) if freq is None else int(round(float(freq[ww != 0].sum())))
+    if freq is not None:
+        ww = ww * freq
     total = ww.sum()
     if n_nz < 2 or total <= 0:
         return math.nan
@@ -212,6 +216,8 @@ def _mean_or_total(
     deff: DeffType,
     domain_label: str,
 ) -> Estimate:
+    if design.freq is not None:
+        raise NotImplementedError("means and totals of a collapsed design: use the design itself")
     name = _name(var)
     y = _numeric(design, var)
     keep = _keep(design, y, _domain_mask(design, domain), na_rm, name)
@@ -354,7 +360,8 @@ def _r_approx(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
     return np.where((xout < ux[0]) | (xout > ux[-1]), np.nan, out)
 
 
-def _r_logit_intercept_fit(y: np.ndarray, wr: np.ndarray, maxit: int = 25, epsilon: float = 1e-8):
+def _r_logit_intercept_fit(y: np.ndarray, wr: np.ndarray, maxit: int = 25, epsilon: float = 1e-8,
+                           freq: np.ndarray | None = None):
     """R's ``glm.fit`` for ``y ~ 1, family=quasibinomial`` with prior weights ``wr``, step by step.
 
     Returns ``(coef, mu, working_weights)`` where, as in R, the working weights are those of the
@@ -367,18 +374,19 @@ def _r_logit_intercept_fit(y: np.ndarray, wr: np.ndarray, maxit: int = 25, epsil
     """
     good = wr > 0
     yg, wg = y[good], wr[good]
-    s1 = float(np.sum(wg * yg))
-    sw = float(np.sum(wg))
+    fg = 1.0 if freq is None else freq[good]  # rows standing for freq identical rows each
+    s1 = float(np.sum(fg * wg * yg))
+    sw = float(np.sum(fg * wg))
 
     def dev_scalar(m: float) -> float:
         return -2.0 * (s1 * math.log(m) + (sw - s1) * math.log1p(-m))
 
     mu0 = (wg * yg + 0.5) / (wg + 1.0)
     eta0 = np.log(mu0 / (1 - mu0))
-    devold = float(-2.0 * np.sum(wg * np.where(yg == 1, np.log(mu0), np.log1p(-mu0))))
+    devold = float(-2.0 * np.sum(fg * wg * np.where(yg == 1, np.log(mu0), np.log1p(-mu0))))
     # iteration 1 (observation-specific working weights)
     ww0 = wg * mu0 * (1 - mu0)
-    coef = float(np.sum(ww0 * (eta0 + (yg - mu0) / (mu0 * (1 - mu0)))) / np.sum(ww0))
+    coef = float(np.sum(fg * ww0 * (eta0 + (yg - mu0) / (mu0 * (1 - mu0)))) / np.sum(fg * ww0))
     mu = 1.0 / (1.0 + math.exp(-coef))
     d = dev_scalar(mu)
     working = np.zeros(y.shape)
@@ -387,15 +395,24 @@ def _r_logit_intercept_fit(y: np.ndarray, wr: np.ndarray, maxit: int = 25, epsil
         return coef, mu, working
     devold = d
     mu_prev = mu
+    diverged = False
     for _ in range(maxit - 1):
         mu_prev = mu
         v = mu * (1 - mu)
         coef = coef + (s1 / sw - mu) / v  # weighted mean of the working response
+        if not abs(coef) < 30.0:  # Newton overshoots from a far start (large rescaled weights)
+            diverged = True
+            break
         mu = 1.0 / (1.0 + math.exp(-coef))
         d = dev_scalar(mu)
         if abs(d - devold) / (abs(d) + 0.1) < epsilon:
             break
         devold = d
+    if diverged:
+        # the intercept-only MLE in closed form (0 < s1 < sw here): logit of the weighted mean,
+        # with the working weights of a converged fit (R's IRLS would not converge from this start)
+        mu_prev = mu = s1 / sw
+        coef = math.log(mu / (1 - mu))
     working[good] = wg * mu_prev * (1 - mu_prev)
     return coef, mu, working
 
@@ -409,20 +426,26 @@ def _svyglm_logit_intercept(
     with the mean's) is the squared standard error of the logit.
     """
     w = design.weights
+    f = design.freq  # a collapsed design's rows stand for f rows each
+    ff = np.ones(design.n) if f is None else f
     # svyglm rescales weights to mean 1 over the rows of the (sub)design it is given (a subset
     # of a calibrated design keeps all rows, with zero weight outside the subset)
-    mean_w = np.where(dmask, w, 0.0)[glm_rows].sum() / glm_rows.sum()
+    if f is None:
+        mean_w = np.where(dmask, w, 0.0)[glm_rows].sum() / glm_rows.sum()
+    else:
+        mean_w = (np.where(dmask, w, 0.0) * f)[glm_rows].sum() / f[glm_rows].sum()
     wr = np.where(keep, w / mean_w, 0.0)
     yy = np.where(keep, y, 0.0)
-    coef, mu, working = _r_logit_intercept_fit(yy, wr)
-    a_inv = 1.0 / working.sum()  # summary.glm()$cov.unscaled (naive.cov)
+    coef, mu, working = _r_logit_intercept_fit(yy, wr, freq=f)
+    a_inv = 1.0 / (working.sum() if f is None else (working * f).sum())  # summary.glm()$cov.unscaled
     influence = np.where(keep, (yy - mu) / (mu * (1 - mu)) * working, 0.0) * a_inv
     # residuals.svyglm(type="pearson") divides out the (rescaled) sampling weights again
     pearson = (yy - mu) / math.sqrt(mu * (1 - mu))
     return {
-        "coef": coef, "mu": mu, "influence": influence, "naive_var": a_inv, "wr": wr, "yy": yy,
-        "dispersion": _weighted_var(pearson, w, keep & (w > 0)),
-        "n_model": int((glm_rows & ~np.isnan(y)).sum()),
+        "coef": coef, "mu": mu, "influence": influence, "naive_var": a_inv,
+        "s1": float((wr * yy * ff).sum()), "s0": float((wr * (1 - yy) * ff).sum()),
+        "dispersion": _weighted_var(pearson, w, keep & (w > 0), f),
+        "n_model": int(round(float(ff[glm_rows & ~np.isnan(y)].sum()))),
     }
 
 
@@ -436,9 +459,7 @@ def _likelihood_ci(fit: dict, dof: float, level: float) -> tuple[float, float]:
     """
     from scipy import stats
 
-    wr, yy = fit["wr"], fit["yy"]
-    s1 = float((wr * yy).sum())
-    s0 = float(wr.sum()) - s1
+    s1, s0 = fit["s1"], fit["s0"]
 
     def deviance(beta: float) -> float:
         # binomial deviance of the intercept-only model (binary y: saturated log-likelihood 0)
@@ -532,13 +553,15 @@ def svyciprop(
     dmask = _domain_mask(design, domain)
     keep = _keep(design, y, dmask, na_rm, name)
     w = np.where(keep, design.weights, 0.0)
-    total_w = float(w.sum())
-    n = int((w > 0).sum())
+    f = design.freq  # a collapsed design (design.collapse): each row stands for f identical rows
+    ff = np.ones(design.n) if f is None else f
+    total_w = float(w.sum()) if f is None else float((w * f).sum())
+    n = int((w > 0).sum()) if f is None else int(round(float(f[w > 0].sum())))
     if total_w <= 0:
         return Estimate(name, "proportion", math.nan, math.nan, math.nan, math.nan, 0, math.nan,
                         math.nan, level, method, "all" if domain is None else "domain")
     yy = np.where(keep, y, 0.0)
-    p = float((w * yy).sum() / total_w)
+    p = float((w * yy).sum() / total_w) if f is None else float((w * yy * f).sum() / total_w)
     infl = w * (yy - p) / total_w
     # rows of the (sub)design R would work with
     glm_rows = np.ones(design.n, dtype=bool) if design.is_calibrated else dmask
@@ -556,8 +579,8 @@ def svyciprop(
     dof = design_df if df == "design" else _resolve_df(design, df, inset)
     alpha = 1 - level
     q = _tq(level, dof)
-    n_rows = int(glm_rows.sum())
-    d = _deff(v, _weighted_var(y, design.weights, keep), total_w, n, deff, "mean")
+    n_rows = int(glm_rows.sum()) if f is None else int(round(float(ff[glm_rows].sum())))
+    d = _deff(v, _weighted_var(y, design.weights, keep, f), total_w, n, deff, "mean")
     label = "all" if domain is None else "domain"
 
     if p <= 0.0 or p >= 1.0 or v <= 0 or method == "beta":

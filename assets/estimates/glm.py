@@ -73,6 +73,17 @@ class SvyGLMResult:
     raw_coef: np.ndarray = field(repr=False)
     raw_se: np.ndarray = field(repr=False)
 
+    def model_matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The fit's treatment-coded model matrix of ``data`` (columns ``terms``) and its NA-row mask.
+
+        Raises ValueError when the levels in ``data`` give other columns than the fit's.
+        """
+        _, terms, intercept = _parse_formula(self.formula)
+        x, names, missing = model_matrix(data, terms, intercept)
+        if tuple(names) != self.terms:
+            raise ValueError(f"the data give the model columns {names}, the fit has {list(self.terms)}")
+        return x, missing
+
     def confint(self, level: float = 0.95) -> pd.DataFrame:
         """Wald intervals ``coef +/- t_{df} se`` (R's ``confint.svyglm`` default)."""
         from scipy import stats
@@ -146,7 +157,7 @@ def _levels(s: pd.Series) -> list:
     return sorted(s.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
 
 
-def _model_matrix(data: pd.DataFrame, terms: Sequence[str], intercept: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
+def model_matrix(data: pd.DataFrame, terms: Sequence[str], intercept: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Treatment-coded model matrix as R (reference = first level), names as R, NA-row mask."""
     cols: list[np.ndarray] = []
     names: list[str] = []
@@ -331,7 +342,7 @@ def svyglm(
     data = design.data
     if response not in data.columns:
         raise KeyError(f"{response!r} is not a column of the design data")
-    x, names, x_missing = _model_matrix(data, terms, intercept)
+    x, names, x_missing = model_matrix(data, terms, intercept)
     y, y_missing = _response(data[response], family, success)
     keep = ~(x_missing | y_missing)
     in_subset = np.ones(design.n, dtype=bool)

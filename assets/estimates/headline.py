@@ -34,6 +34,9 @@ from assets.estimates.publish import DisclosureRules, publishable
 from assets.estimates.weighting import WeightingResult, officer_design
 from pipelines.config import Assessment, Indicator
 
+#: estimate from cell totals (False: row by row, the straightforward computation, for tests)
+COLLAPSE = True
+
 HEADLINE_COLUMNS = [
     "wave", "indicator", "label", "domain", "level", "featured", "weighted", "n", "successes", "estimate",
     "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015", "suppressed", "suppression_reason",
@@ -97,35 +100,70 @@ def _among(responses: pd.DataFrame, ind: Indicator) -> np.ndarray:
     return mask
 
 
+def _domain_codes(responses: pd.DataFrame, d: str, assessment: Assessment,
+                  cache: dict | None) -> tuple[np.ndarray, list[str]]:
+    """Each row's level of domain ``d`` as an index into its levels (-1: none of them), and the levels."""
+    if cache is not None and d in cache:
+        return cache[d]
+    values = responses[d] if d in responses.columns else pd.Series([None] * len(responses))
+    text = values.astype(object).where(values.notna(), None)
+    levels = [str(x) for x in domain_levels(assessment, d, values)]
+    index = {level: i for i, level in enumerate(levels)}
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    # a value is a level when it equals the level's text (as ``text == level`` compares)
+    per_value = np.array([index.get(u, -1) if isinstance(u, str) else -1 for u in uniques] + [-1], dtype=np.int64)
+    out = (per_value[codes], levels)
+    if cache is not None:
+        cache[d] = out
+    return out
+
+
 def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting: WeightingResult | None,
-                   assessment: Assessment) -> list[dict]:
-    """Weighted and unweighted rows of one indicator, overall and by every domain level."""
+                   assessment: Assessment, domain_cache: dict | None = None) -> list[dict]:
+    """Weighted and unweighted rows of one indicator, overall and by every domain level.
+
+    The estimates come from cell totals: rows alike in design pattern (stratum, weight,
+    calibration cells), answer, subgroup and every domain level are merged first
+    (:meth:`~assets.estimates.design.SurveyDesign.collapse`), which gives exactly the row-level
+    numbers (tests/unit/test_estimates_collapsed.py) at the cost of a few thousand cells.
+    """
     est = assessment.config.estimates
     in_scope = weighting.in_weighting if weighting is not None else np.ones(len(responses), dtype=bool)
     answered, success = _outcome(responses, ind)
     base = _among(responses, ind) & in_scope
-    y = np.where(answered, success.astype(float), np.nan)
     published = ind.published.get("2015", {})
-    cells: list[tuple[str, str, np.ndarray, float, bool]] = []
     overall_pub = published if isinstance(published, float) else math.nan
+    domains = indicator_domains(assessment, ind)
+    coded = {d: _domain_codes(responses, d, assessment, domain_cache) for d in domains}
+    design = weighting.design if weighting is not None else None
+    freq = np.ones(len(responses))
+    codes = {d: c for d, (c, _) in coded.items()}
+    if COLLAPSE and design is not None and design.freq is None and design._psu_is_row:
+        ystate = np.where(answered, np.where(success, 2, 1), 0)
+        keys = [ystate, base.astype(np.int64), *(codes[d] + 1 for d in domains)]
+        sizes = [3, 2, *(len(coded[d][1]) + 1 for d in domains)]
+        design, _ = design.collapse(keys, sizes)
+        first = design.source_rows
+        answered, success, base, freq = answered[first], success[first], base[first], design.freq
+        codes = {d: c[first] for d, c in codes.items()}
+    y = np.where(answered, success.astype(float), np.nan)
+    cells: list[tuple[str, str, np.ndarray, float, bool]] = []
     cells.append(("all", ind.population, base, overall_pub, ind.by is None))
-    for d in indicator_domains(assessment, ind):
-        values = responses[d] if d in responses.columns else pd.Series([None] * len(responses))
-        text = values.astype(object).where(values.notna(), None)
-        for level in domain_levels(assessment, d, values):
-            mask = base & (text == level).to_numpy(dtype=bool)
+    for d in domains:
+        for i, level in enumerate(coded[d][1]):
+            mask = base & (codes[d] == i)
             pub = published.get(level, math.nan) if (d == ind.by and isinstance(published, dict)) else math.nan
             cells.append((d, level, mask, pub, d == ind.by))
     rows: list[dict] = []
     for domain, level, mask, pub, featured in cells:
-        n = int((mask & answered).sum())
-        x = int((mask & success).sum())
+        n = int(round(float(freq[mask & answered].sum())))
+        x = int(round(float(freq[mask & success].sum())))
         head = {"wave": wave, "indicator": ind.id, "label": ind.label, "domain": domain, "level": str(level),
                 "featured": bool(featured), "n": n, "successes": x, "published_2015": pub,
                 "suppressed": False, "suppression_reason": ""}
         # weighted: R's svyciprop on the calibrated design, restricted to the cell
         if weighting is not None and n > 0:
-            e = svyciprop(weighting.design, y, method=est.ci_method, domain=mask, level=est.level, na_rm=True)
+            e = svyciprop(design, y, method=est.ci_method, domain=mask, level=est.level, na_rm=True)
             rows.append({**head, "weighted": True, "estimate": e.estimate, "se": e.se, "ci_low": e.ci_low,
                          "ci_high": e.ci_high, "ci_method": e.ci_method, "deff": e.deff})
         else:
@@ -149,8 +187,9 @@ def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: s
     responses = responses.reset_index(drop=True)
     weighting = officer_design(responses, assessment, weights, wave) if len(responses) else None
     rows: list[dict] = []
+    domain_cache: dict = {}
     for ind in assessment.indicators.indicators:
-        rows.extend(indicator_rows(responses, ind, wave, weighting, assessment))
+        rows.extend(indicator_rows(responses, ind, wave, weighting, assessment, domain_cache))
     table = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
     table = table.astype({"n": "float64", "successes": "float64", "weighted": bool, "featured": bool})
     return publishable(table, DisclosureRules.from_assessment(assessment), kind="indicators")

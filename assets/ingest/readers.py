@@ -409,12 +409,39 @@ def _check_format(path: Path, fmt: str | None, container: str) -> str | None:
     return fmt
 
 
+# One export read by :func:`read_export_kept`, handed (once) to the next read_export of the same
+# unchanged file: the run counts the officer export's rows and then maps it, reading it once.
+_KEPT: dict[tuple, RawExport] = {}
+
+
+def _file_key(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def read_export_kept(path: Path | str) -> RawExport:
+    """:func:`read_export` (layout detected), kept for the next ``read_export`` of the same unchanged file."""
+    path = Path(path)
+    _KEPT.clear()
+    raw = read_export(path)
+    _KEPT[_file_key(path)] = raw
+    return raw
+
+
 def read_export(path: Path | str, format: str | None = None) -> RawExport:  # noqa: A002 - the user's word
     """Read any supported export; ``format`` forces a layout (see :data:`FORMATS`), else it is detected.
 
     Raises InputError (and nothing else) when the file cannot be read as an export.
     """
     path = Path(path)
+    if _KEPT and format in (None, "", "auto"):
+        try:
+            kept = _KEPT.pop(_file_key(path), None)
+        except OSError:
+            kept = None
+        _KEPT.clear()
+        if kept is not None:
+            return kept
     data = read_bytes(path)
     if not data[:65536].strip() and not data.strip():
         raise InputError(path, "the file is empty", fix="export the survey responses again")
@@ -525,4 +552,5 @@ def describe_rows(raw: RawExport, index: np.ndarray) -> str:
     return ", ".join(map(str, rows)) + (f" and {more} more" if more > 0 else "")
 
 
-__all__ = ["FORMATS", "FORMAT_CHOICES", "detect_layout", "read_export", "read_bytes_as_export", "describe_rows"]
+__all__ = ["FORMATS", "FORMAT_CHOICES", "detect_layout", "read_export", "read_export_kept", "read_bytes_as_export",
+           "describe_rows"]

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from assets.estimates.estimators import svymean
-from assets.estimates.glm import SvyGLMResult, _model_matrix, svyglm
+from assets.estimates.glm import SvyGLMResult, svyglm
 from assets.estimates.weighting import WeightingResult, officer_design
 from assets.models.small_area import FayHerriotWarning, design_matrix
 from assets.models.small_area_proportions import fit_proportions
@@ -228,9 +228,11 @@ def firth_svyglm(design, fit: SvyGLMResult, y_col: str, maxit: int = 100, tol: f
     from assets.estimates.design import svyrecvar
 
     data = design.data
-    x, names, xmiss = _model_matrix(data, PREDICTORS, True)
-    if tuple(names) != fit.terms:
+    try:
+        x, xmiss = fit.model_matrix(data)
+    except ValueError:  # other levels than the fit's
         return fit
+    names = list(fit.terms)
     y = data[y_col].to_numpy(dtype=float)
     keep = ~xmiss & np.isfinite(y) & (design.weights > 0)
     w_all = np.where(keep, design.weights, 0.0) / design.weights.mean()
@@ -316,9 +318,11 @@ class _Fit:
         rows = data[y].notna().to_numpy() & (design.weights > 0)
         for v in PREDICTORS:
             rows &= data[v].notna().to_numpy()
-        x, names, _ = _model_matrix(data.loc[rows, list(PREDICTORS)], PREDICTORS, True)
-        if tuple(names) != fit.terms:
-            raise RuntimeError("model matrix does not match the fitted terms")
+        try:
+            x, _ = fit.model_matrix(data.loc[rows, list(PREDICTORS)])
+        except ValueError as exc:
+            raise RuntimeError(f"model matrix does not match the fitted terms: {exc}") from None
+        names = list(fit.terms)
         columns = {v: {str(lev): names.index(f"{v}{lev}") for lev in data[v].cat.categories[1:]} for v in PREDICTORS}
         coef = np.nan_to_num(fit.raw_coef, nan=0.0)
         vcov = np.nan_to_num(fit.vcov, nan=0.0)

@@ -129,3 +129,21 @@ def test_published_rows_show_no_small_count(table, assessment):
     assert (shown["n"] >= m).all()
     assert (shown["successes"] >= m).all() and ((shown["n"] - shown["successes"]) >= m).all()
     assert table.loc[table["suppressed"], ["n", "successes", "estimate", "se", "ci_low", "ci_high"]].isna().all().all()
+
+
+@pytest.mark.parametrize("seed,n", [(7, 3000), (8, 600)])
+def test_cell_totals_give_the_row_by_row_table(assessment, monkeypatch, seed, n):
+    """The headline table from cell totals equals the straightforward row-level computation."""
+    from assets.estimates import headline
+    from assets.ingest.synthetic import generate_officer_answers
+
+    answers = generate_officer_answers(assessment, "2015", seed, n)
+    answers.loc[answers.sample(frac=0.05, random_state=seed).index, "county"] = None  # an unknown-county cell
+    grouped = headline_indicators(answers, assessment, "2015")
+    monkeypatch.setattr(headline, "COLLAPSE", False)
+    rowwise = headline_indicators(answers, assessment, "2015")
+    pd.testing.assert_frame_equal(grouped.drop(columns=["estimate", "se", "ci_low", "ci_high", "deff"]),
+                                  rowwise.drop(columns=["estimate", "se", "ci_low", "ci_high", "deff"]))
+    for col in ["estimate", "se", "ci_low", "ci_high", "deff"]:
+        np.testing.assert_allclose(grouped[col].to_numpy(float), rowwise[col].to_numpy(float), rtol=1e-10, atol=1e-12,
+                                   err_msg=col)

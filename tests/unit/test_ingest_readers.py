@@ -214,3 +214,17 @@ def test_plain_xlsx_with_question_text_headers(assessment, tmp_path):
     assert report.unmatched_questions == ["Shoe size"]
     assert "agency_type" in report.missing_variables
     assert json.dumps(report.to_dict())  # serialisable for asset metadata
+
+
+def test_an_export_counted_by_survey_exports_is_read_once(assessment, answers, tmp_path):
+    from assets.ingest import readers
+
+    path = tmp_path / "officer_survey.csv"
+    path.write_text(_csv(surveymonkey_rows(assessment, answers)), encoding="utf-8")
+    kept = readers.read_export_kept(path)
+    assert read_export(path) is kept  # handed over once ...
+    again = read_export(path)  # ... then read from the file
+    assert again is not kept and again.n_rows == kept.n_rows
+    readers.read_export_kept(path)
+    path.write_text(_csv(surveymonkey_rows(assessment, answers)[:-1]), encoding="utf-8")  # changed since
+    assert read_export(path).n_rows == kept.n_rows - 1

@@ -65,3 +65,22 @@ def test_file_is_readable_by_owner_only(tmp_path):
 def test_table_names_are_checked(tmp_path):
     with pytest.raises(ValueError):
         warehouse.replace_wave(tmp_path / "a.duckdb", "t; DROP TABLE x", "2015", wave_rows("2015", 1))
+
+
+def test_several_waves_are_read_in_one_query_as_wave_by_wave_reads(tmp_path):
+    db = tmp_path / "w.duckdb"
+    warehouse.replace_wave(db, "t", "2016", wave_rows("2016", 3))
+    warehouse.replace_wave(db, "t", "2015", wave_rows("2015", 4))
+    both = warehouse.read_waves(db, "t", ["2015", "2016", "2017"])
+    one_by_one = pd.concat([warehouse.read_wave(db, "t", w) for w in ["2015", "2016"]], ignore_index=True)
+    pd.testing.assert_frame_equal(both, one_by_one)
+    assert warehouse.read_waves(db, "missing", ["2015"]).empty
+
+
+def test_text_columns_are_stored_with_missing_values_as_null(tmp_path):
+    db = tmp_path / "x.duckdb"
+    frame = wave_rows("2015", 4, text=["a", None, float("nan"), "d"], mixed=[1, "b", None, True])
+    warehouse.replace_wave(db, "t", "2015", frame)
+    back = warehouse.read_wave(db, "t", "2015")
+    assert back["text"].tolist() == ["a", None, None, "d"]
+    assert back["mixed"].tolist() == ["1", "b", None, "True"]
