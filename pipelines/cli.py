@@ -38,14 +38,17 @@ def _set_env(args: argparse.Namespace) -> None:
 
 def _dagster_home() -> None:
     """Runs from the CLI and from `htna ui` share one Dagster instance (run history) per checkout."""
-    if not os.environ.get("DAGSTER_HOME"):
-        from pipelines.config import REPO_ROOT
+    from pipelines.config import REPO_ROOT
 
-        home = REPO_ROOT / "build" / "dagster"
+    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "build" / "dagster").expanduser().resolve()
+    try:
         home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():  # this machine may have no network: no telemetry
             (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-        os.environ["DAGSTER_HOME"] = str(home)
+    except OSError as exc:
+        raise HtnaError(f"DAGSTER_HOME {home} cannot be created or written ({exc.strerror}); "
+                        "point DAGSTER_HOME at a writable folder, or unset it to use build/dagster") from None
+    os.environ["DAGSTER_HOME"] = str(home)
 
 
 def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> Path:
@@ -124,6 +127,25 @@ def cmd_synth(args: argparse.Namespace) -> int:
     for p in written:
         print(p)
     print("These are SYNTHETIC demonstration exports, not real respondents.")
+    return 0
+
+
+def cmd_geometry(args: argparse.Namespace) -> int:
+    from assets.report.geometry import extract_state_counties, load_county_geometry, write_geojson
+    from pipelines.config import load_assessment
+
+    assessment = load_assessment(args.config)
+    configured = assessment.config.report.county_geometry
+    if not args.out and not configured:
+        raise HtnaError("no output file: pass --out, or set report.county_geometry in assessment.yaml")
+    out = Path(args.out) if args.out else assessment.path.parent / configured
+    try:
+        collection = extract_state_counties(assessment.config.state.fips)
+    except ImportError:
+        raise HtnaError("`htna geometry` needs the development packages plotly-geo and pyshp: run `make setup`") from None
+    write_geojson(collection, out)
+    load_county_geometry(out, [c.fips for c in assessment.config.counties])  # it matches the config
+    print(f"{len(collection['features'])} counties written to {out}")
     return 0
 
 
@@ -307,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--model", help="fit this model instead of selecting one: 'independence' or terms like 'A:E,B:C'")
     pv.add_argument("--json", action="store_true", help="print {observed, estimate, ci_low, ci_high, model, method}")
     pv.set_defaults(func=cmd_prevalence)
+
+    g = sub.add_parser("geometry", help="write the state's county boundaries (Census cartographic file) for the map")
+    g.add_argument("--config", help="assessment.yaml (default: config/maine/assessment.yaml)")
+    g.add_argument("--out", help="GeoJSON file (default: report.county_geometry of the config)")
+    g.set_defaults(func=cmd_geometry)
 
     u = sub.add_parser("ui", help="start the Dagster UI (bound to 127.0.0.1 unless --host says otherwise)")
     u.add_argument("--host", default="127.0.0.1")

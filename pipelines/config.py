@@ -288,6 +288,45 @@ class Services(_Strict):
         return self
 
 
+# --------------------------------------------------------------------------- report
+
+
+class ReportFiles(_Strict):
+    """Files the published site draws on, relative to the assessment config."""
+
+    county_geometry: str | None = None  # GeoJSON of the state's counties (``htna geometry`` writes it)
+    recommendations: str | None = None  # the assessment's recommendations and the measures that track them
+
+
+class TrackedIndicator(_Strict):
+    indicator: str
+    domain: str = "all"
+    level: str = "all"
+    better: Literal["up", "down"]
+
+
+class Recommendation(_Strict):
+    number: int = Field(ge=1, le=99)
+    title: str = Field(min_length=1)
+    summary: str = ""
+    indicators: list[TrackedIndicator] = []
+    themes: list[str] = []  # interview theme codes that speak to it
+    services: list[str] = []  # service types whose after-hours cover tracks it
+    note: str = ""  # how else it is followed, when no survey indicator measures it
+
+
+class RecommendationSet(_Strict):
+    source: str = ""
+    recommendations: list[Recommendation] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _numbers(self) -> "RecommendationSet":
+        numbers = [r.number for r in self.recommendations]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("recommendation numbers must be unique")
+        return self
+
+
 class Codebooks(_Strict):
     officer_survey: str
     interviews: str
@@ -309,6 +348,7 @@ class AssessmentConfig(_Strict):
     counties: list[County] = Field(min_length=1)
     county_groups: list[CountyGroup] = Field(min_length=1)
     officer_headcounts: OfficerHeadcounts
+    report: ReportFiles = ReportFiles()
 
     @field_validator("waves")
     @classmethod
@@ -514,6 +554,7 @@ class Assessment:
         self.codebook = codebook
         self.frames = frames
         self.indicators = indicators
+        self.recommendations: RecommendationSet | None = None
 
     # paths are relative to the folder of the config file
     def _resolve(self, value: str) -> Path:
@@ -641,6 +682,30 @@ def _check_weighting(assessment: "Assessment") -> None:
         raise ConfigError(assessment.path, problems)
 
 
+def _check_recommendations(assessment: "Assessment") -> None:
+    """Each recommendation's tracking measures must be indicators, themes and service types the assessment has."""
+    recs = assessment.recommendations
+    if recs is None:
+        return
+    indicators = {i.id for i in assessment.indicators.indicators}
+    themes = {t.code for f in (assessment.frames.stakeholder_interviews, assessment.frames.survivor_interviews)
+              for t in f.themes}
+    services = {s.id for s in assessment.config.services.types} if assessment.config.services else set()
+    problems = []
+    for r in recs.recommendations:
+        for t in r.indicators:
+            if t.indicator not in indicators:
+                problems.append(f"recommendation {r.number}: unknown indicator {t.indicator!r}")
+        for code in r.themes:
+            if code not in themes:
+                problems.append(f"recommendation {r.number}: unknown interview theme {code!r}")
+        for code in r.services:
+            if code not in services:
+                problems.append(f"recommendation {r.number}: unknown service type {code!r}")
+    if problems:
+        raise ConfigError(assessment.path.parent / assessment.config.report.recommendations, problems)
+
+
 def load_assessment(path: Path | str | None = None) -> Assessment:
     """Load and validate an assessment config and the codebooks and indicators it names."""
     path = Path(path or os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG).resolve()
@@ -651,5 +716,11 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
     indicators: IndicatorSet = _validate(IndicatorSet, base / config.indicators)
     assessment = Assessment(path, config, codebook, frames, indicators)
     assessment.check_cross_references()
+    if config.report.county_geometry and not (base / config.report.county_geometry).is_file():
+        raise ConfigError(path, f"report.county_geometry: {base / config.report.county_geometry} not found",
+                          "create it with `htna geometry`, or remove the setting (the report then has no map)")
+    if config.report.recommendations:
+        assessment.recommendations = _validate(RecommendationSet, base / config.report.recommendations)
+        _check_recommendations(assessment)
     _check_weighting(assessment)
     return assessment
