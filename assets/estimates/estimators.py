@@ -216,26 +216,26 @@ def _mean_or_total(
     deff: DeffType,
     domain_label: str,
 ) -> Estimate:
-    if design.freq is not None:
-        raise NotImplementedError("means and totals of a collapsed design: use the design itself")
     name = _name(var)
     y = _numeric(design, var)
     keep = _keep(design, y, _domain_mask(design, domain), na_rm, name)
     w = np.where(keep, design.weights, 0.0)
     yy = np.where(keep, y, 0.0)
-    total_w = float(w.sum())
-    n = int((w > 0).sum())
+    f = design.freq  # a collapsed design (design.collapse): each row stands for f identical rows
+    wf = w if f is None else w * f
+    total_w = float(wf.sum())
+    n = int((w > 0).sum()) if f is None else int(round(float(f[w > 0].sum())))
     if statistic == "mean":
-        est = float((w * yy).sum() / total_w) if total_w > 0 else math.nan
+        est = float((wf * yy).sum() / total_w) if total_w > 0 else math.nan
         infl = w * (yy - est) / total_w if total_w > 0 else np.zeros(design.n)
     else:
-        est = float((w * yy).sum())
+        est = float((wf * yy).sum())
         infl = w * yy
     v = float(svyrecvar(design, infl)[0, 0])
     se = math.sqrt(v) if v >= 0 else math.nan
     dof = _resolve_df(design, df, keep)
     q = _tq(level, dof)
-    d = _deff(v, _weighted_var(y, design.weights, keep), total_w, n, deff, statistic)
+    d = _deff(v, _weighted_var(y, design.weights, keep, f), total_w, n, deff, statistic)
     return Estimate(name, statistic, est, se, est - q * se, est + q * se, n, d, dof, level, "wald", domain_label)
 
 

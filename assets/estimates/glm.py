@@ -207,10 +207,10 @@ def _response(s: pd.Series, family: str, success: object | None) -> tuple[np.nda
     return np.where(missing, 0.0, y), missing
 
 
-def _aliased_columns(x: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> list[int]:
+def _aliased_columns(x: np.ndarray, rows: np.ndarray, tol: float = 1e-7, freq: np.ndarray | None = None) -> list[int]:
     """Columns linearly dependent on earlier ones (R keeps the first of a dependent set)."""
     xr = x[rows]
-    g = xr.T @ xr
+    g = xr.T @ xr if freq is None else (xr * freq[rows][:, None]).T @ xr
     keep: list[int] = []
     dropped: list[int] = []
     for j in range(x.shape[1]):
@@ -234,8 +234,12 @@ def _aliased_columns(x: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> list
 # ---------------------------------------------------------------------------------------------
 
 
-def _glm_fit_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int, epsilon: float):
-    """R's ``glm.fit`` for the logit link (binomial/quasibinomial), iteration by iteration."""
+def _glm_fit_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int, epsilon: float,
+                   freq: np.ndarray | None = None):
+    """R's ``glm.fit`` for the logit link (binomial/quasibinomial), iteration by iteration.
+
+    ``freq``: how many identical rows each row stands for (a collapsed design)."""
+    f = np.ones(len(w)) if freq is None else freq
     good0 = w > 0
     mu = (w * y + 0.5) / (w + 1.0)
     eta = np.log(mu / (1 - mu))
@@ -244,7 +248,7 @@ def _glm_fit_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int, epsi
         with np.errstate(divide="ignore", invalid="ignore"):
             t1 = np.where(y > 0, y * np.log(y / m), 0.0)
             t2 = np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - m)), 0.0)
-        return float(2.0 * np.sum(np.where(good0, w * (t1 + t2), 0.0)))
+        return float(2.0 * np.sum(np.where(good0, f * w * (t1 + t2), 0.0)))
 
     devold = deviance(mu)
     coef = np.zeros(x.shape[1])
@@ -256,7 +260,7 @@ def _glm_fit_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int, epsi
         good = good0 & (mu_eta > 0)
         z = eta + (y - mu) / np.where(mu_eta > 0, mu_eta, 1.0)
         ww = np.where(good, w * mu_eta, 0.0)
-        sw = np.sqrt(ww[good])
+        sw = np.sqrt(ww[good] * f[good])
         coef, *_ = np.linalg.lstsq(x[good] * sw[:, None], z[good] * sw, rcond=None)
         eta = x @ coef
         mu = 1.0 / (1.0 + np.exp(-np.clip(eta, -30.0, 30.0)))
@@ -268,12 +272,13 @@ def _glm_fit_logit(x: np.ndarray, y: np.ndarray, w: np.ndarray, maxit: int, epsi
     return coef, mu, eta, ww, converged, it, deviance(mu)
 
 
-def _glm_fit_gaussian(x: np.ndarray, y: np.ndarray, w: np.ndarray):
+def _glm_fit_gaussian(x: np.ndarray, y: np.ndarray, w: np.ndarray, freq: np.ndarray | None = None):
+    f = np.ones(len(w)) if freq is None else freq
     good = w > 0
-    sw = np.sqrt(w[good])
+    sw = np.sqrt(w[good] * f[good])
     coef, *_ = np.linalg.lstsq(x[good] * sw[:, None], y[good] * sw, rcond=None)
     mu = x @ coef
-    dev = float(np.sum(w * (y - mu) ** 2))
+    dev = float(np.sum(f * w * (y - mu) ** 2))
     return coef, mu, mu, np.where(good, w, 0.0), True, 1, dev
 
 
@@ -352,26 +357,29 @@ def svyglm(
     # R rescales the weights to mean 1 over the rows of the design it is given: a subset of an
     # uncalibrated design drops rows, a subset of a calibrated one keeps them with weight zero
     frame_rows = in_subset if (subset is not None and not design.is_calibrated) else np.ones(design.n, dtype=bool)
-    mean_w = np.where(in_subset, design.weights, 0.0)[frame_rows].sum() / frame_rows.sum()
+    freq = design.freq  # a collapsed design (design.collapse): each row stands for freq identical rows
+    f = np.ones(design.n) if freq is None else freq
+    mean_w = (np.where(in_subset, design.weights, 0.0) * f)[frame_rows].sum() / f[frame_rows].sum()
     w = np.where(keep, design.weights, 0.0) / mean_w
     fit_rows = w > 0
     if fit_rows.sum() == 0:
         raise ValueError("no observations with positive weight to fit")
+    n_fit = int(fit_rows.sum()) if freq is None else int(round(float(freq[fit_rows].sum())))
     messages: list[str] = []
-    aliased_idx = _aliased_columns(x, fit_rows)
+    aliased_idx = _aliased_columns(x, fit_rows, freq=freq)
     aliased = tuple(names[j] for j in aliased_idx)
     if aliased:
         messages.append(f"aliased (linearly dependent) terms dropped: {', '.join(aliased)}")
     use = [j for j in range(len(names)) if j not in aliased_idx]
     xu = x[:, use]
     if family == "gaussian":
-        coef_u, mu, eta, ww, converged, iters, dev = _glm_fit_gaussian(xu, y, w)
+        coef_u, mu, eta, ww, converged, iters, dev = _glm_fit_gaussian(xu, y, w, freq)
         resid_w = (y - mu) * ww
     else:
-        coef_u, mu, eta, ww, converged, iters, dev = _glm_fit_logit(xu, y, w, maxit, epsilon)
+        coef_u, mu, eta, ww, converged, iters, dev = _glm_fit_logit(xu, y, w, maxit, epsilon, freq)
         mu_eta = mu * (1 - mu)
         resid_w = np.where(mu_eta > 0, (y - mu) / np.where(mu_eta > 0, mu_eta, 1.0), 0.0) * ww
-    xtwx = (xu * ww[:, None]).T @ xu
+    xtwx = (xu * (ww * f)[:, None]).T @ xu
     a_inv = np.linalg.inv(xtwx)
     estfun = np.where(keep[:, None], xu * resid_w[:, None], 0.0)
     vcov_u = svyrecvar(design, estfun @ a_inv)
@@ -387,7 +395,7 @@ def svyglm(
         if extreme:
             messages.append("fitted probabilities numerically 0 or 1 occurred")
         if check_separation:
-            n_rows = int(fit_rows.sum())
+            n_rows = n_fit
             if (extreme or not converged or n_rows <= LP_ALWAYS_MAX_ROWS) and n_rows <= LP_MAX_ROWS:
                 direction = detect_separation(xu, y, fit_rows)
                 if direction is not None:
@@ -421,6 +429,6 @@ def svyglm(
         formula=formula, family=family, terms=tuple(names), coef=coef, se=se, t=tval, p=pval,
         df=df_resid, vcov=vcov, naive_vcov=naive, converged=converged, iterations=iters,
         separation=separation, separation_terms=sep_terms, reliable=reliable,
-        messages=tuple(messages), n=int(fit_rows.sum()), deviance=dev, aliased=aliased,
+        messages=tuple(messages), n=n_fit, deviance=dev, aliased=aliased,
         raw_coef=raw_coef, raw_se=raw_se,
     )

@@ -191,6 +191,35 @@ def model_design(responses: pd.DataFrame, assessment: Assessment, wave: str,
     return result
 
 
+#: estimate from cell totals (False: row by row, the straightforward computation, for tests)
+COLLAPSE = True
+
+
+def collapsed(design, y: str, *columns: str):
+    """The design with rows alike in design pattern, outcome ``y`` and ``columns`` merged into cells
+    with frequencies (:meth:`~assets.estimates.design.SurveyDesign.collapse`): the estimators and
+    ``svyglm`` give exactly the row-level results from these cell totals
+    (tests/unit/test_estimates_collapsed.py, tests/unit/test_models_training_gap.py)."""
+    if not COLLAPSE or design.freq is not None or not design._psu_is_row:
+        return design
+    data = design.data
+    keys: list[np.ndarray] = [data[y].to_numpy(dtype=float)]
+    sizes: list[int | None] = [None]
+    for c in columns:
+        col = data[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            keys.append(col.cat.codes.to_numpy().astype(np.int64) + 1)
+            sizes.append(len(col.cat.categories) + 1)
+        else:
+            keys.append(col.to_numpy())
+            sizes.append(None)
+    return design.collapse(keys, sizes)[0]
+
+
+def _freq(design) -> np.ndarray:
+    return np.ones(design.n) if design.freq is None else design.freq
+
+
 # --------------------------------------------------------------------------------------------
 # regressions
 # --------------------------------------------------------------------------------------------
@@ -204,8 +233,8 @@ def fit_outcome_models(design, outcomes: Sequence[Outcome] = OUTCOMES, firth: bo
     replaced by a bias-reduced (Firth) fit (``firth=True``), still flagged ``separation=True``."""
     fits = {}
     for o in outcomes:
-        fit = svyglm(design, o.formula, family="quasibinomial")
-        if firth and fit.separation:
+        fit = svyglm(collapsed(design, o.y, *PREDICTORS), o.formula, family="quasibinomial")
+        if firth and fit.separation:  # (on the respondents' rows)
             fit = firth_svyglm(design, fit, o.y)
         fits[o.column] = fit
     return fits
@@ -326,7 +355,7 @@ class _Fit:
         columns = {v: {str(lev): names.index(f"{v}{lev}") for lev in data[v].cat.categories[1:]} for v in PREDICTORS}
         coef = np.nan_to_num(fit.raw_coef, nan=0.0)
         vcov = np.nan_to_num(fit.vcov, nan=0.0)
-        w = design.weights[rows]
+        w = design.weights[rows] * _freq(design)[rows]
         return cls(fit, rows, w / w.sum() if w.sum() > 0 else w, x, columns, coef, vcov)
 
     def average(self, **fixed: str) -> tuple[float, np.ndarray]:
@@ -346,14 +375,18 @@ class _Fit:
 def regression_table(design, fits: dict[str, SvyGLMResult], wave: str, assessment: Assessment,
                      level: float = 0.95, outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
     """The long ``training_gap_model`` table (see the module docstring)."""
-    data = design.data
+    full = design
     rows: list[dict] = []
     for o in outcomes:
+        design = collapsed(full, o.y, *PREDICTORS)  # cell totals: the same numbers as row by row
+        data = design.data
         fit = fits[o.column]
         # R's null deviance of the weighted intercept-only fit (weights rescaled to mean 1)
         y = data[o.y].to_numpy(dtype=float)
         used = _Fit.of(design, fit, o.y)
-        w = design.weights[used.rows] / design.weights.mean()  # R rescales the weights to mean 1 over the design
+        f = _freq(design)
+        mean_w = float((design.weights * f).sum() / f.sum())
+        w = design.weights[used.rows] * f[used.rows] / mean_w  # R rescales the weights to mean 1 over the design
         yy = y[used.rows]
         pbar = float(w @ yy / w.sum()) if len(w) else math.nan
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -474,13 +507,15 @@ def _fh_design(cov: pd.DataFrame) -> pd.DataFrame:
 
 def _direct_by_county(design, y: str, counties: Sequence[str]) -> pd.DataFrame:
     """Direct weighted share *not* prepared per county, design SE, respondents and n_eff."""
+    design = collapsed(design, y, "county")  # cell totals: the same numbers as row by row
     data = design.data
     county = data["county"].astype(object)
     not_y = 1.0 - data[y].to_numpy(dtype=float)
+    f = _freq(design)
     out = []
     for c in counties:
         mask = (county == c).to_numpy() & (design.weights > 0)
-        n = int((mask & np.isfinite(not_y)).sum())
+        n = int(round(float(f[mask & np.isfinite(not_y)].sum())))
         if n == 0:
             out.append({"county": c, "respondents": 0.0, "direct": math.nan, "direct_se": math.nan, "n_eff": 0.0})
             continue
@@ -592,6 +627,9 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         rows.extend(ranked.to_dict("records"))
         # county x experience band: the regression's band contrast around the county estimate
         delta, band_note = _band_contrast(model_table, o, bands)
+        valid = np.isfinite(data[o.y].to_numpy(dtype=float)) & (w > 0)
+        by_cell = pd.DataFrame({"county": data["county"].astype(object).to_numpy()[valid],
+                                "band": data[EXPERIENCE].astype(object).to_numpy()[valid]}).value_counts()
         for rec in ranked.to_dict("records"):
             shares = band_share.get(rec["county_group"], np.full(len(bands), 1 / len(bands)))
             est = _band_split(rec["eblup"], shares, delta)
@@ -601,8 +639,7 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
                 officers = rec["headcount"] * shares[j]
                 rows.append({
                     **rec, "breakdown": "county x experience band", "experience_band": b,
-                    "respondents": float(((data["county"] == rec["county"]) & (data[EXPERIENCE] == b)
-                                          & np.isfinite(data[o.y]) & (w > 0)).sum()),
+                    "respondents": float(by_cell.get((rec["county"], b), 0)),
                     "n_eff": math.nan, "direct": math.nan, "direct_se": math.nan, "direct_publishable": False,
                     "eblup": est[j], "rmse": math.nan, "ci_low": lo[j], "ci_high": hi[j], "shrinkage": math.nan,
                     "cv": math.nan, "headcount": officers, "band_share": shares[j],

@@ -78,3 +78,34 @@ def test_a_domain_with_large_rescaled_weights_gets_the_converged_logit_fit():
     w = design.weights[:1000]
     p = float((w * df["y"][:1000]).sum() / w.sum())
     assert est.estimate == pytest.approx(p) and est.ci_low < p < est.ci_high
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_collapsed_design_gives_the_row_level_svymean_and_svyglm(seed):
+    from assets.estimates.estimators import svymean, svytotal
+    from assets.estimates.glm import svyglm
+
+    df = _data(seed)
+    df["band_cat"] = pd.Categorical(df["band"], categories=["z", "x", "y"])
+    df["empty_cat"] = pd.Categorical(df["dom"].where(df["dom"] != "d4", "d1"), categories=["d1", "d2", "d3", "d4"])
+    y = df["y"].to_numpy()
+    ystate = np.where(np.isnan(y), 2, y).astype(np.int64)
+    keys = [ystate, pd.factorize(df["dom"])[0], pd.factorize(df["band"])[0], pd.factorize(df["cell"])[0]]
+    for label, design in _designs(df):
+        small, rows = design.collapse(keys)
+        first = small.source_rows
+        for fn in (svymean, svytotal):
+            for level in (None, "d2"):
+                mask = None if level is None else (df["dom"] == level).to_numpy()
+                full = fn(design, y, domain=mask, na_rm=True)
+                grouped = fn(small, y[first], domain=None if mask is None else mask[first], na_rm=True)
+                for field in ("estimate", "se", "ci_low", "ci_high", "deff", "df"):
+                    assert _close(getattr(full, field), getattr(grouped, field)), (label, fn, level, field)
+        for formula in ("y ~ band_cat + dom", "y ~ empty_cat + cell"):
+            full = svyglm(design, formula)
+            grouped = svyglm(small, formula)
+            assert full.terms == grouped.terms and full.aliased == grouped.aliased and full.n == grouped.n
+            assert full.iterations == grouped.iterations and full.reliable == grouped.reliable
+            for field in ("raw_coef", "raw_se", "p"):
+                np.testing.assert_allclose(getattr(grouped, field), getattr(full, field), rtol=1e-10, atol=1e-12)
+            assert _close(full.deviance, grouped.deviance) and full.df == grouped.df

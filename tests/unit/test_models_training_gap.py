@@ -241,3 +241,30 @@ def test_fitting_every_model_for_a_182_respondent_wave_is_quick(materialised: Pa
     record_property("fit_seconds", elapsed)
     print(f"fitting every model for 182 respondents: {elapsed:.2f} s")
     assert len(out.cards) == 2 * len(tg.OUTCOMES)
+
+
+@pytest.mark.parametrize("seed,scale", [(3, 20), (4, 2)])
+def test_model_tables_from_cell_totals_equal_the_row_by_row_tables(assessment: Assessment, monkeypatch,
+                                                                   seed: int, scale: int) -> None:
+    sim = simulate_areas(seed, n_areas=16, beta=(0.4, 0.5))
+    answers = _respondents(assessment, sim.n.to_numpy() * scale + 6, sim.successes.to_numpy() * scale, seed)
+    answers.loc[answers.index % 17 == 0, "county"] = None  # an unknown-county weighting cell
+
+    def tables():
+        design = tg.model_design(answers, assessment, WAVE).design
+        reg = tg.regression_table(design, tg.fit_outcome_models(design), WAVE, assessment)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            county = tg.county_table(tg.model_design(answers, assessment, WAVE).design, reg, WAVE, assessment)
+        return reg, county
+
+    grouped = tables()
+    monkeypatch.setattr(tg, "COLLAPSE", False)
+    rowwise = tables()
+    for a, b in zip(grouped, rowwise):
+        assert list(a.columns) == list(b.columns) and len(a) == len(b)
+        for col in a.columns:
+            if a[col].dtype.kind == "f":
+                np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-10, atol=1e-12, err_msg=col)
+            else:
+                assert a[col].tolist() == b[col].tolist(), col
