@@ -65,3 +65,18 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     index = output / "2015" / "index.html"
     assert f"Report written: {index}" in out
     return DemoRun(data, wh, output, index, out)
+
+
+@pytest.fixture(scope="session")
+def two_waves(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The bundled demo waves 2015 and 2016 run one after the other into one warehouse, so the
+    2016 site has a previous wave: trends, changes and recommendation directions."""
+    root = tmp_path_factory.mktemp("two-waves")
+    data = REPO_ROOT / "data" / "demo"
+    wh, output = root / "htna.duckdb", root / "site"
+    out = ""
+    for wave in ("2015", "2016"):
+        code, out, err = run_cli(["run", "--wave", wave, "--data", str(data), "--warehouse", str(wh),
+                                  "--output", str(output)])
+        assert code == 0, err
+    return DemoRun(data, wh, output, output / "2016" / "index.html", out)

@@ -303,16 +303,172 @@ def data_quality(summary: pd.DataFrame | None, min_count: int) -> dict:
             "quarantine": quarantine, "completeness": completeness}
 
 
-def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov) -> dict[str, dict]:
-    """Template context per page file."""
+def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov, assessment=None) -> dict[str, dict]:
+    """Template context per page file (besides the summary, which ``site.build_site`` renders)."""
+    from assets.report import tracking
+    from assets.report.county_map import county_map
+
     m = rules.min_count
+    geometry, fips_of, statewide_counts = None, {}, False
+    if assessment is not None:
+        fips_of = {c.name: c.fips for c in assessment.config.counties}
+        if assessment.config.report.county_geometry:
+            from assets.report.geometry import load_county_geometry
+
+            geometry = load_county_geometry(assessment.path.parent / assessment.config.report.county_geometry,
+                                            list(fips_of.values()))
+        if assessment.config.services is not None:
+            statewide_counts = assessment.config.services.after_hours.count_statewide
+    history = extra.get("published_history", pd.DataFrame())
+    changes = extra.get("published_changes", pd.DataFrame())
+    headline = extra.get("published_headline", pd.DataFrame())
     return {
         "law-enforcement.html": {
+            "county_map": county_map(extra.get("training_gap_by_county"), geometry, fips_of),
             "counties": county_ranking(extra.get("training_gap_by_county"), m),
             "models": model_predictions(extra.get("training_gap_model")),
             "cards": model_card_rows(extra.get("model_cards"))},
+        "voices.html": {"voices": voices(extra.get("published_themes"), extra.get("interview_themes_by_group"))},
+        "services.html": {"svc": services(extra.get("service_coverage_by_county"),
+                                          extra.get("counties_without_after_hours"), statewide_counts)},
         "prevalence.html": {"prev": prevalence(extra.get("prevalence_estimate"), extra.get("case_list_overlap"),
                                                extra.get("prevalence_sensitivity"), m)},
+        "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave),
+                        "trend_chart": tracking.trend_chart(history)},
+        "recommendations.html": {"recs": tracking.recommendation_rows(
+            assessment, headline, changes, extra.get("published_themes"),
+            extra.get("service_coverage_by_county"), m) if assessment is not None else []},
         "data-quality.html": {"dq": data_quality(extra.get("data_quality_summary"), m)},
         "methods.html": {"cards": model_card_rows(extra.get("model_cards"))},
+        "downloads.html": {},
     }
+
+
+def voices_summary(themes: pd.DataFrame | None, top: int = 3) -> list[dict]:
+    """For the summary page: per interview set, its most often mentioned published themes."""
+    if themes is None or themes.empty:
+        return []
+    out = []
+    for dataset, rows in themes.groupby("dataset", sort=True):
+        shown = rows[~rows["suppressed"].astype(bool)].sort_values(["mentioned", "label"], ascending=[False, True])
+        out.append({"title": str(dataset).replace("_", " ").capitalize(),
+                    "interviews": next((r for r in rows["interviews"] if not _isnan(r)), None),
+                    "top": _records(shown.head(top))})
+    return out
+
+
+# --- stakeholder and survivor voices --------------------------------------------------------------
+
+
+def theme_breakdowns(by_group: pd.DataFrame | None, dataset: str) -> list[dict]:
+    """Per attribute (sector, region) of one interview set: a theme × group table of counts, as
+    protected in ``interview_themes_by_group`` (suppressed cells carry no number)."""
+    if by_group is None or by_group.empty:
+        return []
+    part = by_group[by_group["dataset"] == dataset]
+    out = []
+    for attribute, rows in part.groupby("attribute", sort=False):
+        groups = list(dict.fromkeys(rows["group"]))
+        sizes = {g: rows.loc[rows["group"] == g, "interviews"].iloc[0] for g in groups}
+        table = []
+        for theme, trows in rows.groupby("theme", sort=False):
+            cells = {r["group"]: r for r in _records(trows)}
+            table.append({"label": str(trows["label"].iloc[0]),
+                          "cells": [cells.get(g, {"suppressed": True}) for g in groups]})
+        out.append({"attribute": str(attribute), "groups": [{"name": g, "interviews": None if _isnan(sizes[g])
+                                                             else int(sizes[g])} for g in groups],
+                    "rows": table, "suppressed": int(rows["suppressed"].sum()), "cells": len(rows)})
+    return out
+
+
+def voices(themes: pd.DataFrame | None, by_group: pd.DataFrame | None = None) -> dict:
+    """Theme counts per interview set (already through the publication gate), as a chart and tables,
+    with the breakdowns by sector and region. A suppressed theme gets no bar but the word
+    "suppressed" where its bar would be."""
+    if themes is None or themes.empty:
+        return {"available": False, "sets": []}
+    import plotly.graph_objects as go
+
+    from assets.report.site import PALETTE
+
+    sets = []
+    for i, (dataset, rows) in enumerate(themes.groupby("dataset", sort=True)):
+        recs = _records(rows)
+        title = str(dataset).replace("_", " ").capitalize()
+        chart_rows = rows.iloc[::-1]
+        shown = ~chart_rows["suppressed"].astype(bool)
+        fig = go.Figure(go.Bar(
+            x=[float(s) if ok else None for s, ok in zip(chart_rows["share"], shown)],
+            y=chart_rows["label"].astype(str), orientation="h", marker_color=PALETTE[i % len(PALETTE)],
+            customdata=[[int(m) if ok else 0] for m, ok in zip(chart_rows["mentioned"].fillna(0), shown)],
+            hovertemplate="%{y}: %{x:.0%} of interviews (%{customdata[0]})<extra></extra>", name=title))
+        for label, ok in zip(chart_rows["label"].astype(str), shown):
+            if not ok:
+                fig.add_annotation(x=0, y=label, text="suppressed", showarrow=False, xanchor="left",
+                                   font=dict(color="#555555", size=11))
+        fig.update_layout(height=110 + 26 * len(rows), margin=dict(l=10, r=10, t=20, b=40), showlegend=False,
+                          xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of interviews mentioning the theme"),
+                          yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
+        chart_id = f"voices-chart-{i}"
+        interviews = next((r["interviews"] for r in recs if not _isnan(r.get("interviews"))), None)
+        sets.append({"dataset": str(dataset), "title": title, "interviews": interviews, "rows": recs,
+                     "chart_id": chart_id, "chart": _fig_html(fig, chart_id),
+                     "breakdowns": theme_breakdowns(by_group, str(dataset))})
+    return {"available": True, "sets": sets}
+
+
+# --- services and gaps by county ------------------------------------------------------------------
+
+#: Coverage levels of the services heatmap (value, meaning), lowest first.
+COVER_LEVELS = [(0, "no provider"), (1, "business hours only"), (2, "reachable after hours")]
+
+
+def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None, statewide_counts: bool) -> dict:
+    """The county × service coverage matrix (a heatmap and its table) and the counties with no
+    after-hours response. Counts of organisations, not respondents (see assets/estimates/services.py).
+    "Reachable after hours" follows the config's rule: a statewide line counts only if
+    ``services.after_hours.count_statewide`` says so."""
+    if coverage is None or coverage.empty:
+        return {"available": False}
+    import plotly.graph_objects as go
+
+    after = "any_after_hours" if statewide_counts else "local_after_hours"
+    types = list(dict.fromkeys(coverage["service_type"]))
+    labels = {r["service_type"]: r["service_label"] for r in _records(coverage)}
+    counties = sorted(dict.fromkeys(coverage["county"].astype(str)))
+    cell = {(r["county"], r["service_type"]): r for r in _records(coverage)}
+    z, rows = [], []
+    custom = []
+    for c in counties:
+        zr, cr, cells = [], [], []
+        for t in types:
+            r = cell.get((c, t)) or {"covered": False, "providers": 0, "after_hours_providers": 0,
+                                      "providers_24_7": 0, after: False}
+            level = 0 if not r["covered"] else (2 if r[after] else 1)
+            zr.append(level)
+            cr.append([COVER_LEVELS[level][1], int(r["providers"]), int(r["after_hours_providers"]),
+                       int(r["providers_24_7"])])
+            cells.append({"label": labels[t], "level": COVER_LEVELS[level][1], "providers": int(r["providers"]),
+                          "after_hours": int(r["after_hours_providers"]), "round_the_clock": int(r["providers_24_7"])})
+        z.append(zr)
+        custom.append(cr)
+        rows.append({"county": c, "cells": cells})
+    scale = ["#f0f0f0", "#9ecae1", "#08519c"]
+    colorscale = []
+    for i, col in enumerate(scale):
+        colorscale += [[i / len(scale), col], [(i + 1) / len(scale), col]]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[labels[t] for t in types], y=counties, zmin=-0.5, zmax=len(scale) - 0.5, colorscale=colorscale,
+        text=[[str(v[1]) for v in r] for r in custom], texttemplate="%{text}", customdata=custom, xgap=2, ygap=2,
+        colorbar=dict(tickvals=[v for v, _ in COVER_LEVELS], ticktext=[m for _, m in COVER_LEVELS],
+                      title=dict(text="Cover")),
+        hovertemplate=("<b>%{y}</b>, %{x}<br>%{customdata[0]}<br>providers %{customdata[1]}, after hours "
+                       "%{customdata[2]}, 24/7 %{customdata[3]}<extra></extra>")))
+    fig.update_layout(height=140 + 30 * len(counties), margin=dict(l=10, r=10, t=20, b=80), template="plotly_white",
+                      yaxis=dict(autorange="reversed", automargin=True), xaxis=dict(tickangle=-30),
+                      font=dict(size=12))
+    gap_rows = _records(gaps) if gaps is not None else []
+    for r in gap_rows:
+        r["lacking"] = [x for x in str(r.get("service_labels_without_after_hours") or "").split("; ") if x]
+    return {"available": True, "chart": _fig_html(fig, "services-chart"), "types": [labels[t] for t in types],
+            "rows": rows, "gaps": gap_rows, "levels": [m for _, m in COVER_LEVELS]}

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from assets.estimates.publish import DisclosureRules, publishable
+from assets.report.county_map import GEO_ASSETS_JS
 from pipelines.config import REPO_ROOT
 from pipelines.faults import crash_point
 
@@ -30,8 +31,10 @@ TEMPLATES = REPO_ROOT / "reports" / "templates"
 STATIC = REPO_ROOT / "reports" / "static"
 #: The site's pages, in navigation order: (file, title).
 PAGES = [("index.html", "Executive summary"), ("law-enforcement.html", "Law enforcement"),
-         ("prevalence.html", "Prevalence"), ("data-quality.html", "Data quality"),
-         ("methods.html", "Methods & limitations")]
+         ("voices.html", "Stakeholder & survivor voices"), ("services.html", "Services & gaps"),
+         ("prevalence.html", "Prevalence"), ("trends.html", "Trends"), ("recommendations.html", "Recommendations"),
+         ("data-quality.html", "Data quality"), ("methods.html", "Methods & limitations"),
+         ("downloads.html", "Downloads")]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]  # Okabe–Ito
 
 
@@ -121,8 +124,10 @@ def _csv_cell(v: object, count: bool) -> object:
     return _csv_safe(v)
 
 
-def headline_cells(headline: pd.DataFrame) -> list[dict]:
-    """One record per (indicator, domain, level) with its weighted and unweighted figures side by side."""
+def headline_cells(headline: pd.DataFrame, changes: dict[tuple, dict] | None = None) -> list[dict]:
+    """One record per (indicator, domain, level) with its weighted and unweighted figures side by side,
+    and (``changes``, from ``tracking.change_since_previous``) the weighted change since the previous wave."""
+    changes = changes or {}
     cells: dict[tuple, dict] = {}
     for r in headline.to_dict("records"):
         key = (r["indicator"], r["domain"], r["level"])
@@ -135,6 +140,8 @@ def headline_cells(headline: pd.DataFrame) -> list[dict]:
             c[prefix + k] = r.get(k)
         if not r.get("weighted", False):
             c["n"] = r["n"]
+        else:
+            c["change"] = changes.get((r["indicator"], r["domain"], r["level"], True))
     return list(cells.values())
 
 
@@ -192,18 +199,28 @@ def build_site(
     provenance: Provenance,
     rules: DisclosureRules | None = None,
     extra: dict[str, pd.DataFrame] | None = None,
+    assessment=None,
 ) -> Path:
     """Write the wave's site to ``out_root/<wave>/`` atomically; return the index.html path.
 
     Every table goes through :func:`assets.estimates.publish.publishable` first (``rules``, by
     default the provenance's minimum cell count), so nothing unprotected reaches the site.
+    ``extra`` holds the other stages' aggregate tables by asset name (see ``pages.page_contexts``);
+    ``assessment`` (the loaded config) gives the county geometry, FIPS codes and recommendations.
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     rules = rules or DisclosureRules(min_count=provenance.min_cell_count)
+    from assets.report import tracking
+
+    extra = dict(extra or {})
     headline = publishable(headline, rules, kind="indicators")
     themes = publishable(themes, rules, kind="themes")
-    cells = headline_cells(headline)
+    history = tracking.published_history(extra.get("headline_history", headline), provenance.wave, rules)
+    changes = tracking.published_changes(extra.get("indicator_trends"), history)
+    cells = headline_cells(headline, tracking.change_since_previous(changes))
+    extra.update(published_headline=headline, published_themes=themes, published_history=history,
+                 published_changes=changes)
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
@@ -217,18 +234,22 @@ def build_site(
         (staging / "static").mkdir()
         shutil.copy2(STATIC / "site.css", staging / "static" / "site.css")
         _copy_plotly_js(staging / "static" / "plotly.min.js")
+        (staging / "static" / "offline-basemap.js").write_text(GEO_ASSETS_JS, encoding="utf-8")
         (staging / "indicators.csv").write_text(indicators_csv(headline, rules), encoding="utf-8")
+        from assets.report import pages as extra_pages
+        from assets.report.downloads import write_downloads
+
+        downloads = write_downloads(staging, extra, rules, provenance)
+        previous = changes["compared_with"].iloc[0] if len(changes) else None
         html = env.get_template("index.html.j2").render(
             prov=provenance, pages=PAGES, current="index.html", headline=[c for c in cells if c["featured"]],
-            stakeholder_themes=themes[themes["dataset"] == "stakeholder_interviews"].to_dict("records"),
-            survivor_themes=themes[themes["dataset"] == "survivor_interviews"].to_dict("records"),
-            chart=headline_chart(headline))
+            previous_wave=previous, chart=headline_chart(headline),
+            themes_summary=extra_pages.voices_summary(themes))
         (staging / "index.html").write_text(html, encoding="utf-8")
-        from assets.report import pages as extra_pages
-
-        for file, context in extra_pages.page_contexts(extra or {}, rules, provenance).items():
+        for file, context in extra_pages.page_contexts(extra, rules, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
-                prov=provenance, pages=PAGES, current=file, domain_tables=_domain_tables(cells), **context)
+                prov=provenance, pages=PAGES, current=file, domain_tables=_domain_tables(cells),
+                downloads=downloads, **context)
             (staging / file).write_text(html, encoding="utf-8")
         os.chmod(staging, 0o755)
         crash_point("report:before-swap")

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGES = ["index.html", "law-enforcement.html", "prevalence.html", "data-quality.html", "methods.html"]
+PAGES = ["index.html", "law-enforcement.html", "voices.html", "services.html", "prevalence.html", "trends.html",
+         "recommendations.html", "data-quality.html", "methods.html", "downloads.html"]
 PAYLOAD = "<script>window.__htnaPwned = 1</script><img src=x onerror=\"window.__htnaPwned = 2\">"
 
 
@@ -83,6 +84,17 @@ def test_every_page_offline_with_nav_banner_and_charts(browser, demo_run):
         if name == "law-enforcement.html":
             assert plots.count() >= 1
             assert page.locator("table.county-table").first.locator("tbody tr").count() == 16
+            assert page.locator("#county-map .choroplethlocation").count() == 16
+        if name == "voices.html":
+            assert page.locator("[data-chart^=voices-chart] svg.main-svg").count() >= 2
+        if name == "services.html":
+            assert page.locator("#services-chart svg.main-svg").count() > 0
+            assert page.locator("#coverage-table tbody tr").count() == 16
+        if name == "recommendations.html":
+            assert page.locator("article.recommendation").count() == 7
+        if name == "downloads.html":
+            assert page.locator("a[href='needs-assessment-tables.xlsx']").count() == 1
+            assert page.locator("a[href='indicators.csv']").count() == 1
         if name == "prevalence.html":
             assert page.locator("#prevalence-chart svg.main-svg").count() > 0
             assert page.locator("#sensitivity-table tbody tr").count() > 0
@@ -128,6 +140,77 @@ def test_script_planted_in_theme_label_does_not_execute(browser, planted_site):
     assert page.evaluate("window.__htnaPwned") is None
     assert outside == []
     assert errors == []
-    assert PAYLOAD in page.locator("#voices").inner_text()  # shown as text, escaped
-    assert "&lt;script&gt;window.__htnaPwned" in (planted_site / "index.html").read_text(encoding="utf-8")
+    page.close()
+    for name in ("voices.html", "recommendations.html"):
+        page, outside, errors = open_offline(browser, planted_site / name)
+        page.wait_for_timeout(500)  # let every chart draw its labels
+        assert page.evaluate("window.__htnaPwned") is None, name
+        assert outside == [] and errors == [], (name, outside, errors)
+        assert PAYLOAD in page.locator("main").inner_text(), name  # shown as text, escaped
+        assert "&lt;script&gt;window.__htnaPwned" in (planted_site / name).read_text(encoding="utf-8")
+        page.close()
+
+
+def test_county_map_shows_16_counties_and_their_values_on_hover(browser, demo_run):
+    """The map draws every county from the shipped geometry, offline, and hovering a county shows its
+    name and its estimated share."""
+    from pipelines.config import REPO_ROOT, load_assessment
+
+    counties = load_assessment(REPO_ROOT / "config" / "maine" / "assessment.yaml").county_names
+    page, outside, errors = open_offline(browser, demo_run.index.parent / "law-enforcement.html")
+    assert outside == [] and errors == []
+    page.wait_for_selector("#county-map svg.main-svg")
+    shapes = page.locator("#county-map .choroplethlocation")
+    assert shapes.count() == 16
+    page.locator("#county-map").scroll_into_view_if_needed()
+    seen = {}
+    for i in range(shapes.count()):
+        shapes.nth(i).hover(force=True)
+        page.wait_for_timeout(150)
+        text = page.locator("#county-map .hoverlayer").text_content() or ""
+        name = next((c for c in counties if text.startswith(c)), None)
+        if name:
+            assert re.search(r"share \d+% \(95% range \d+%–\d+%\)", text), text
+            seen[name] = text
+    assert len(seen) >= 10, seen  # the centre of a few counties' boxes lies in a neighbour
+    # the menu switches the mapped measure: the hover text follows
+    first = next(iter(seen.values()))
+    page.locator("#county-map .updatemenu-header-group").click()
+    page.locator("#county-map .updatemenu-dropdown-button").nth(1).click()
+    page.wait_for_timeout(300)
+    shapes.nth(0).hover(force=True)
+    page.wait_for_timeout(150)
+    assert (page.locator("#county-map .hoverlayer").text_content() or "").split("share")[0] != first.split("share")[0]
+    assert outside == []
+    page.close()
+
+
+def test_two_wave_site_shows_trends_changes_and_recommendation_directions(browser, two_waves):
+    site = two_waves.index.parent
+    page, outside, errors = open_offline(browser, site / "trends.html")
+    assert outside == [] and errors == []
+    page.wait_for_selector("#trend-chart svg.main-svg")
+    header = page.locator("#trend-table thead th").all_inner_texts()
+    assert "2015" in header and "2016" in header
+    assert page.locator("#trend-table tbody tr").count() >= 10
+    assert page.locator("#trend-table .direction").count() >= 10
+    page.close()
+    page, outside, errors = open_offline(browser, site / "index.html")
+    assert outside == [] and errors == []
+    assert "Change since 2015" in page.locator("#headline-table thead").inner_text()
+    assert page.locator("#headline-table td.change .direction").count() >= 10
+    page.close()
+    page, outside, errors = open_offline(browser, site / "recommendations.html")
+    statuses = page.locator("article.recommendation .progress").all_inner_texts()
+    assert statuses and set(statuses) <= {"improved", "worsened", "no clear change", "suppressed this wave"}
+    page.close()
+
+
+def test_print_stylesheet_hides_navigation_and_keeps_the_banner(browser, demo_run):
+    page, outside, errors = open_offline(browser, demo_run.index.parent / "recommendations.html")
+    page.emulate_media(media="print")
+    assert not page.locator("nav.site-nav").is_visible()
+    assert page.locator("#synthetic-banner").is_visible()
+    pdf = page.pdf(format="A4")
+    assert pdf[:4] == b"%PDF" and len(pdf) > 10_000
     page.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -90,6 +91,22 @@ def test_rerunning_a_wave_replaces_it_without_duplicates(demo_run):
         assert con.execute("SELECT count(*) FROM assessment.officer_responses").fetchone()[0] == 182
 
 
+def published_text(site: Path) -> str:
+    """Every text of the published site: pages, CSV, scripts, and every part of every XLSX workbook."""
+    import zipfile
+
+    parts = []
+    for p in sorted(site.rglob("*")):
+        if not p.is_file() or p.name == "plotly.min.js":
+            continue
+        if p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                parts += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+        else:
+            parts.append(p.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
 def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
     from assets.ingest.surveymonkey import read_surveymonkey_csv
 
@@ -97,8 +114,7 @@ def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
     assert "Synthetic demonstration data." in html
     raw = read_surveymonkey_csv(demo_run.data / "incoming" / "2015" / "officer_survey.csv")
     sha = next(r for r in raw.rows)  # noqa: F841 - the export is readable
-    site_text = "".join(p.read_text(encoding="utf-8") for p in demo_run.output.rglob("*")
-                        if p.is_file() and p.suffix in (".html", ".csv"))
+    site_text = published_text(demo_run.output)
     ids = [r[raw.ids["respondent_id"]] for r in raw.rows]
     assert not [i for i in ids if i in site_text]
     comment_q = next(c for c in raw.columns if c.subheader == "Open-Ended Response")
@@ -106,6 +122,12 @@ def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
     assert comments and not [c for c in comments if c in site_text]
     ips = {r[raw.ids["ip_address"]] for r in raw.rows}
     assert not [ip for ip in ips if ip in site_text]
+    # the provider inventory's organisation names stay in the warehouse: the site shows counts only
+    import csv
+
+    with open(demo_run.data / "incoming" / "2015" / "provider_inventory.csv", encoding="utf-8") as f:
+        providers = {r["provider"] for r in csv.DictReader(f) if r["provider"].strip()}
+    assert providers and not [p for p in providers if p in site_text]
     # provenance: the exact export hash and a code version
     import hashlib
 
@@ -116,8 +138,9 @@ def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
 
 def test_report_loads_nothing_from_other_hosts(demo_run):
     pages = sorted((demo_run.output / "2015").glob("*.html"))
-    assert {p.name for p in pages} >= {"index.html", "law-enforcement.html", "prevalence.html",
-                                       "data-quality.html", "methods.html"}
+    assert {p.name for p in pages} == {"index.html", "law-enforcement.html", "voices.html", "services.html",
+                                       "prevalence.html", "trends.html", "recommendations.html",
+                                       "data-quality.html", "methods.html", "downloads.html"}
     for page in pages:
         html = page.read_text(encoding="utf-8")
         for attr in re.findall(r'(?:src|href)="([^"]+)"', html):

@@ -1,0 +1,207 @@
+"""Following the assessment over the years: the trend page, the change column of the summary, and
+the recommendations page (each recommendation, the measures that track it, and their direction).
+
+Everything here is built from published cells only: the indicator history goes through
+:func:`assets.estimates.publish.publishable` wave by wave, and a change between two waves is shown
+only when both of its cells are published (``indicator_trends`` already skips cells suppressed at
+the source). A change is called only when its 95% interval excludes zero (see
+:mod:`assets.estimates.trends`); everything else reads "no clear change".
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from assets.estimates.publish import DisclosureRules, publishable
+
+KEY = ["indicator", "domain", "level", "weighted"]
+
+
+def _nan(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def published_history(headline: pd.DataFrame | None, wave: str, rules: DisclosureRules) -> pd.DataFrame:
+    """The publishable indicator table of every wave up to ``wave`` (each wave protected on its own)."""
+    if headline is None or headline.empty:
+        return pd.DataFrame(columns=["wave", *KEY, "label", "estimate", "ci_low", "ci_high", "suppressed"])
+    table = headline[headline["wave"].astype(str) <= str(wave)]
+    parts = [publishable(part, rules, kind="indicators") for _, part in table.groupby("wave", sort=True)]
+    return pd.concat(parts, ignore_index=True) if parts else table.iloc[0:0]
+
+
+def published_changes(trends: pd.DataFrame | None, history: pd.DataFrame) -> pd.DataFrame:
+    """The trend rows whose two cells are both published."""
+    if trends is None or trends.empty or history.empty:
+        return pd.DataFrame(columns=list(trends.columns) if trends is not None else [])
+    shown = history[~history["suppressed"].astype(bool)]
+    ok = {(str(w), r[0], r[1], r[2], bool(r[3])) for w, *r in
+          shown[["wave", *KEY]].itertuples(index=False, name=None)}
+    keep = [((str(t.wave), t.indicator, t.domain, t.level, bool(t.weighted)) in ok
+             and (str(t.compared_with), t.indicator, t.domain, t.level, bool(t.weighted)) in ok)
+            for t in trends.itertuples(index=False)]
+    return trends[keep].reset_index(drop=True)
+
+
+def change_since_previous(changes: pd.DataFrame) -> dict[tuple, dict]:
+    """(indicator, domain, level, weighted) -> the change since the previous wave."""
+    if changes.empty:
+        return {}
+    prev = changes[changes["comparison"] == "previous wave"]
+    return {(r["indicator"], r["domain"], r["level"], bool(r["weighted"])): r for r in prev.to_dict("records")}
+
+
+def progress(direction: str, better: str) -> str:
+    """'improved', 'worsened' or 'no clear change', from a change's direction and which way is better."""
+    if direction not in ("up", "down"):
+        return "no clear change"
+    return "improved" if direction == better else "worsened"
+
+
+# --- trend page -----------------------------------------------------------------------------------
+
+
+def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
+    """Small multiples: each featured overall indicator's weighted share by wave, with 95% intervals.
+    Suppressed cells are left out of the line (a gap), never drawn as zero."""
+    if history.empty or history["wave"].nunique() < 2:
+        return ""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from assets.report.site import PALETTE
+
+    t = history[(history["domain"] == "all") & history["weighted"].astype(bool)]
+    if "featured" in t.columns:
+        t = t[t["featured"].astype(bool)]
+    indicators = list(dict.fromkeys(t["indicator"]))
+    if not indicators:
+        return ""
+    waves = sorted(history["wave"].astype(str).unique())
+    cols = 3
+    rows = math.ceil(len(indicators) / cols)
+    labels = [str(t[t["indicator"] == i]["label"].iloc[0]) for i in indicators]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_wrap(lbl) for lbl in labels],
+                        shared_yaxes=True, vertical_spacing=0.5 / rows, horizontal_spacing=0.06)
+    for k, ind in enumerate(indicators):
+        s = t[t["indicator"] == ind].set_index(t[t["indicator"] == ind]["wave"].astype(str))
+        y, lo, hi = [], [], []
+        for w in waves:
+            r = s.loc[w] if w in s.index else None
+            good = r is not None and not bool(r["suppressed"]) and not _nan(r["estimate"])
+            y.append(float(r["estimate"]) if good else None)
+            lo.append(float(r["estimate"] - r["ci_low"]) if good else None)
+            hi.append(float(r["ci_high"] - r["estimate"]) if good else None)
+        fig.add_trace(go.Scatter(
+            x=waves, y=y, mode="lines+markers", name=labels[k], showlegend=False,
+            line=dict(color=PALETTE[0]), marker=dict(size=8, color=PALETTE[0]),
+            error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color=PALETTE[0]),
+            hovertemplate="wave %{x}: %{y:.0%}<extra></extra>"), row=k // cols + 1, col=k % cols + 1)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(type="category")
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=60, b=30), template="plotly_white",
+                      font=dict(size=11))
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _wrap(text: str, width: int = 42) -> str:
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    return "<br>".join(lines[:3])
+
+
+def trend_rows(history: pd.DataFrame, changes: pd.DataFrame, wave: str) -> dict:
+    """The trend table: each indicator (overall, weighted) by wave, and its changes for this wave."""
+    waves = sorted(history["wave"].astype(str).unique()) if not history.empty else []
+    t = history[(history["domain"] == "all") & history["weighted"].astype(bool)] if waves else history
+    by_key: dict[str, dict] = {}
+    for r in t.to_dict("records"):
+        row = by_key.setdefault(r["indicator"], {"indicator": r["indicator"], "label": r["label"],
+                                                 "level": r["level"], "by_wave": {}, "changes": []})
+        row["by_wave"][str(r["wave"])] = None if bool(r["suppressed"]) else r
+    for c in changes.to_dict("records") if not changes.empty else []:
+        if c["domain"] == "all" and bool(c["weighted"]) and c["indicator"] in by_key:
+            by_key[c["indicator"]]["changes"].append(c)
+    return {"waves": waves, "rows": list(by_key.values()), "first": waves[0] if waves else str(wave),
+            "previous": waves[-2] if len(waves) > 1 else None}
+
+
+# --- recommendations ------------------------------------------------------------------------------
+
+
+def recommendation_rows(assessment, current: pd.DataFrame, changes: pd.DataFrame, themes: pd.DataFrame | None,
+                        coverage: pd.DataFrame | None, min_count: int) -> list[dict]:
+    """Per recommendation: its text, and each tracking measure with this wave's value and its direction."""
+    recs = assessment.recommendations
+    if recs is None:
+        return []
+    by_change = change_since_previous(changes)
+    cells = current[current["weighted"].astype(bool)] if not current.empty else current
+    theme_rows = themes if themes is not None and not themes.empty else None
+    out = []
+    for rec in sorted(recs.recommendations, key=lambda r: r.number):
+        measures = []
+        for t in rec.indicators:
+            match = cells[(cells["indicator"] == t.indicator) & (cells["domain"] == t.domain)]
+            if t.domain != "all" or t.level != "all":
+                match = match[match["level"] == t.level]
+            cell = match.iloc[0].to_dict() if len(match) else None
+            label = cell["label"] if cell else t.indicator.replace("_", " ")
+            if t.domain != "all":
+                label = f"{label} — {t.level}"
+            entry = {"label": label, "better": t.better, "estimate": None, "ci_low": None, "ci_high": None,
+                     "suppressed": cell is None or bool(cell["suppressed"]), "change": None, "status": ""}
+            if cell and not entry["suppressed"]:
+                entry.update(estimate=cell["estimate"], ci_low=cell["ci_low"], ci_high=cell["ci_high"])
+                ch = by_change.get((cell["indicator"], cell["domain"], cell["level"], True))
+                if ch is not None:
+                    entry["change"] = ch
+                    entry["status"] = progress(ch["direction"], t.better)
+                else:
+                    entry["status"] = "no earlier wave to compare"
+            else:
+                entry["status"] = "suppressed this wave"
+            measures.append(entry)
+        heard = []
+        for code in rec.themes:
+            if theme_rows is None:
+                break
+            for r in theme_rows[theme_rows["theme"] == code].to_dict("records"):
+                heard.append({"label": r["label"], "dataset": str(r["dataset"]).replace("_", " "),
+                              "mentioned": None if bool(r["suppressed"]) else r["mentioned"],
+                              "interviews": r["interviews"]})
+        services = _service_gaps(rec.services, coverage, assessment)
+        out.append({"number": rec.number, "title": rec.title, "summary": rec.summary, "note": rec.note,
+                    "measures": measures, "themes": heard, "services": services,
+                    "tracked": bool(measures or heard or services)})
+    return out
+
+
+def _service_gaps(types: list[str], coverage: pd.DataFrame | None, assessment) -> list[dict]:
+    """For each service type: how many counties have no provider reachable after hours (a statewide
+    line counts only if the config's after-hours rule says so, as in ``counties_without_after_hours``)."""
+    services = assessment.config.services
+    if not types or coverage is None or coverage.empty or services is None:
+        return []
+    labels = {s.id: s.label for s in services.types}
+    flag = "any_after_hours" if services.after_hours.count_statewide else "local_after_hours"
+    out = []
+    for code in types:
+        rows = coverage[coverage["service_type"] == code]
+        if rows.empty:
+            continue
+        lacking = rows[~rows[flag].astype(bool)]
+        out.append({"service": labels.get(code, code), "counties": int(rows["county"].nunique()),
+                    "without_after_hours": int(lacking["county"].nunique()),
+                    "county_names": sorted(lacking["county"].astype(str).unique())})
+    return out

@@ -1,0 +1,94 @@
+"""The downloadable XLSX workbook: the site's published tables, one sheet each, plus a notes sheet.
+
+Safe to open: every text cell that a spreadsheet would run as a formula (starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) is written as text with a leading apostrophe, and
+no cell is ever written as a formula. Reproducible: the document properties and every zip entry
+carry a fixed timestamp, so the same tables give a byte-identical file on every run.
+Only published (already protected) tables are given to :func:`write_workbook`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FIXED_TIME = datetime(2000, 1, 1, 0, 0, 0)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """Text a spreadsheet will show, never evaluate."""
+    return "'" + value if value[:1] in FORMULA_START else value
+
+
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if math.isnan(float(value)) else float(value)
+    if isinstance(value, (int, float)):
+        return value
+    return safe_text(str(value))
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str]) -> None:
+    """Write ``sheets`` (sheet name -> published table) and a first 'About' sheet of ``notes``."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+
+    wb = Workbook()
+    about = wb.active
+    about.title = "About"
+    for line in notes:
+        c = about.cell(row=about.max_row + 1 if about.max_row > 1 or about["A1"].value else 1, column=1)
+        c.value = safe_text(line)
+        c.data_type = TYPE_STRING
+    for name, table in sheets.items():
+        ws = wb.create_sheet(title=name[:31])
+        ws.append([safe_text(str(c)) for c in table.columns])
+        for rec in table.itertuples(index=False):
+            ws.append([_cell(v) for v in rec])
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str):
+                    c.data_type = TYPE_STRING  # never a formula, whatever the text
+        ws.freeze_panes = "A2"
+    wb.properties.creator = "htna"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    buf = io.BytesIO()
+    wb.save(buf)
+    _rezip_fixed_time(buf.getvalue(), path)
+
+
+def _rezip_fixed_time(data: bytes, path: Path) -> None:
+    """Copy the xlsx zip with every entry's timestamp fixed (openpyxl stamps the current time)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _fixed_core_times(body)
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, body)
+    path.write_bytes(out.getvalue())
+
+
+def _fixed_core_times(body: bytes) -> bytes:
+    """openpyxl writes 'modified' as the save time whatever the property says: pin it."""
+    import re
+
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", body)
