@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.estimates.headline import headline_indicators as compute_headline
-from assets.estimates.interview_themes import theme_counts
+from assets.estimates.interview_themes import theme_counts, theme_counts_by_group
 from assets.estimates.trends import indicator_trends as compute_trends
 from assets.estimates.publish import DisclosureRules
 from assets.estimates.services import counties_without_after_hours as compute_after_hours_gaps
@@ -20,7 +20,8 @@ GROUP = "estimates"
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
-          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses")})  # rows that passed the checks
+          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses",  # rows that passed the checks
+                                               metadata={"htna/columns": "weighting"})})  # the columns it reads
 def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                     officer_responses: pd.DataFrame) -> pd.DataFrame:
     """How many sworn officers each responding officer stands for: one row per accepted respondent
@@ -46,7 +47,8 @@ def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSetti
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
-          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses")})  # rows that passed the checks
+          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses",  # rows that passed the checks
+                                               metadata={"htna/columns": "headline"})})  # the columns it reads
 def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                         officer_responses: pd.DataFrame, officer_weights: pd.DataFrame) -> pd.DataFrame:
     """Every figure the assessment reports from the officer survey (share trained, aware, handling
@@ -76,6 +78,24 @@ def interview_theme_counts(context: dg.AssetExecutionContext, settings: Assessme
              for name, df in [("stakeholder_interviews", stakeholder_interviews),
                               ("survivor_interviews", survivor_interviews)]]
     return pd.concat(parts, ignore_index=True)
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"stakeholder_interviews": dg.AssetIn("accepted_stakeholder_interviews"),
+               "survivor_interviews": dg.AssetIn("accepted_survivor_interviews")})
+def interview_themes_by_group(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                              stakeholder_interviews: pd.DataFrame, survivor_interviews: pd.DataFrame) -> pd.DataFrame:
+    """The same service gaps and barriers by who raised them: stakeholders by sector and by region,
+    survivors by region. Small groups are suppressed, with complementary suppression against the
+    overall counts, so no interviewee group of fewer than the minimum can be picked out."""
+    a = settings.assessment()
+    wave = context.partition_key
+    rules = DisclosureRules.from_assessment(a)
+    table = pd.concat([theme_counts_by_group(df, getattr(a.frames, name), name, wave, rules)
+                       for name, df in [("stakeholder_interviews", stakeholder_interviews),
+                                        ("survivor_interviews", survivor_interviews)]], ignore_index=True)
+    context.add_output_metadata({"cells": len(table), "suppressed": int(table["suppressed"].sum())})
+    return table
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
