@@ -50,6 +50,10 @@ def settings_from_environment() -> AssessmentSettings:
     )
 
 
+#: AssetIn metadata naming the columns an input needs (a role: weighting, headline, models)
+COLUMNS_KEY = "htna/columns"
+
+
 class WarehouseIOManager(dg.ConfigurableIOManager):
     """Stores each asset as a table in the assessment's DuckDB file, one slice of rows per wave."""
 
@@ -71,11 +75,33 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                 dg.TableColumn(name=str(c), type=str(t)) for c, t in obj.dtypes.items()]),
         })
 
+    def _columns(self, context: dg.InputContext) -> list[str] | None:
+        """The columns an input needs, when its AssetIn names a role in metadata ``htna/columns``
+        (a million-row table is read only as wide as the asset uses it)."""
+        role = (context.definition_metadata or {}).get(COLUMNS_KEY)
+        if role is None:
+            return None
+        role = getattr(role, "value", role)
+        assessment = self.settings.assessment()
+        if role == "weighting":
+            from assets.estimates.weighting import weighting_columns
+
+            return weighting_columns(assessment)
+        if role == "headline":
+            from assets.estimates.headline import headline_columns
+
+            return headline_columns(assessment)
+        if role == "models":
+            from assets.models.training_gap import model_columns
+
+            return model_columns(assessment)
+        raise ValueError(f"unknown column role {role!r} in the metadata of an input of {context.asset_key}")
+
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         waves = sorted(context.asset_partition_keys)
         table = self._table(context.asset_key)
         if len(waves) == 1:
-            return warehouse.read_wave(self.settings.warehouse_path(), table, waves[0])
+            return warehouse.read_wave(self.settings.warehouse_path(), table, waves[0], self._columns(context))
         # several waves (e.g. for trends): those already in the warehouse, in one query
         frame = warehouse.read_waves(self.settings.warehouse_path(), table, waves)
         return frame.reset_index(drop=True) if len(frame) else pd.DataFrame()

@@ -126,14 +126,18 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
     return len(frame)
 
 
-def read_wave(path: Path | str, table: str, wave: str) -> pd.DataFrame:
-    """The rows of one wave (columns only other waves have are empty)."""
+def read_wave(path: Path | str, table: str, wave: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of one wave (columns only other waves have are empty).
+
+    ``columns``: only these of the table's columns (in the table's order; names it lacks are skipped)."""
     with connect(path) as con:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
-                             "table_name = ?", [SCHEMA, table]).fetchone()[0]
-        if not exists:
+        stored = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position", [SCHEMA, table]).fetchall()]
+        if not stored:
             return pd.DataFrame()
-        frame = con.execute(f"SELECT * FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
+        wanted = "*" if columns is None else ", ".join(_ident(c) for c in stored if c in set(columns))
+        frame = con.execute(f"SELECT {wanted or '*'} FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
     return frame
 
 

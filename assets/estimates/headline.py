@@ -177,6 +177,16 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting
     return rows
 
 
+def headline_columns(assessment: Assessment) -> list[str]:
+    """The response columns :func:`headline_indicators` reads (the rest need not be loaded)."""
+    from assets.estimates.weighting import weighting_columns
+
+    cols = weighting_columns(assessment)
+    for ind in assessment.indicators.indicators:
+        cols += [ind.variable, *(ind.among or {}), *indicator_domains(assessment, ind)]
+    return list(dict.fromkeys(cols))
+
+
 def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: str,
                         weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """The publishable headline table (see the module docstring); ``weights`` is ``officer_weights``.

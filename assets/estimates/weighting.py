@@ -177,6 +177,12 @@ def _trim_positive(w: np.ndarray, lower: float, upper: float, strict: bool) -> n
     return out
 
 
+def weighting_columns(assessment: Assessment) -> list[str]:
+    """The response columns :func:`weight_officers` reads (the rest need not be loaded)."""
+    return ["wave", "respondent_id", "source_row", "county",
+            *(m.variable for m in assessment.config.weighting.margins)]
+
+
 def weight_officers(responses: pd.DataFrame, assessment: Assessment, wave: str | None = None) -> WeightingResult:
     """Weights of one wave's accepted officer respondents (see the module docstring for the rule).
 
@@ -188,7 +194,7 @@ def weight_officers(responses: pd.DataFrame, assessment: Assessment, wave: str |
     headcounts = {k: float(v) for k, v in assessment.config.officer_headcounts.by_county.items()}
     if len(responses) == 0:
         raise InputError(assessment.path, "there are no accepted officer responses to weight")
-    data = responses.reset_index(drop=True).copy()
+    data = responses.reset_index(drop=True).copy(deep=False)  # new columns only: the cells stay shared
     raw_county = data["county"] if "county" in data.columns else pd.Series([None] * len(data))
     county = _clean_county(raw_county, list(headcounts))
     known = county.notna().to_numpy()

@@ -10,7 +10,8 @@ from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
 GROUP = "models"
-_ACCEPTED = {"officer_responses": dg.AssetIn(key="accepted_officer_responses")}  # rows that passed the checks
+# rows that passed the checks, only the columns the models read
+_ACCEPTED = {"officer_responses": dg.AssetIn(key="accepted_officer_responses", metadata={"htna/columns": "models"})}
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],

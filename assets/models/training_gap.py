@@ -179,6 +179,13 @@ def _prepared(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series
     return cols
 
 
+def model_columns(assessment: Assessment) -> list[str]:
+    """The response columns the training-gap models read (the rest need not be loaded)."""
+    from assets.estimates.weighting import weighting_columns
+
+    return list(dict.fromkeys([*weighting_columns(assessment), *(o.column for o in OUTCOMES), *PREDICTORS]))
+
+
 def model_design(responses: pd.DataFrame, assessment: Assessment, wave: str,
                  weights: pd.DataFrame | None = None) -> WeightingResult:
     """The calibrated design of the wave (checked against ``officer_weights`` when given), with

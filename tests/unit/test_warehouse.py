@@ -84,3 +84,27 @@ def test_text_columns_are_stored_with_missing_values_as_null(tmp_path):
     back = warehouse.read_wave(db, "t", "2015")
     assert back["text"].tolist() == ["a", None, None, "d"]
     assert back["mixed"].tolist() == ["1", "b", None, "True"]
+
+
+def test_a_wave_can_be_read_with_only_the_columns_an_asset_uses(tmp_path):
+    db = tmp_path / "c.duckdb"
+    warehouse.replace_wave(db, "t", "2015", wave_rows("2015", 3, text=["a", "b", "c"]))
+    narrow = warehouse.read_wave(db, "t", "2015", columns=["text", "wave", "not_stored"])
+    assert list(narrow.columns) == ["wave", "text"] and narrow["text"].tolist() == ["a", "b", "c"]
+    assert list(warehouse.read_wave(db, "t", "2015").columns) == ["wave", "respondent", "score", "text"]
+
+
+def test_the_io_manager_reads_the_columns_named_by_an_inputs_role(tmp_path):
+    import dagster as dg
+
+    from pipelines.resources import AssessmentSettings, WarehouseIOManager
+
+    db = tmp_path / "r.duckdb"
+    warehouse.replace_wave(db, "accepted_officer_responses", "2015",
+                           wave_rows("2015", 2, respondent_id=["a", "b"], source_row=[3, 4], county=["York", None],
+                                     comments=["x", "y"]))
+    manager = WarehouseIOManager(settings=AssessmentSettings(warehouse=str(db)))
+    context = dg.build_input_context(asset_key=dg.AssetKey("accepted_officer_responses"), partition_key="2015",
+                                     definition_metadata={"htna/columns": "weighting"})
+    frame = manager.load_input(context)
+    assert list(frame.columns) == ["wave", "respondent_id", "source_row", "county"]
