@@ -243,3 +243,12 @@ def test_summary_round_trip_keeps_every_table(clean, assessment):
     assert len(back["checks"]) == len(tables["checks"])
     assert len(back["completeness"]) == len(assessment.codebook.variables)
     assert back["quarantine_by_reason"].empty
+
+
+def test_text_columns_reach_gx_as_categoricals_of_the_same_values():
+    from assets.quality.gx_runner import _categories
+
+    s = pd.Series(["b", None, "a", "b", float("nan"), "c"], dtype=object)
+    cat = _categories(s)
+    assert pd.Series(cat).astype(object).where(pd.Series(cat).notna(), None).tolist() == ["b", None, "a", "b", None, "c"]
+    assert set(cat.categories) == {"a", "b", "c"}
