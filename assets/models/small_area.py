@@ -33,7 +33,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 __all__ = [
     "FayHerriotResult",
@@ -457,6 +456,8 @@ def fay_herriot(
     beta = Q @ (XtVi @ y)
     se = np.sqrt(np.diag(Q))
     tval = beta / se
+    from scipy import stats  # imported when a model is fitted, not when the definitions load
+
     pval = 2.0 * stats.norm.sf(np.abs(tval))
     coefficients = pd.DataFrame(
         {"beta": beta, "std_error": se, "t_value": tval, "p_value": pval}, index=pd.Index(coef_names)

@@ -31,7 +31,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from assets.models.small_area import FayHerriotResult, Method, fay_herriot
 
@@ -163,6 +162,8 @@ def fit_proportions(
 
     model = fay_herriot(t, D, Xm, method=method, max_iter=max_iter, tol=tol, area=area, warn=warn)
     mse_t = np.maximum(model.mse(), 0.0)
+    from scipy import stats  # imported when a model is fitted, not when the definitions load
+
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     half = z * np.sqrt(mse_t)
     eblup = _inverse(model.eblup, transform)

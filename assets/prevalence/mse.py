@@ -33,11 +33,37 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
-from scipy.special import gammaln, xlogy
 
 from .overlap import COUNT_COLUMN, complete_overlap_table, list_columns
 from .results import PrevalenceEstimate
+
+
+class _LazyModule:
+    """A scipy module imported on first use, not when the Dagster definitions load (about a second)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+optimize = _LazyModule("scipy.optimize")
+stats = _LazyModule("scipy.stats")
+
+
+def gammaln(x):
+    from scipy.special import gammaln as f
+
+    return f(x)
+
+
+def xlogy(x, y):
+    from scipy.special import xlogy as f
+
+    return f(x, y)
 
 Criterion = Literal["aic", "bic", "pvalue"]
 Pair = tuple[int, int]
