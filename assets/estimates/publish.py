@@ -25,6 +25,11 @@ number of interviews not mentioning it, is below the minimum; a table resting on
 than the minimum shows no count at all. Themes are not parts of a total (an interview raises
 several), so there is no complementary suppression to do.
 
+**Prevalence counts** (cases per agency list and distinct cases, by group; the overlap table of
+case lists by group). The groups add up to "all", so :func:`protect_case_list_counts` and
+:func:`protect_overlap_counts` suppress every count below the minimum and complements against
+the pooled counts, through the same engine.
+
 Not covered: derivations that combine *different* indicators (e.g. the respondents of a county
 who handled a case, from one indicator's numerator and another's denominator). The indicator
 definitions are reviewed by hand for such overlaps; the tests cover the table-internal structure.
@@ -40,7 +45,8 @@ import pandas as pd
 
 from assets.estimates.disclosure import PRIMARY, suppress_cells
 
-__all__ = ["DisclosureRules", "INDICATOR_VALUE_COLUMNS", "THEME_VALUE_COLUMNS", "publishable"]
+__all__ = ["DisclosureRules", "INDICATOR_VALUE_COLUMNS", "THEME_VALUE_COLUMNS", "protect_case_list_counts",
+           "protect_overlap_counts", "publishable"]
 
 #: Numbers blanked in a suppressed indicator row.
 INDICATOR_VALUE_COLUMNS = ["n", "successes", "estimate", "se", "ci_low", "ci_high", "deff"]
@@ -218,3 +224,69 @@ def _publishable_themes(table: pd.DataFrame, rules: DisclosureRules) -> pd.DataF
     if tiny.any():
         _blank(out, tiny, ["interviews"])
     return out
+
+
+# --- prevalence counts (the prevalence page) ------------------------------------------------------
+
+#: How a suppressed count is printed.
+SUPPRESSED_TEXT = "suppressed"
+
+
+def _isnan(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
+
+
+def _json_dict(value: object) -> dict:
+    import json
+
+    if isinstance(value, dict):
+        return value
+    if _isnan(value) or value == "":
+        return {}
+    try:
+        out = json.loads(value)
+    except (TypeError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def protect_case_list_counts(strata: list[dict], min_count: int) -> None:
+    """Cases per list and distinct cases, per group: the groups add up to 'all', so a small count is
+    suppressed together with enough others that it cannot be recovered by subtraction."""
+    per_list = [_json_dict(r.get("cases_per_list")) for r in strata]
+    lists = list(dict.fromkeys(k for d in per_list for k in d))
+    cells: list[float] = []
+    where: dict[tuple[int, str], int] = {}
+    for i, r in enumerate(strata):
+        for name in [*lists, "__observed__"]:
+            where[(i, name)] = len(cells)
+            value = r.get("observed") if name == "__observed__" else per_list[i].get(name, 0)
+            cells.append(0.0 if _isnan(value) else float(value))
+    total = next((i for i, r in enumerate(strata) if str(r.get("stratum")) == "all"), None)
+    parts = [i for i in range(len(strata)) if i != total]
+    equations = [([where[(i, name)] for i in parts], None if total is None else where[(total, name)])
+                 for name in [*lists, "__observed__"]] if parts else []
+    reasons = suppress_cells(cells, equations, min_count=min_count)
+    for i, r in enumerate(strata):
+        def shown(name: str) -> str:
+            pos = where[(i, name)]
+            return SUPPRESSED_TEXT if reasons[pos] else str(int(cells[pos]))
+        r["per_list"] = [{"list": k.replace("_", " "), "cases": shown(k)} for k in lists]
+        r["observed_shown"] = shown("__observed__")
+
+
+def protect_overlap_counts(rows: list[dict], min_count: int) -> list[bool]:
+    """Overlap counts by group add up to the pooled ('all') count of the same combination of lists:
+    suppress small ones (and unpublishable ones) with complements so none can be recovered."""
+    cells = [0.0 if _isnan(r.get("count")) else float(r["count"]) for r in rows]
+    initial = ["" if bool(r.get("publishable", True)) else "not publishable" for r in rows]
+    by_history: dict[str, dict[str, int]] = {}
+    for i, r in enumerate(rows):
+        by_history.setdefault(str(r.get("history")), {})[str(r.get("stratum"))] = i
+    equations = []
+    for positions in by_history.values():
+        parts = [p for st, p in positions.items() if st != "all"]
+        if parts:
+            equations.append((parts, positions.get("all")))
+    reasons = suppress_cells(cells, equations, min_count=min_count, initial=initial)
+    return [bool(x) for x in reasons]

@@ -16,7 +16,7 @@ import math
 
 import pandas as pd
 
-from assets.estimates.publish import DisclosureRules
+from assets.estimates.publish import DisclosureRules, protect_case_list_counts, protect_overlap_counts
 
 SUPPRESSED = "suppressed"
 
@@ -158,7 +158,7 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
     for r in _records(estimate):
         r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
         strata.append(r)
-    _protect_list_counts(strata, min_count)
+    protect_case_list_counts(strata, min_count)
     shown = [r for r in strata if r["exists"] and not _isnan(r.get("estimate"))]
     chart = ""
     if shown:
@@ -181,58 +181,12 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
     overlap_rows = []
     upset = overlap_chart(overlap, min_count)
     rows = _records(overlap)
-    hidden = _protect_overlap_counts(rows, min_count)
+    hidden = protect_overlap_counts(rows, min_count)
     for r, h in zip(rows, hidden):
         r["count_shown"] = SUPPRESSED if h else str(int(r["count"]))
         overlap_rows.append(r)
     return {"available": True, "strata": strata, "chart": chart, "overlap": overlap_rows, "upset": upset,
             "sensitivity": _records(sensitivity)}
-
-
-def _protect_list_counts(strata: list[dict], min_count: int) -> None:
-    """Cases per list and distinct cases, per group: the groups add up to 'all', so a small count is
-    suppressed together with enough others that it cannot be recovered by subtraction."""
-    from assets.estimates.disclosure import suppress_cells
-
-    per_list = [_json_dict(r.get("cases_per_list")) for r in strata]
-    lists = list(dict.fromkeys(k for d in per_list for k in d))
-    cells: list[float] = []
-    where: dict[tuple[int, str], int] = {}
-    for i, r in enumerate(strata):
-        for name in [*lists, "__observed__"]:
-            where[(i, name)] = len(cells)
-            value = r.get("observed") if name == "__observed__" else per_list[i].get(name, 0)
-            cells.append(0.0 if _isnan(value) else float(value))
-    total = next((i for i, r in enumerate(strata) if str(r.get("stratum")) == "all"), None)
-    parts = [i for i in range(len(strata)) if i != total]
-    equations = [([where[(i, name)] for i in parts], None if total is None else where[(total, name)])
-                 for name in [*lists, "__observed__"]] if parts else []
-    reasons = suppress_cells(cells, equations, min_count=min_count)
-    for i, r in enumerate(strata):
-        def shown(name: str) -> str:
-            pos = where[(i, name)]
-            return SUPPRESSED if reasons[pos] else str(int(cells[pos]))
-        r["per_list"] = [{"list": k.replace("_", " "), "cases": shown(k)} for k in lists]
-        r["observed_shown"] = shown("__observed__")
-
-
-def _protect_overlap_counts(rows: list[dict], min_count: int) -> list[bool]:
-    """Overlap counts by group add up to the pooled ('all') count of the same combination of lists:
-    suppress small ones (and unpublishable ones) with complements so none can be recovered."""
-    from assets.estimates.disclosure import suppress_cells
-
-    cells = [0.0 if _isnan(r.get("count")) else float(r["count"]) for r in rows]
-    initial = ["" if bool(r.get("publishable", True)) else "not publishable" for r in rows]
-    by_history: dict[str, dict[str, int]] = {}
-    for i, r in enumerate(rows):
-        by_history.setdefault(str(r.get("history")), {})[str(r.get("stratum"))] = i
-    equations = []
-    for positions in by_history.values():
-        parts = [p for st, p in positions.items() if st != "all"]
-        if parts:
-            equations.append((parts, positions.get("all")))
-    reasons = suppress_cells(cells, equations, min_count=min_count, initial=initial)
-    return [bool(x) for x in reasons]
 
 
 def overlap_chart(overlap: pd.DataFrame | None, min_count: int) -> str:
