@@ -7,7 +7,7 @@ UV_HOME := .cache/uv-bootstrap
 UV := $(UV_HOME)/bin/uv
 VENV := .venv
 
-.PHONY: setup setup-browser demo run test ui validate-definitions clean
+.PHONY: setup setup-browser demo run test ui validate-definitions audit clean
 
 $(UV):
 	$(PYTHON) -m venv $(UV_HOME)
@@ -36,6 +36,15 @@ ui: setup
 
 validate-definitions: setup
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml
+
+# Known vulnerabilities in the locked versions (pip-audit over the exported lock file, hashes checked).
+# Needs the advisory services (pypi.org's JSON API per version, or api.osv.dev with AUDIT_SERVICE=osv).
+AUDIT_SERVICE ?= pypi
+audit: $(UV)
+	mkdir -p build
+	$(UV) export --frozen --format requirements-txt --no-emit-project --quiet > build/requirements.lock.txt
+	$(UV) run --frozen --only-group audit --python $(PYTHON) pip-audit --strict --disable-pip --require-hashes \
+	  --vulnerability-service $(AUDIT_SERVICE) -r build/requirements.lock.txt
 
 clean:
 	rm -rf build .pytest_cache
