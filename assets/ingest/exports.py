@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -98,9 +99,14 @@ def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
 def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) -> pd.DataFrame:
     """Read a coded interview matrix and check it against the coding frame."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        with warnings.catch_warnings():  # rows wider than the header: an error, not shifted columns
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
+    except pd.errors.ParserWarning:
+        raise InputError(path, "a row has more cells than the header row", fix="check for an unquoted comma "
+                         "inside a cell or a missing column name; one column per name in the header") from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"not a readable CSV code matrix ({str(exc).splitlines()[0]})",
                          fix="export the code matrix as CSV, one row per interview") from None

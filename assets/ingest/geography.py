@@ -114,7 +114,11 @@ class CountyResolver:
         counties = [(c.name, c.fips) for c in config.counties]
         table = Path(assessment.path).parent / MUNICIPALITIES_FILE  # type: ignore[attr-defined]
         towns = load_municipalities(table) if table.exists() else []
-        return cls(counties, towns, state_names=(_fold(config.state.name), _fold(config.state.abbreviation)))
+        try:
+            return cls(counties, towns, state_names=(_fold(config.state.name), _fold(config.state.abbreviation)))
+        except ValueError as exc:  # a county column naming no county of the config
+            raise ConfigError(table, str(exc), "write each municipality's county as assessment.yaml names it") \
+                from None
 
     def resolve(self, value: object) -> Placement:
         """The county of one answer, or ``Placement(None, reason)``; blank answers give ``(None, '')``."""

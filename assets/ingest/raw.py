@@ -294,10 +294,15 @@ def parse_delimited(path: Path, text: str, delimiter: str, notes: list[str] | No
     return grid
 
 
+_HAS_TEXT = np.frompyfunc(lambda v: bool(str(v).strip()), 1, 1)
+
+
 def _nonblank_rows(frame: pd.DataFrame) -> np.ndarray:
-    filled = frame.fillna("").astype(str)
-    return filled.apply(lambda c: c.str.strip() != "").any(axis=1).to_numpy() if len(filled.columns) else \
-        np.zeros(len(filled), bool)
+    """Rows with a cell that is not missing or blank (cell by cell, without pandas' per-column overhead)."""
+    if not len(frame.columns) or not len(frame):
+        return np.zeros(len(frame), bool)
+    values = frame.to_numpy(dtype=object)
+    return (~pd.isna(values) & _HAS_TEXT(values).astype(bool)).any(axis=1)
 
 
 def drop_trailing_blank(grid: pd.DataFrame) -> pd.DataFrame:

@@ -153,17 +153,74 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     return drop_trailing_blank(grid)
 
 
-def _read_sav(path: Path) -> tuple[list[str], list[str], pd.DataFrame, list[str]]:
+_SAV_FIX = "save it again from SPSS (File > Save As > .sav), or export the responses as CSV"
+#: seconds a .sav file may take to read before it is given up as damaged
+SAV_TIMEOUT = 900
+
+
+def _sav_child(path: str, conn) -> None:
+    """Read the file; send back the table and the parts of the dictionary used, or the error."""
     try:
         import pyreadstat
 
-        frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=False)
+        frame, meta = pyreadstat.read_sav(path, apply_value_formats=False, user_missing=False)
+        conn.send(("ok", frame, list(meta.column_names), list(meta.column_labels or []),
+                   dict(meta.variable_value_labels or {})))
     except Exception as exc:  # noqa: BLE001 - pyreadstat raises ReadstatError, PyreadstatError, OSError ...
-        raise InputError(path, f"not a readable SPSS .sav file ({type(exc).__name__}: {str(exc)[:160]})",
-                         fix="save it again from SPSS (File > Save As > .sav), or export the responses as CSV") from None
-    names = list(meta.column_names)
-    labels = [lab if lab else n for n, lab in zip(names, meta.column_labels or [None] * len(names))]
-    value_labels = meta.variable_value_labels or {}
+        conn.send(("error", f"{type(exc).__name__}: {str(exc)[:160]}"))
+    finally:
+        conn.close()
+
+
+def _sav_child_forked(path: str, conn) -> None:
+    import faulthandler
+
+    faulthandler.disable()  # a crash is reported by the parent, without a dump on stderr
+    _sav_child(path, conn)
+
+
+def _read_sav_isolated(path: Path) -> tuple:
+    """Read a .sav file in a forked process: readstat (C) can crash the whole process on a damaged
+    file (a segmentation fault, found by tests/fuzz), which must end as an InputError instead."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():  # no fork (Windows): read in process
+        inline = _InlinePipe()
+        _sav_child(str(path), inline)
+        return inline.value
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_sav_child_forked, args=(str(path), sender))
+    proc.start()
+    sender.close()
+    try:
+        result = receiver.recv() if receiver.poll(SAV_TIMEOUT) else ("error", "reading it did not finish")
+    except (EOFError, OSError):
+        result = ("error", "the SPSS reader crashed on it")
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+    return result
+
+
+class _InlinePipe:
+    value: tuple = ()
+
+    def send(self, value: tuple) -> None:
+        self.value = value
+
+    def close(self) -> None:
+        pass
+
+
+def _read_sav(path: Path) -> tuple[list[str], list[str], pd.DataFrame, list[str]]:
+    result = _read_sav_isolated(path)
+    if result[0] != "ok":
+        raise InputError(path, f"not a readable SPSS .sav file ({result[1]})", fix=_SAV_FIX)
+    _, frame, names, column_labels, value_labels = result
+    labels = [lab if lab else n for n, lab in zip(names, column_labels or [None] * len(names))]
     notes: list[str] = []
     body = {}
     for i, name in enumerate(names):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,15 @@ def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
     last: Exception | None = None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, **kwargs)
+            with warnings.catch_warnings():  # rows wider than the header: an error, not shifted columns
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, index_col=False,
+                                   **kwargs)
         except UnicodeDecodeError as exc:
             last = exc
+        except pd.errors.ParserWarning:
+            raise InputError(path, "a row has more cells than the header row",
+                             fix="check for an unquoted comma inside a cell or a missing column name") from None
         except FileNotFoundError:
             raise InputError(path, "file not found") from None
         except pd.errors.EmptyDataError:
@@ -200,8 +207,9 @@ def read_overlap_file(
     num = pd.to_numeric(text.replace("", None), errors="coerce")
     hist_zero = table.sum(axis=1).to_numpy() == 0
     blank = (text == "").to_numpy()
-    bad = (num.isna().to_numpy() & ~(blank & hist_zero)) | (num.fillna(0) < 0).to_numpy() | \
-        (num.fillna(0) != np.round(num.fillna(0))).to_numpy()
+    filled = num.fillna(0).to_numpy(dtype=float)
+    bad = (num.isna().to_numpy() & ~(blank & hist_zero)) | (filled < 0) | (filled != np.round(filled)) | \
+        ~(filled < 2.0**53)  # infinite, or beyond exact whole numbers
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, f"count {raw[count_col].iloc[i]!r} is not a whole number of cases",
