@@ -465,9 +465,10 @@ class SurveyDesign:
         if not self._psu_is_row or self.freq is not None:
             raise ValueError("only a design whose PSUs are its rows, not collapsed yet, can be collapsed")
         pattern, k = self.pattern_codes()
-        group, _ = combine_codes([pattern, *keys], sizes=[k, *(sizes or [None] * len(keys))])
-        uniq, first, inverse = np.unique(group, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        inverse, n_groups = combine_codes([pattern, *keys], sizes=[k, *(sizes or [None] * len(keys))])
+        # codes are numbered in order of first appearance: the first rows of the groups, in order
+        first = np.flatnonzero(~pd.Series(inverse).duplicated().to_numpy())
+        uniq = first
         new = copy.copy(self)
         new._pattern = None
         new.data = self.data.iloc[first].reset_index(drop=True)
@@ -503,7 +504,8 @@ def _take_step(step: PostStratumStep, rows: np.ndarray) -> PostStratumStep:
 
 
 def combine_codes(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | None = None) -> tuple[np.ndarray, int]:
-    """Dense codes (0..k-1) of the cross-classification of several arrays, and k.
+    """Dense codes (0..k-1, numbered in order of first appearance) of the cross-classification of
+    several arrays, and k.
 
     An array with a size given is taken as codes already (0..size-1); others are factorised.
     """

@@ -82,14 +82,14 @@ def indicator_domains(assessment: Assessment, ind: Indicator) -> list[str]:
 
 
 def _outcome(responses: pd.DataFrame, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
-    """(answered, success) masks of an indicator over all rows."""
+    """(answered, success) masks of an indicator over all rows (worked out per distinct answer)."""
     if ind.variable not in responses.columns:
         n = len(responses)
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    col = responses[ind.variable]
-    answered = col.notna().to_numpy()
-    success = col.isin(ind.success).fillna(False).to_numpy(dtype=bool) & answered
-    return answered, success
+    codes, uniques = pd.factorize(responses[ind.variable], use_na_sentinel=True)
+    answered = codes >= 0
+    hit = np.append(pd.Series(uniques, dtype=object).isin(ind.success).to_numpy(dtype=bool), False)
+    return answered, hit[codes] & answered
 
 
 def _among(responses: pd.DataFrame, ind: Indicator) -> np.ndarray:
@@ -194,7 +194,8 @@ def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: s
     The calibrated design is rebuilt from ``responses`` (its calibration is needed for the
     standard errors) and checked against ``weights`` when given.
     """
-    responses = responses.reset_index(drop=True)
+    if not responses.index.equals(pd.RangeIndex(len(responses))):
+        responses = responses.reset_index(drop=True)
     weighting = officer_design(responses, assessment, weights, wave) if len(responses) else None
     rows: list[dict] = []
     domain_cache: dict = {}

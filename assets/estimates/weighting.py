@@ -194,7 +194,8 @@ def weight_officers(responses: pd.DataFrame, assessment: Assessment, wave: str |
     headcounts = {k: float(v) for k, v in assessment.config.officer_headcounts.by_county.items()}
     if len(responses) == 0:
         raise InputError(assessment.path, "there are no accepted officer responses to weight")
-    data = responses.reset_index(drop=True).copy(deep=False)  # new columns only: the cells stay shared
+    data = responses if responses.index.equals(pd.RangeIndex(len(responses))) else responses.reset_index(drop=True)
+    data = data.copy(deep=False)  # new columns only: the cells stay shared
     raw_county = data["county"] if "county" in data.columns else pd.Series([None] * len(data))
     county = _clean_county(raw_county, list(headcounts))
     known = county.notna().to_numpy()
