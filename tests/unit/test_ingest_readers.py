@@ -228,3 +228,22 @@ def test_an_export_counted_by_survey_exports_is_read_once(assessment, answers, t
     readers.read_export_kept(path)
     path.write_text(_csv(surveymonkey_rows(assessment, answers)[:-1]), encoding="utf-8")  # changed since
     assert read_export(path).n_rows == kept.n_rows - 1
+
+
+def test_big_exports_timestamps_parsed_by_duckdb_equal_the_format_loop(monkeypatch):
+    import numpy as np
+
+    from assets.ingest import officer_responses as o
+
+    rng = np.random.default_rng(3)
+    stamps = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365 * 86400, 30_000), unit="s")
+    values = list(stamps.strftime("%m/%d/%Y %I:%M:%S %p"))
+    values += ["2/30/2015 10:00:00 AM", "13/01/2015 10:00:00 AM", "1/5/2015 1:02:03 pm", "01/05/2015 12:00:00 AM",
+               "01/05/2015 12:00:00 PM", "2015-01-05 13:00:00", "1/5/2015 13:02:03 PM", " 1/5/2015 1:02:03 PM ", "",
+               None, "garbage", "02/29/2016 11:59:59 PM", "02/29/2015 11:59:59 PM", "01/05/0000 01:00:00 AM"]
+    cells = pd.Series(values, dtype=object)
+    monkeypatch.setattr(o, "FAST_TIMESTAMPS_MIN", 1)
+    fast = o.parse_timestamps(cells)
+    monkeypatch.setattr(o, "FAST_TIMESTAMPS_MIN", 10**12)
+    pd.testing.assert_series_equal(fast, o.parse_timestamps(cells))
+    assert fast.iloc[-12] == pd.Timestamp("2015-01-05 13:02:03") and pd.isna(fast.iloc[-1])
