@@ -91,6 +91,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             from assets.estimates.headline import headline_columns
 
             return headline_columns(assessment)
+        if role == "weights":  # what checking the stored weights against the design needs
+            return ["respondent_id", "weight"]
         if role == "models":
             from assets.models.training_gap import model_columns
 

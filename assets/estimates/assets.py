@@ -48,7 +48,8 @@ def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSetti
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses",  # rows that passed the checks
-                                               metadata={"htna/columns": "headline"})})  # the columns it reads
+                                               metadata={"htna/columns": "headline"}),  # the columns it reads
+               "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"})})
 def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                         officer_responses: pd.DataFrame, officer_weights: pd.DataFrame) -> pd.DataFrame:
     """Every figure the assessment reports from the officer survey (share trained, aware, handling

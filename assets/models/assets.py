@@ -11,7 +11,9 @@ from pipelines.resources import AssessmentSettings
 
 GROUP = "models"
 # rows that passed the checks, only the columns the models read
-_ACCEPTED = {"officer_responses": dg.AssetIn(key="accepted_officer_responses", metadata={"htna/columns": "models"})}
+_ACCEPTED = {"officer_responses": dg.AssetIn(key="accepted_officer_responses", metadata={"htna/columns": "models"}),
+             # only what checking the stored weights against the rebuilt design needs
+             "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"})}
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],

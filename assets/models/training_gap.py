@@ -174,6 +174,16 @@ def _prepared(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series
         cols[o.y] = pd.Series(np.where(answered, y, np.nan), index=data.index)
     for var in PREDICTORS:
         raw = data[var] if var in data.columns else pd.Series([None] * n, index=data.index)
+        codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+        if all(isinstance(u, str) for u in uniques):
+            # text answers (as the warehouse stores them): each distinct one looked up once
+            texts = list(uniques)
+            levels = _levels(assessment, var, pd.Series(texts, dtype=object))
+            index = {level: i for i, level in enumerate(levels)}
+            per_value = np.array([index.get(t, -1) for t in texts] + [-1], dtype=np.int64)
+            cols[var] = pd.Series(pd.Categorical.from_codes(per_value[codes], categories=levels), index=data.index)
+            continue
+        # other values (1 and 1.0 are one distinct value but different text): row by row
         text = raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
         cols[var] = pd.Series(pd.Categorical(text, categories=_levels(assessment, var, text)), index=data.index)
     return cols

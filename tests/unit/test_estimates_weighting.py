@@ -219,3 +219,20 @@ def test_maine_config_weights_by_county_only(assessment):
     assert w.unknown_county == "own_cell"
     raw = yaml.safe_load(assessment.path.read_text())
     assert "weighting" in raw and "estimates" in raw
+
+
+def test_stored_weights_are_checked_in_any_order(assessment):
+    """Stored in the responses' order (the fast, in-place comparison) or shuffled (matched by id),
+    and with only the columns the check reads: the same verdicts."""
+    data = respondents(GOOD)
+    stored = weight_officers(data, assessment, "2015").table
+    shuffled = stored.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    for table in (stored, shuffled, stored[["respondent_id", "weight"]]):
+        officer_design(data, assessment, table)
+        with pytest.raises(ValueError, match="re-materialise"):
+            officer_design(data, assessment, table.assign(weight=table["weight"] * (1 + 1e-6)))
+        with pytest.raises(ValueError, match="same respondents"):
+            officer_design(data, assessment, table.iloc[1:])
+    renamed = stored.assign(respondent_id=stored["respondent_id"].where(stored.index != 5, "someone else"))
+    with pytest.raises(ValueError, match="same respondents"):
+        officer_design(data, assessment, renamed)

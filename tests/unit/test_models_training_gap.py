@@ -268,3 +268,34 @@ def test_model_tables_from_cell_totals_equal_the_row_by_row_tables(assessment: A
                 np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-10, atol=1e-12, err_msg=col)
             else:
                 assert a[col].tolist() == b[col].tolist(), col
+
+
+def _prepared_row_by_row(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series]:
+    """The regressors as the first version built them (str() of every row), for the test below."""
+    out = {}
+    for var in tg.PREDICTORS:
+        raw = data[var] if var in data.columns else pd.Series([None] * len(data), index=data.index)
+        text = raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
+        out[var] = pd.Series(pd.Categorical(text, categories=tg._levels(assessment, var, text)), index=data.index)
+    return out
+
+
+def test_regressors_coded_per_distinct_answer_equal_row_by_row(assessment):
+    rng = np.random.default_rng(11)
+    n = 5_000
+    values = {
+        "experience_band": ["10 years or less", "More than 10 years", None, np.nan, "Unlisted band"],
+        "handled_case": ["Yes", "No", None, 1, 1.0, "1"],
+        "county_group": [*{g.name for g in assessment.config.county_groups}, None, "Elsewhere"],
+        "agency_type": [*AGENCIES, None, pd.NA, "Tribal police"],
+    }
+    data = pd.DataFrame({k: pd.Series([v[i] for i in rng.integers(0, len(v), n)], dtype=object)
+                         for k, v in values.items()})
+    data = data.drop(columns=[c for c in data.columns if c not in tg.PREDICTORS])
+    text_only = data.assign(handled_case=data["handled_case"].map(
+        lambda v: v if isinstance(v, str) or v is None or v is pd.NA or v != v else str(v)))
+    for frame in (data, text_only):  # mixed values (1 and 1.0 are one distinct value) and text only
+        got = tg._prepared(frame, assessment)
+        want = _prepared_row_by_row(frame, assessment)
+        for var in tg.PREDICTORS:
+            pd.testing.assert_series_equal(got[var], want[var], check_names=False)

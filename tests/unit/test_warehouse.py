@@ -108,3 +108,8 @@ def test_the_io_manager_reads_the_columns_named_by_an_inputs_role(tmp_path):
                                      definition_metadata={"htna/columns": "weighting"})
     frame = manager.load_input(context)
     assert list(frame.columns) == ["wave", "respondent_id", "source_row", "county"]
+    warehouse.replace_wave(db, "officer_weights", "2015",
+                           wave_rows("2015", 2, respondent_id=["a", "b"], source_row=[3, 4], weight=[1.5, 2.5]))
+    context = dg.build_input_context(asset_key=dg.AssetKey("officer_weights"), partition_key="2015",
+                                     definition_metadata={"htna/columns": "weights"})
+    assert list(manager.load_input(context).columns) == ["respondent_id", "weight"]
