@@ -240,7 +240,8 @@ def build_site(
         from assets.report.downloads import write_downloads
 
         downloads = write_downloads(staging, extra, rules, provenance)
-        previous = changes["compared_with"].iloc[0] if len(changes) else None
+        prev_rows = changes[changes["comparison"] == "previous wave"] if len(changes) else changes
+        previous = str(prev_rows["compared_with"].iloc[0]) if len(prev_rows) else None
         html = env.get_template("index.html.j2").render(
             prov=provenance, pages=PAGES, current="index.html", headline=[c for c in cells if c["featured"]],
             previous_wave=previous, chart=headline_chart(headline),
