@@ -67,7 +67,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return
         wave = context.asset_partition_key
         crash_point(f"asset:{self._table(context.asset_key)}:before-write")
-        rows = warehouse.replace_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave, obj)
+        if isinstance(obj, warehouse.RowsOf):  # rows of a table already stored: copied inside DuckDB
+            rows = warehouse.replace_wave_from(self.settings.warehouse_path(), self._table(context.asset_key),
+                                               wave, obj)
+            obj = obj.frame
+        else:
+            rows = warehouse.replace_wave(self.settings.warehouse_path(), self._table(context.asset_key), wave, obj)
         context.add_output_metadata({
             "dagster/row_count": dg.MetadataValue.int(rows),
             "table": dg.MetadataValue.text(f"{warehouse.SCHEMA}.{self._table(context.asset_key)}"),

@@ -14,10 +14,12 @@ import random
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipelines.faults import crash_point
@@ -124,6 +126,84 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
         finally:
             con.unregister("incoming")
     return len(frame)
+
+
+@dataclass
+class RowsOf:
+    """A wave's rows of table ``source``, minus those whose ``key`` is in ``excluded``, as an asset's
+    output: stored by copying inside DuckDB (:func:`replace_wave_from`), not by writing ``frame``.
+
+    ``frame`` is the same rows in memory (read from ``source`` and filtered the same way); the copy
+    is used only when it gives exactly ``frame`` as :func:`replace_wave` would store it (same columns
+    in the same order, same column types, same number of rows), otherwise ``frame`` is written."""
+
+    source: str
+    key: str
+    excluded: np.ndarray
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def _stored_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [SCHEMA, table]).fetchall()]
+
+
+def replace_wave_from(path: Path | str, table: str, wave: str, rows: RowsOf) -> int:
+    """:func:`replace_wave` of ``rows.frame``, done as ``INSERT ... SELECT`` from ``rows.source`` in
+    one transaction (a million rows never go back through pandas). Falls back to writing the frame
+    when the copy could differ from it (see :class:`RowsOf`)."""
+    frame = rows.frame
+    if "wave" not in frame.columns or rows.key not in frame.columns or table == rows.source:
+        return replace_wave(path, table, wave, frame)
+    if not (frame["wave"].astype(str) == wave).all():
+        raise ValueError(f"{table}: rows of another wave in the frame written for wave {wave}")
+    # what replace_wave would store: one column per frame column, of its pandas-derived type
+    wanted = [(str(c), _duck_type(frame[c])) for c in frame.columns]
+    excluded = pd.DataFrame({"key": np.asarray(rows.excluded)})
+    if len(excluded) and frame[rows.key].isin(excluded["key"]).any():  # not the rows the copy would give
+        return replace_wave(path, table, wave, frame)
+    with connect(path) as con:
+        if _stored_types(con, rows.source) != wanted:
+            copied = None
+        else:
+            src = _qualified(con, rows.source)
+            t = _qualified(con, table)
+            key = _ident(rows.key)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_catalog(con)}.{SCHEMA}")
+            con.register("excluded_keys", excluded)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                existing = {c for c, _ in _stored_types(con, table)}
+                if not existing:
+                    cols = ", ".join(f"{_ident(c)} {kind}" for c, kind in wanted)
+                    con.execute(f"CREATE TABLE {t} ({cols})")
+                else:
+                    for c, kind in wanted:
+                        if c not in existing:
+                            con.execute(f"ALTER TABLE {t} ADD COLUMN {_ident(c)} {kind}")
+                    con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
+                # in the source's stored order (the order a scan, and so the frame, has)
+                copied = con.execute(
+                    f"INSERT INTO {t} BY NAME SELECT * FROM {src} WHERE wave = ? AND ({key} IS NULL OR {key} NOT IN "
+                    f"(SELECT key FROM excluded_keys WHERE key IS NOT NULL)) ORDER BY rowid", [wave]).fetchone()[0]
+                if copied != len(frame):  # the source changed since the frame was read: store the frame
+                    con.execute("ROLLBACK")
+                    copied = None
+                else:
+                    crash_point(f"warehouse:{table}:before-commit")
+                    con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("excluded_keys")
+    if copied is None:
+        return replace_wave(path, table, wave, frame)
+    return int(copied)
 
 
 def read_wave(path: Path | str, table: str, wave: str, columns: list[str] | None = None) -> pd.DataFrame:

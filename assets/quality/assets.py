@@ -25,6 +25,7 @@ from pipelines.config import DEFAULT_CONFIG, load_assessment
 from pipelines.failures import as_user_failure
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
+from pipelines.warehouse import RowsOf
 
 GROUP = "quality"
 OWNERS = ["team:evaluation"]
@@ -88,8 +89,15 @@ def quality_screening(context: dg.AssetExecutionContext, settings: AssessmentSet
         if name == "quarantine":
             meta["by_check"] = dg.MetadataValue.json(table["check"].value_counts().to_dict())
         elif name.startswith("accepted_"):
-            d = screening.datasets[name.removeprefix("accepted_")]
+            dataset = name.removeprefix("accepted_")
+            d = screening.datasets[dataset]
             meta.update(rows_quarantined_by_checks=d.rows_quarantined, held_back=d.blocked)
+            if dataset == "officer_responses":
+                # officer_responses minus the quarantined rows: copied inside the warehouse rather
+                # than written again from pandas (the same rows; see warehouse.RowsOf)
+                row_id = _SUITES[dataset].row_id
+                table = RowsOf(source=dataset, key=row_id, frame=table,
+                               excluded=d.quarantine["source_row"].to_numpy(dtype="int64"))
         yield dg.Output(table, output_name=name, metadata=meta)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -113,3 +114,67 @@ def test_the_io_manager_reads_the_columns_named_by_an_inputs_role(tmp_path):
     context = dg.build_input_context(asset_key=dg.AssetKey("officer_weights"), partition_key="2015",
                                      definition_metadata={"htna/columns": "weights"})
     assert list(manager.load_input(context).columns) == ["respondent_id", "weight"]
+
+
+def _mixed_frame(wave: str, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    text = np.array(["Agree", "Disagree", None, "Ça va", ""], dtype=object)
+    counts = rng.integers(0, 5, n).astype(float)
+    counts[rng.random(n) < 0.2] = np.nan
+    return pd.DataFrame({
+        "wave": wave, "source_row": np.arange(2, 2 + n, dtype="int64"),
+        "respondent_id": [f"r{i}" for i in rng.permutation(n)],
+        "answer": text[rng.integers(0, len(text), n)], "count": counts,
+        "score": rng.normal(size=n), "flag": rng.random(n) < 0.5,
+        "started": pd.Timestamp("2015-03-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+    })
+
+
+def test_rows_copied_inside_the_warehouse_equal_the_frame_written_from_pandas(tmp_path, monkeypatch):
+    """RowsOf (accepted = a stored table minus quarantined rows, copied by INSERT ... SELECT) stores
+    exactly what writing the same rows from pandas stores: values, order, column types, other waves."""
+    for seed in range(3):
+        a, b = tmp_path / f"a{seed}.duckdb", tmp_path / f"b{seed}.duckdb"
+        for db in (a, b):
+            warehouse.replace_wave(db, "source", "2015", _mixed_frame("2015", 500, seed))
+            warehouse.replace_wave(db, "source", "2016", _mixed_frame("2016", 50, seed + 10))
+            warehouse.replace_wave(db, "accepted", "2016", wave_rows("2016", 3, source_row=[1, 2, 3]))
+        read = warehouse.read_wave(a, "source", "2015")
+        rng = np.random.default_rng(seed)
+        excluded = np.unique(rng.choice(read["source_row"].to_numpy(), 40))
+        kept = read[~read["source_row"].isin(excluded)].reset_index(drop=True)
+        for _ in range(2):  # the second time replaces the wave
+            assert warehouse.replace_wave(a, "accepted", "2015", kept) == len(kept)
+            with monkeypatch.context() as m:  # copied, not written from the frame
+                m.setattr(warehouse, "replace_wave", lambda *a: pytest.fail("fell back to writing the frame"))
+                assert warehouse.replace_wave_from(
+                    b, "accepted", "2015", warehouse.RowsOf("source", "source_row", excluded, kept)) == len(kept)
+        with duckdb.connect(str(a)) as ca, duckdb.connect(str(b)) as cb:
+            q = ("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'accepted' "
+                 "ORDER BY ordinal_position")
+            assert ca.execute(q).fetchall() == cb.execute(q).fetchall()
+            q = f"SELECT * FROM {warehouse.SCHEMA}.accepted"
+            assert ca.execute(q).fetchall() == cb.execute(q).fetchall()
+        for wave in ("2015", "2016"):
+            pd.testing.assert_frame_equal(warehouse.read_wave(a, "accepted", wave),
+                                          warehouse.read_wave(b, "accepted", wave))
+
+
+def test_rows_of_falls_back_to_the_frame_when_a_copy_would_differ(tmp_path):
+    db = tmp_path / "w.duckdb"
+    warehouse.replace_wave(db, "source", "2015", _mixed_frame("2015", 20, 1))
+    read = warehouse.read_wave(db, "source", "2015")
+    # the frame no longer matches the stored rows (a row more, a column of another type, excluded rows kept)
+    for frame, excluded in [(read.iloc[:10], np.array([], dtype="int64")),
+                            (read.assign(score=read["score"].astype(str)), np.array([3])),
+                            (read, np.array([3]))]:
+        frame = frame.reset_index(drop=True)
+        assert warehouse.replace_wave_from(db, "accepted", "2015",
+                                           warehouse.RowsOf("source", "source_row", excluded, frame)) == len(frame)
+        pd.testing.assert_frame_equal(warehouse.read_wave(db, "accepted", "2015"), _as_written(tmp_path, frame))
+
+
+def _as_written(tmp_path, frame):
+    ref = tmp_path / "ref.duckdb"
+    warehouse.replace_wave(ref, "accepted", "2015", frame)
+    return warehouse.read_wave(ref, "accepted", "2015")
