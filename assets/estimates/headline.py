@@ -81,22 +81,41 @@ def indicator_domains(assessment: Assessment, ind: Indicator) -> list[str]:
     return out
 
 
-def _outcome(responses: pd.DataFrame, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
+def _factorized(responses: pd.DataFrame, var: str, cache: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of a column (missing: -1), once per column when a cache is given (several
+    indicators and domains read the same columns)."""
+    key = ("factorized", var)
+    if cache is not None and key in cache:
+        return cache[key]
+    out = pd.factorize(responses[var], use_na_sentinel=True)
+    if cache is not None:
+        cache[key] = out
+    return out
+
+
+def _outcome(responses: pd.DataFrame, ind: Indicator, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(answered, success) masks of an indicator over all rows (worked out per distinct answer)."""
     if ind.variable not in responses.columns:
         n = len(responses)
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    codes, uniques = pd.factorize(responses[ind.variable], use_na_sentinel=True)
+    codes, uniques = _factorized(responses, ind.variable, cache)
     answered = codes >= 0
     hit = np.append(pd.Series(uniques, dtype=object).isin(ind.success).to_numpy(dtype=bool), False)
     return answered, hit[codes] & answered
 
 
-def _among(responses: pd.DataFrame, ind: Indicator) -> np.ndarray:
+def _among(responses: pd.DataFrame, ind: Indicator, cache: dict | None = None) -> np.ndarray:
     mask = np.ones(len(responses), dtype=bool)
     for var, values in (ind.among or {}).items():
-        mask &= responses[var].isin(values).fillna(False).to_numpy(dtype=bool) if var in responses.columns \
-            else np.zeros(len(responses), dtype=bool)
+        if var not in responses.columns:
+            mask &= np.zeros(len(responses), dtype=bool)
+        elif cache is not None and not pd.isna(pd.Series(list(values), dtype=object)).any():
+            # per distinct value (a missing answer is in no list of answers without a missing value)
+            codes, uniques = _factorized(responses, var, cache)
+            hit = np.append(pd.Series(uniques).isin(values).to_numpy(dtype=bool), False)
+            mask &= hit[codes]
+        else:
+            mask &= responses[var].isin(values).fillna(False).to_numpy(dtype=bool)
     return mask
 
 
@@ -106,10 +125,14 @@ def _domain_codes(responses: pd.DataFrame, d: str, assessment: Assessment,
     if cache is not None and d in cache:
         return cache[d]
     values = responses[d] if d in responses.columns else pd.Series([None] * len(responses))
-    text = values.astype(object).where(values.notna(), None)
     levels = [str(x) for x in domain_levels(assessment, d, values)]
     index = {level: i for i, level in enumerate(levels)}
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if cache is not None and d in responses.columns and values.dtype == object:
+        # text already (missing as None or NaN, both -1): the column's own factorisation
+        codes, uniques = _factorized(responses, d, cache)
+    else:
+        text = values.astype(object).where(values.notna(), None)
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
     # a value is a level when it equals the level's text (as ``text == level`` compares)
     per_value = np.array([index.get(u, -1) if isinstance(u, str) else -1 for u in uniques] + [-1], dtype=np.int64)
     out = (per_value[codes], levels)
@@ -129,8 +152,8 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting
     """
     est = assessment.config.estimates
     in_scope = weighting.in_weighting if weighting is not None else np.ones(len(responses), dtype=bool)
-    answered, success = _outcome(responses, ind)
-    base = _among(responses, ind) & in_scope
+    answered, success = _outcome(responses, ind, domain_cache)
+    base = _among(responses, ind, domain_cache) & in_scope
     published = ind.published.get("2015", {})
     overall_pub = published if isinstance(published, float) else math.nan
     domains = indicator_domains(assessment, ind)

@@ -147,3 +147,34 @@ def test_cell_totals_give_the_row_by_row_table(assessment, monkeypatch, seed, n)
     for col in ["estimate", "se", "ci_low", "ci_high", "deff"]:
         np.testing.assert_allclose(grouped[col].to_numpy(float), rowwise[col].to_numpy(float), rtol=1e-10, atol=1e-12,
                                    err_msg=col)
+
+
+def test_columns_factorised_once_per_table_give_the_same_rows(assessment):
+    """headline_indicators factorises each column once for all indicators and domains (a shared
+    cache); every row equals the one worked out indicator by indicator without it, also with
+    missing answers of every kind (None, NaN, pd.NA) and answers outside the codebook."""
+    from assets.estimates.headline import domain_levels, headline_columns, indicator_rows
+    from assets.estimates.weighting import weight_officers
+
+    rng = np.random.default_rng(7)
+    n = 3_000
+    data = {"wave": "2015", "respondent_id": [f"r{i}" for i in range(n)], "source_row": np.arange(2, n + 2)}
+    counties = list(assessment.config.officer_headcounts.by_county)
+    data["county"] = np.array(counties + [None], dtype=object)[rng.integers(0, len(counties) + 1, n)]
+    for col in headline_columns(assessment):
+        if col in data:
+            continue
+        levels = list(domain_levels(assessment, col)) or ["Yes", "No", "Selected"]
+        for ind in assessment.indicators.indicators:
+            if ind.variable == col:
+                levels += [str(v) for v in ind.success]
+        choices = np.array([*dict.fromkeys(levels), None, np.nan, pd.NA, "something else"], dtype=object)
+        data[col] = choices[rng.integers(0, len(choices), n)]
+    responses = pd.DataFrame(data)
+    weighting = weight_officers(responses, assessment, "2015")
+    cache: dict = {}
+    for ind in assessment.indicators.indicators:
+        shared = pd.DataFrame(indicator_rows(responses, ind, "2015", weighting, assessment, cache))
+        alone = pd.DataFrame(indicator_rows(responses, ind, "2015", weighting, assessment, None))
+        pd.testing.assert_frame_equal(shared, alone)
+    assert any(isinstance(k, tuple) for k in cache)  # the shared factorisations were used
