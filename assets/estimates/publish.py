@@ -232,16 +232,18 @@ def _publishable_themes(table: pd.DataFrame, rules: DisclosureRules) -> pd.DataF
 SUPPRESSED_TEXT = "suppressed"
 
 
-def _isnan(x: object) -> bool:
+def is_missing(x: object) -> bool:
+    """None, pd.NA or a float NaN: a cell with no value."""
     return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
 
 
-def _json_dict(value: object) -> dict:
+def json_dict(value: object) -> dict:
+    """A JSON object stored as text in a table cell ({} when missing or not an object)."""
     import json
 
     if isinstance(value, dict):
         return value
-    if _isnan(value) or value == "":
+    if is_missing(value) or value == "":
         return {}
     try:
         out = json.loads(value)
@@ -253,7 +255,7 @@ def _json_dict(value: object) -> dict:
 def protect_case_list_counts(strata: list[dict], min_count: int) -> None:
     """Cases per list and distinct cases, per group: the groups add up to 'all', so a small count is
     suppressed together with enough others that it cannot be recovered by subtraction."""
-    per_list = [_json_dict(r.get("cases_per_list")) for r in strata]
+    per_list = [json_dict(r.get("cases_per_list")) for r in strata]
     lists = list(dict.fromkeys(k for d in per_list for k in d))
     cells: list[float] = []
     where: dict[tuple[int, str], int] = {}
@@ -261,7 +263,7 @@ def protect_case_list_counts(strata: list[dict], min_count: int) -> None:
         for name in [*lists, "__observed__"]:
             where[(i, name)] = len(cells)
             value = r.get("observed") if name == "__observed__" else per_list[i].get(name, 0)
-            cells.append(0.0 if _isnan(value) else float(value))
+            cells.append(0.0 if is_missing(value) else float(value))
     total = next((i for i, r in enumerate(strata) if str(r.get("stratum")) == "all"), None)
     parts = [i for i in range(len(strata)) if i != total]
     equations = [([where[(i, name)] for i in parts], None if total is None else where[(total, name)])
@@ -278,7 +280,7 @@ def protect_case_list_counts(strata: list[dict], min_count: int) -> None:
 def protect_overlap_counts(rows: list[dict], min_count: int) -> list[bool]:
     """Overlap counts by group add up to the pooled ('all') count of the same combination of lists:
     suppress small ones (and unpublishable ones) with complements so none can be recovered."""
-    cells = [0.0 if _isnan(r.get("count")) else float(r["count"]) for r in rows]
+    cells = [0.0 if is_missing(r.get("count")) else float(r["count"]) for r in rows]
     initial = ["" if bool(r.get("publishable", True)) else "not publishable" for r in rows]
     by_history: dict[str, dict[str, int]] = {}
     for i, r in enumerate(rows):

@@ -12,22 +12,18 @@ are not respondent counts and are shown with their intervals.
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
 
-from assets.estimates.publish import DisclosureRules, protect_case_list_counts, protect_overlap_counts
+from assets.estimates.publish import (DisclosureRules, is_missing, json_dict, protect_case_list_counts,
+                                      protect_overlap_counts)
 
 SUPPRESSED = "suppressed"
 
 
-def _isnan(x: object) -> bool:
-    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
-
-
 def count_cell(x: object, min_count: int) -> str:
     """A count as printed: 'suppressed' below the minimum, '—' when missing."""
-    if _isnan(x):
+    if is_missing(x):
         return "—"
     v = int(x)
     return SUPPRESSED if v < min_count else str(v)
@@ -42,25 +38,13 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
 def _json_list(value: object) -> list:
     if isinstance(value, list):
         return value
-    if _isnan(value) or value == "":
+    if is_missing(value) or value == "":
         return []
     try:
         out = json.loads(value)
     except (TypeError, ValueError):
         return [str(value)]
     return out if isinstance(out, list) else [out]
-
-
-def _json_dict(value: object) -> dict:
-    if isinstance(value, dict):
-        return value
-    if _isnan(value) or value == "":
-        return {}
-    try:
-        out = json.loads(value)
-    except (TypeError, ValueError):
-        return {}
-    return out if isinstance(out, dict) else {}
 
 
 def _fig_html(fig, div_id: str) -> str:
@@ -86,7 +70,7 @@ def county_ranking(county: pd.DataFrame | None, min_count: int) -> list[dict]:
         rows = rows.sort_values("rank")
         records = []
         for r in rows.to_dict("records"):
-            ok = bool(r.get("direct_publishable")) and not _isnan(r.get("direct"))
+            ok = bool(r.get("direct_publishable")) and not is_missing(r.get("direct"))
             records.append({**r, "direct_shown": r["direct"] if ok else None, "direct_suppressed": not ok})
         label = str(rows["measure_label"].iloc[0])
         chart_rows = rows.iloc[::-1]
@@ -159,7 +143,7 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
         r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
         strata.append(r)
     protect_case_list_counts(strata, min_count)
-    shown = [r for r in strata if r["exists"] and not _isnan(r.get("estimate"))]
+    shown = [r for r in strata if r["exists"] and not is_missing(r.get("estimate"))]
     chart = ""
     if shown:
         names = [str(r["stratum"]) for r in shown]
@@ -171,7 +155,7 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
                          arrayminus=[e - float(r["ci_low"]) for r, e in zip(shown, est)], color="#000000"),
             hovertemplate="%{x}: %{y:.0f} estimated<extra></extra>"))
         obs = [(str(r["stratum"]), int(r["observed"])) for r in shown
-               if not _isnan(r.get("observed")) and int(r["observed"]) >= min_count]
+               if not is_missing(r.get("observed")) and int(r["observed"]) >= min_count]
         fig.add_trace(go.Bar(x=[o[0] for o in obs], y=[o[1] for o in obs], name="Distinct cases on the lists",
                              marker_color=PALETTE[1], hovertemplate="%{x}: %{y} on the lists<extra></extra>"))
         fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40),
@@ -247,9 +231,9 @@ def data_quality(summary: pd.DataFrame | None, min_count: int) -> dict:
     completeness = []
     for r in _records(t["completeness"]):
         asked, answered = r.get("asked"), r.get("answered")
-        small = (not _isnan(asked) and not _isnan(answered)
+        small = (not is_missing(asked) and not is_missing(answered)
                  and (0 < answered < min_count or 0 < asked - answered < min_count))
-        r["percent_shown"] = SUPPRESSED if small or _isnan(r.get("percent")) else f"{float(r['percent']):.1f}%"
+        r["percent_shown"] = SUPPRESSED if small or is_missing(r.get("percent")) else f"{float(r['percent']):.1f}%"
         r["asked_shown"] = count_cell(asked, min_count)
         completeness.append(r)
     return {"available": True, "status": status, "checks": checks,
@@ -306,7 +290,7 @@ def voices_summary(themes: pd.DataFrame | None, top: int = 3) -> list[dict]:
     for dataset, rows in themes.groupby("dataset", sort=True):
         shown = rows[~rows["suppressed"].astype(bool)].sort_values(["mentioned", "label"], ascending=[False, True])
         out.append({"title": str(dataset).replace("_", " ").capitalize(),
-                    "interviews": next((r for r in rows["interviews"] if not _isnan(r)), None),
+                    "interviews": next((r for r in rows["interviews"] if not is_missing(r)), None),
                     "top": _records(shown.head(top))})
     return out
 
@@ -329,7 +313,7 @@ def theme_breakdowns(by_group: pd.DataFrame | None, dataset: str) -> list[dict]:
             cells = {r["group"]: r for r in _records(trows)}
             table.append({"label": str(trows["label"].iloc[0]),
                           "cells": [cells.get(g, {"suppressed": True}) for g in groups]})
-        out.append({"attribute": str(attribute), "groups": [{"name": g, "interviews": None if _isnan(sizes[g])
+        out.append({"attribute": str(attribute), "groups": [{"name": g, "interviews": None if is_missing(sizes[g])
                                                              else int(sizes[g])} for g in groups],
                     "rows": table, "suppressed": int(rows["suppressed"].sum()), "cells": len(rows)})
     return out
@@ -364,7 +348,7 @@ def voices(themes: pd.DataFrame | None, by_group: pd.DataFrame | None = None) ->
                           xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of interviews mentioning the theme"),
                           yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
         chart_id = f"voices-chart-{i}"
-        interviews = next((r["interviews"] for r in recs if not _isnan(r.get("interviews"))), None)
+        interviews = next((r["interviews"] for r in recs if not is_missing(r.get("interviews"))), None)
         sets.append({"dataset": str(dataset), "title": title, "interviews": interviews, "rows": recs,
                      "chart_id": chart_id, "chart": _fig_html(fig, chart_id),
                      "breakdowns": theme_breakdowns(by_group, str(dataset))})

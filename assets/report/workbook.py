@@ -50,19 +50,18 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str]
     about = wb.active
     about.title = "About"
     for line in notes:
-        c = about.cell(row=about.max_row + 1 if about.max_row > 1 or about["A1"].value else 1, column=1)
-        c.value = safe_text(line)
-        c.data_type = TYPE_STRING
+        about.append([safe_text(line)])
     for name, table in sheets.items():
         ws = wb.create_sheet(title=name[:31])
         ws.append([safe_text(str(c)) for c in table.columns])
         for rec in table.itertuples(index=False):
             ws.append([_cell(v) for v in rec])
+        ws.freeze_panes = "A2"
+    for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
                 if isinstance(c.value, str):
                     c.data_type = TYPE_STRING  # never a formula, whatever the text
-        ws.freeze_panes = "A2"
     wb.properties.creator = "htna"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
