@@ -68,7 +68,9 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
                         "add it to the config's `waves` list")
     _dagster_home()
-    with dg.DagsterInstance.get() as instance:
+    from pipelines.warehouse import held_open
+
+    with dg.DagsterInstance.get() as instance, held_open(settings.warehouse_path()):
         log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
         result = build_definitions(settings).resolve_job_def("assessment").execute_in_process(
             partition_key=wave, instance=instance, raise_on_error=False,

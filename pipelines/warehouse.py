@@ -44,10 +44,25 @@ def _qualified(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"{_catalog(con)}.{SCHEMA}.{_ident(table)}"
 
 
+#: warehouse files held open by :func:`held_open` in this process (resolved path -> connection)
+_HELD: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
 @contextmanager
 def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, waiting while another process holds the write lock."""
+    """Open the warehouse, waiting while another process holds the write lock.
+
+    Inside :func:`held_open` of the same file this is a new connection to the database already open
+    (read-write, whatever ``read_only`` says), which costs nothing; otherwise it opens the file."""
     path = Path(path)
+    held = _HELD.get(str(path.resolve()))
+    if held is not None:
+        con = held.cursor()
+        try:
+            yield con
+        finally:
+            con.close()
+        return
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
@@ -67,6 +82,26 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0)
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def held_open(path: Path | str) -> Iterator[None]:
+    """Keep the warehouse open (read-write) for a whole run in this process.
+
+    Opening the file starts a DuckDB database each time (about 30 ms, and a run connects some 150
+    times); inside this block every :func:`connect` to the file is a connection to the one open
+    database. Other processes wait for the write lock until the block ends, as they would for a write.
+    Re-entrant: an inner block on the same file does nothing."""
+    key = str(Path(path).resolve())
+    if key in _HELD:
+        yield
+        return
+    with connect(path) as con:
+        _HELD[key] = con
+        try:
+            yield
+        finally:
+            del _HELD[key]
 
 
 def _duck_type(series: pd.Series) -> str:

@@ -178,3 +178,38 @@ def _as_written(tmp_path, frame):
     ref = tmp_path / "ref.duckdb"
     warehouse.replace_wave(ref, "accepted", "2015", frame)
     return warehouse.read_wave(ref, "accepted", "2015")
+
+
+def test_a_held_warehouse_is_opened_once_and_released_at_the_end(tmp_path, monkeypatch):
+    db = tmp_path / "a.duckdb"
+    warehouse.replace_wave(db, "t", "2015", wave_rows("2015", 2))
+    opened: list[str] = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(warehouse.duckdb, "connect", lambda *a, **k: opened.append(a[0]) or real_connect(*a, **k))
+    with warehouse.held_open(db):
+        with warehouse.held_open(tmp_path / "." / "a.duckdb"):  # the same file by another spelling: re-entrant
+            warehouse.replace_wave(db, "t", "2016", wave_rows("2016", 4))
+            assert len(warehouse.read_wave(db, "t", "2016")) == 4  # a write is seen by the next connection
+            with warehouse.connect(db, read_only=True) as con:
+                assert con.execute(f"SELECT count(*) FROM {warehouse.SCHEMA}.t").fetchone()[0] == 6
+            bad = wave_rows("2015", 1)
+            bad["score"] = ["not a number"]
+            with pytest.raises(duckdb.Error):  # a failed write inside the block rolls back as outside it
+                warehouse.replace_wave(db, "t", "2015", bad)
+            assert len(warehouse.read_wave(db, "t", "2015")) == 2
+        assert warehouse.list_tables(db) == ["t"]
+        assert opened == [str(db)]  # one database for the whole block
+    assert warehouse._HELD == {}
+    # released: the file can be opened read-only again, which a held read-write database would refuse
+    with real_connect(str(db), read_only=True) as con:
+        assert con.execute(f"SELECT count(*) FROM {warehouse.SCHEMA}.t").fetchone()[0] == 6
+
+
+def test_a_held_warehouse_is_released_when_the_run_fails(tmp_path):
+    db = tmp_path / "a.duckdb"
+    with pytest.raises(RuntimeError):
+        with warehouse.held_open(db):
+            warehouse.replace_wave(db, "t", "2015", wave_rows("2015", 2))
+            raise RuntimeError("a step failed")
+    assert warehouse._HELD == {}
+    assert count(db, "t") == 2
