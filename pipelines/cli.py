@@ -36,15 +36,22 @@ def _set_env(args: argparse.Namespace) -> None:
             os.environ[var] = str(Path(value).resolve())
 
 
+#: the dagster.yaml earlier versions of this CLI wrote (telemetry off, Dagster's default storage)
+_OLD_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+
+
 def _dagster_home() -> None:
     """Runs from the CLI and from `htna ui` share one Dagster instance (run history) per checkout."""
     from pipelines.config import REPO_ROOT
+    from pipelines.run_history import INSTANCE_CONFIG
 
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "build" / "dagster").expanduser().resolve()
     try:
         home.mkdir(parents=True, exist_ok=True)
-        if not (home / "dagster.yaml").exists():  # this machine may have no network: no telemetry
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        config = home / "dagster.yaml"
+        # written once; a file this CLI wrote before the run-history storage existed is brought up to date
+        if not config.exists() or config.read_text(encoding="utf-8") == _OLD_INSTANCE_CONFIG:
+            config.write_text(INSTANCE_CONFIG, encoding="utf-8")
     except OSError as exc:
         raise HtnaError(f"DAGSTER_HOME {home} cannot be created or written ({exc.strerror}); "
                         "point DAGSTER_HOME at a writable folder, or unset it to use build/dagster") from None

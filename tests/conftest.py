@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import REPO_ROOT, Assessment, load_assessment
+from pipelines.run_history import INSTANCE_CONFIG
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -44,7 +45,7 @@ def cli_env(dagster_home: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HTNA_")}
     env["DAGSTER_HOME"] = str(dagster_home or _TEST_DAGSTER_HOME)
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(INSTANCE_CONFIG)  # as the CLI writes it
     return env
 
 
