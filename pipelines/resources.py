@@ -108,7 +108,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         waves = sorted(context.asset_partition_keys)
         table = self._table(context.asset_key)
         if len(waves) == 1:
-            return warehouse.read_wave(self.settings.warehouse_path(), table, waves[0], self._columns(context))
+            columns = self._columns(context)
+            if columns is not None:  # an estimate or model input: answers made once per distinct answer
+                from assets.estimates.cells import read_answers
+
+                return read_answers(self.settings.warehouse_path(), table, waves[0], columns)
+            return warehouse.read_wave(self.settings.warehouse_path(), table, waves[0], columns)
         # several waves (e.g. for trends): those already in the warehouse, in one query
         frame = warehouse.read_waves(self.settings.warehouse_path(), table, waves)
         return frame.reset_index(drop=True) if len(frame) else pd.DataFrame()
