@@ -13,8 +13,11 @@ $(UV):
 	$(PYTHON) -m venv $(UV_HOME)
 	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Byte-code for the installed packages and for this project's own modules (this machine's Python
+# may run with PYTHONDONTWRITEBYTECODE; without the .pyc files every run compiles them again).
 setup: $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
+	$(VENV)/bin/python -m compileall -q -j 0 assets pipelines
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 setup-browser:

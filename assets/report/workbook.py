@@ -44,24 +44,30 @@ def _cell(value: object) -> object:
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str]) -> None:
     """Write ``sheets`` (sheet name -> published table) and a first 'About' sheet of ``notes``."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.cell.cell import TYPE_STRING, WriteOnlyCell
 
-    wb = Workbook()
-    about = wb.active
-    about.title = "About"
-    for line in notes:
-        about.append([safe_text(line)])
+    wb = Workbook(write_only=True)  # rows streamed to the file: a few times faster than cell objects
+
+    def add_sheet(title: str, rows, freeze: bool) -> None:
+        ws = wb.create_sheet(title=title)
+        if freeze:
+            ws.freeze_panes = "A2"
+        for values in rows:
+            cells = []
+            for value in values:
+                if isinstance(value, str):  # never a formula, whatever the text
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.data_type = TYPE_STRING
+                    cells.append(cell)
+                else:
+                    cells.append(value)
+            ws.append(cells)
+
+    add_sheet("About", ([safe_text(line)] for line in notes), freeze=False)
     for name, table in sheets.items():
-        ws = wb.create_sheet(title=name[:31])
-        ws.append([safe_text(str(c)) for c in table.columns])
-        for rec in table.itertuples(index=False):
-            ws.append([_cell(v) for v in rec])
-        ws.freeze_panes = "A2"
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if isinstance(c.value, str):
-                    c.data_type = TYPE_STRING  # never a formula, whatever the text
+        header = [[safe_text(str(c)) for c in table.columns]]
+        body = ([_cell(v) for v in rec] for rec in table.itertuples(index=False))
+        add_sheet(name[:31], (r for part in (header, body) for r in part), freeze=True)
     wb.properties.creator = "htna"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
