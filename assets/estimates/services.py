@@ -31,6 +31,7 @@ COVERAGE_COLUMNS = {  # column -> dtype of service_coverage_by_county
     "providers": "int64", "local_providers": "int64", "after_hours_providers": "int64",
     "local_after_hours_providers": "int64", "providers_24_7": "int64",
     "covered": bool, "any_after_hours": bool, "local_after_hours": bool, "any_24_7": bool,
+    "after_hours_cover": bool,  # reachable after hours under the config's rule (see after_hours_cover)
 }
 GAP_COLUMNS = {  # column -> dtype of counties_without_after_hours
     "wave": object, "county": object, "fips": object, "county_group": object,
@@ -107,28 +108,39 @@ def service_coverage_by_county(providers: pd.DataFrame, assessment: Assessment, 
     out["any_after_hours"] = out["after_hours_providers"] > 0
     out["local_after_hours"] = out["local_after_hours_providers"] > 0
     out["any_24_7"] = out["providers_24_7"] > 0
+    out["after_hours_cover"] = out[after_hours_cover(assessment)]
     return out[list(COVERAGE_COLUMNS)].astype(COVERAGE_COLUMNS)
+
+
+def after_hours_cover(assessment: Assessment) -> str:
+    """Which column says a county has a service reachable after hours, by the config's rule: a
+    statewide line counts only with ``services.after_hours.count_statewide``, otherwise only a
+    provider serving the county itself does. The rule's one home; its result is the table's
+    ``after_hours_cover`` column, which the gaps table and the report read."""
+    services = assessment.config.services
+    return "any_after_hours" if services is not None and services.after_hours.count_statewide \
+        else "local_after_hours"
 
 
 def counties_without_after_hours(coverage: pd.DataFrame, assessment: Assessment, wave: str) -> pd.DataFrame:
     """The counties where a required service type (``services.after_hours.required``) has no
     provider reachable after hours, from :func:`service_coverage_by_county`'s table.
 
-    Statewide providers count as after-hours cover only with ``services.after_hours.count_statewide``.
+    Cover is the coverage table's ``after_hours_cover`` (the config's rule, :func:`after_hours_cover`).
     Each row lists the required types lacking after-hours cover there and every type that does
     (ids ``; ``-separated, in config order; labels likewise). Empty when ``coverage`` is empty.
     """
     services = assessment.config.services
     if services is None or len(coverage) == 0:
         return empty_after_hours_gaps()
-    flag = "any_after_hours" if services.after_hours.count_statewide else "local_after_hours"
     required = list(services.after_hours.required)
     order = {t.id: i for i, t in enumerate(services.types)}
     label = {t.id: t.label for t in services.types}
     rows: dict[str, list] = {c: [] for c in GAP_COLUMNS}
     for county in assessment.config.counties:
         mine = coverage[coverage["county"] == county.name]
-        lacking = sorted(mine.loc[~mine[flag].astype(bool), "service_type"], key=lambda t: order.get(t, len(order)))
+        lacking = sorted(mine.loc[~mine["after_hours_cover"].astype(bool), "service_type"],
+                         key=lambda t: order.get(t, len(order)))
         missing_required = [t for t in required if t in lacking]
         if not missing_required:
             continue

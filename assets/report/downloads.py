@@ -26,7 +26,7 @@ TREND_COLUMNS = ["indicator", "label", "domain", "level", "weighted", "compared_
                  "earlier_estimate", "change", "ci_low", "ci_high", "p_value", "direction"]
 COVERAGE_COLUMNS = ["county", "fips", "county_group", "service_type", "service_label", "providers",
                     "local_providers", "after_hours_providers", "local_after_hours_providers", "providers_24_7",
-                    "covered", "any_after_hours", "local_after_hours", "any_24_7"]
+                    "covered", "any_after_hours", "local_after_hours", "any_24_7", "after_hours_cover"]
 PREVALENCE_COLUMNS = ["stratum", "lists", "n_lists", "method", "model", "estimate", "ci_low", "ci_high", "level", "interval"]
 
 

@@ -247,7 +247,7 @@ def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov, 
     from assets.report.county_map import county_map
 
     m = rules.min_count
-    geometry, fips_of, statewide_counts = None, {}, False
+    geometry, fips_of = None, {}
     if assessment is not None:
         fips_of = {c.name: c.fips for c in assessment.config.counties}
         if assessment.config.report.county_geometry:
@@ -255,8 +255,6 @@ def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov, 
 
             geometry = load_county_geometry(assessment.path.parent / assessment.config.report.county_geometry,
                                             list(fips_of.values()))
-        if assessment.config.services is not None:
-            statewide_counts = assessment.config.services.after_hours.count_statewide
     history = extra.get("published_history", pd.DataFrame())
     changes = extra.get("published_changes", pd.DataFrame())
     headline = extra.get("published_headline", pd.DataFrame())
@@ -268,7 +266,7 @@ def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov, 
             "cards": model_card_rows(extra.get("model_cards"))},
         "voices.html": {"voices": voices(extra.get("published_themes"), extra.get("interview_themes_by_group"))},
         "services.html": {"svc": services(extra.get("service_coverage_by_county"),
-                                          extra.get("counties_without_after_hours"), statewide_counts)},
+                                          extra.get("counties_without_after_hours"))},
         "prevalence.html": {"prev": prevalence(extra.get("prevalence_estimate"), extra.get("case_list_overlap"),
                                                extra.get("prevalence_sensitivity"), m)},
         "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave),
@@ -361,16 +359,15 @@ def voices(themes: pd.DataFrame | None, by_group: pd.DataFrame | None = None) ->
 COVER_LEVELS = [(0, "no provider"), (1, "business hours only"), (2, "reachable after hours")]
 
 
-def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None, statewide_counts: bool) -> dict:
+def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
     """The county × service coverage matrix (a heatmap and its table) and the counties with no
     after-hours response. Counts of organisations, not respondents (see assets/estimates/services.py).
-    "Reachable after hours" follows the config's rule: a statewide line counts only if
-    ``services.after_hours.count_statewide`` says so."""
+    "Reachable after hours" is the table's ``after_hours_cover``: the config's rule, applied once in
+    ``assets.estimates.services.after_hours_cover``."""
     if coverage is None or coverage.empty:
         return {"available": False}
     import plotly.graph_objects as go
 
-    after = "any_after_hours" if statewide_counts else "local_after_hours"
     types = list(dict.fromkeys(coverage["service_type"]))
     labels = {r["service_type"]: r["service_label"] for r in _records(coverage)}
     counties = sorted(dict.fromkeys(coverage["county"].astype(str)))
@@ -381,8 +378,8 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None, statewide
         zr, cr, cells = [], [], []
         for t in types:
             r = cell.get((c, t)) or {"covered": False, "providers": 0, "after_hours_providers": 0,
-                                      "providers_24_7": 0, after: False}
-            level = 0 if not r["covered"] else (2 if r[after] else 1)
+                                      "providers_24_7": 0, "after_hours_cover": False}
+            level = 0 if not r["covered"] else (2 if r["after_hours_cover"] else 1)
             zr.append(level)
             cr.append([COVER_LEVELS[level][1], int(r["providers"]), int(r["after_hours_providers"]),
                        int(r["providers_24_7"])])

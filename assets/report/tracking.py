@@ -188,19 +188,18 @@ def recommendation_rows(assessment, current: pd.DataFrame, changes: pd.DataFrame
 
 
 def _service_gaps(types: list[str], coverage: pd.DataFrame | None, assessment) -> list[dict]:
-    """For each service type: how many counties have no provider reachable after hours (a statewide
-    line counts only if the config's after-hours rule says so, as in ``counties_without_after_hours``)."""
+    """For each service type: how many counties have no provider reachable after hours (the coverage
+    table's ``after_hours_cover``: the config's rule, as in ``counties_without_after_hours``)."""
     services = assessment.config.services
     if not types or coverage is None or coverage.empty or services is None:
         return []
     labels = {s.id: s.label for s in services.types}
-    flag = "any_after_hours" if services.after_hours.count_statewide else "local_after_hours"
     out = []
     for code in types:
         rows = coverage[coverage["service_type"] == code]
         if rows.empty:
             continue
-        lacking = rows[~rows[flag].astype(bool)]
+        lacking = rows[~rows["after_hours_cover"].astype(bool)]
         out.append({"service": labels.get(code, code), "counties": int(rows["county"].nunique()),
                     "without_after_hours": int(lacking["county"].nunique()),
                     "county_names": sorted(lacking["county"].astype(str).unique())})

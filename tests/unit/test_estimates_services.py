@@ -111,6 +111,11 @@ def test_statewide_cover_counts_when_the_config_says_so(assessment):
     counting = Assessment(assessment.path, config, assessment.codebook, assessment.frames, assessment.indicators)
     cov = service_coverage_by_county(providers(counting, INVENTORY), counting, WAVE)
     assert len(counties_without_after_hours(cov, counting, WAVE)) == 0  # the 24/7 hotline reaches every county
+    # the rule is applied once, into the coverage table's after_hours_cover, which the report reads
+    assert cov["after_hours_cover"].equals(cov["any_after_hours"])
+    local = service_coverage_by_county(providers(assessment, INVENTORY), assessment, WAVE)
+    assert local["after_hours_cover"].equals(local["local_after_hours"])
+    assert (local["after_hours_cover"] != cov["after_hours_cover"]).any()
 
 
 def test_no_inventory_gives_empty_typed_tables(assessment):
