@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assets.quality import column_checks
 from assets.quality.results import Outcome
 from assets.quality.suites import Check, Suite
 
@@ -164,7 +165,7 @@ def _batches(checks: list[Check], names: list[str]) -> dict[tuple[str, ...] | No
 
 
 def run_expectations(frame: pd.DataFrame | GxTable, suite: Suite, checks: list[Check], row_id: str,
-                     all_rows: bool) -> dict[str, Outcome]:
+                     all_rows: bool, per_value: bool = True) -> dict[str, Outcome]:
     """Validate a table against ``checks`` (GX entries) and return one Outcome per check name.
 
     ``all_rows``: return every failing row (row checks, which quarantine them) rather than the first
@@ -181,10 +182,22 @@ def run_expectations(frame: pd.DataFrame | GxTable, suite: Suite, checks: list[C
     batch_definition = _batch_definition()  # the suite needs an active context
     expectations = dict(zip((c.name for c in checks), build_expectations(suite, checks)))
     table = frame if isinstance(frame, GxTable) else prepare(frame, checks, row_id)
-    groups = _batches(checks, table.names)
+    outcomes: dict[str, Outcome] = {}
+    if per_value:
+        for c in checks:
+            column = c.kwargs.get("column")
+            if column_checks.can_evaluate(c) and column in table.data:
+                try:
+                    r = column_checks.evaluate(c, expectations[c.name], table.data[column], table.ids, all_rows,
+                                               EXAMPLES)
+                except Exception:  # anything unusual: GX evaluates it (and reports its errors)
+                    continue
+                outcomes[c.name] = o = _outcome(c, r, all_rows)
+                if not o.evaluated and o.error is None:
+                    o.evaluated = len(table)
+    groups = _batches([c for c in checks if c.name not in outcomes], table.names)
     result_format: dict[str, Any] = {"result_format": "COMPLETE" if all_rows else "SUMMARY",
                                      "partial_unexpected_count": EXAMPLES, "return_unexpected_index_query": False}
-    outcomes: dict[str, Outcome] = {}
     for needed, group in groups.items():
         runnable = []
         for c in group:  # a missing column is reported as such (GX would only say the check failed)

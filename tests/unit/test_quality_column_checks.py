@@ -1,0 +1,103 @@
+"""Column expectations evaluated per distinct value give exactly the outcome Great Expectations gives."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assets.quality import column_checks, gx_runner
+from assets.quality.bench import synthetic_officer_frame
+from assets.quality.suites import Check, load_suite
+
+
+def _awkward(assessment, n: int = 400) -> pd.DataFrame:
+    """Officer rows with failing values, blanks of every kind, repeated ids and empty strings."""
+    frame = synthetic_officer_frame(assessment, "2015", n, seed=7)
+    rng = np.random.default_rng(3)
+
+    def pick(k: int) -> np.ndarray:
+        return rng.choice(n, size=k, replace=False)
+
+    frame.loc[pick(9), "respondent_id"] = None
+    frame.loc[pick(5), "respondent_id"] = np.nan
+    frame.loc[pick(12), "respondent_id"] = frame.loc[pick(12), "respondent_id"].to_numpy()
+    frame.loc[pick(6), "county"] = None
+    frame.loc[pick(6), "county"] = "Boston"
+    frame.loc[pick(4), "county"] = ""
+    frame.loc[pick(7), "gender"] = "Robot"
+    frame.loc[pick(7), "gender"] = np.nan
+    frame.loc[pick(5), "trained_sex"] = "Strongly agree "
+    frame.loc[pick(8), "actions_taken__none"] = pd.NA
+    frame.loc[pick(3), "county_group"] = "Nowhere"
+    frame["familiar_organisations"] = None  # a column with nothing in it
+    frame["help_wanted__legal_guidance"] = pd.array([None] * n, dtype="boolean")
+    frame.loc[pick(4), "duration_seconds"] = np.nan
+    return frame
+
+
+def _extra_checks() -> list[Check]:
+    """Checks the suite does not have: ``mostly`` on values-in-set and uniqueness, mixed-type values."""
+    def check(name: str, kind: str, **kwargs) -> Check:
+        return Check(name=name, entry=0, kind="expectation", type=kind, kwargs=kwargs, severity="row",
+                     description="", reason="", fix="")
+
+    return [
+        check("gender_mostly", "expect_column_values_to_be_in_set", column="gender",
+              value_set=["Male", "Female"], mostly=0.6),
+        check("county_mostly_unique", "expect_column_values_to_be_unique", column="county", mostly=0.01),
+        check("id_mostly", "expect_column_values_to_not_be_null", column="respondent_id", mostly=0.99),
+        check("ticks_as_numbers", "expect_column_values_to_be_in_set", column="actions_taken__none",
+              value_set=[1, 0]),
+        check("empty_column_in_set", "expect_column_values_to_be_in_set", column="familiar_organisations",
+              value_set=["Yes"]),
+        check("empty_column_not_null", "expect_column_values_to_not_be_null", column="familiar_organisations",
+              mostly=0.5),
+        check("duration_unique", "expect_column_values_to_be_unique", column="duration_seconds"),
+        check("duration_not_null", "expect_column_values_to_not_be_null", column="duration_seconds"),
+    ]
+
+
+def _outcomes(frame: pd.DataFrame, suite, checks: list[Check], all_rows: bool, per_value: bool) -> dict:
+    table = gx_runner.prepare(frame, checks, suite.row_id)
+    out = gx_runner.run_expectations(table, suite, checks, suite.row_id, all_rows=all_rows, per_value=per_value)
+    return {name: dataclasses.asdict(o) for name, o in out.items()}
+
+
+@pytest.mark.parametrize("rows", [400, 0])
+@pytest.mark.parametrize("all_rows", [True, False])
+def test_per_value_outcomes_equal_great_expectations(assessment, rows, all_rows):
+    suite = load_suite("officer_responses", assessment)
+    frame = _awkward(assessment).iloc[:rows].reset_index(drop=True)
+    checks = [c for c in suite.checks if c.kind == "expectation"] + _extra_checks()
+    native = [c.name for c in checks if column_checks.can_evaluate(c)]
+    assert len(native) > 30  # the fast path is taken for most of the suite
+    table = gx_runner.prepare(frame, checks, suite.row_id)
+    built = dict(zip((c.name for c in checks), gx_runner.build_expectations(suite, checks)))
+    for c in checks:  # and does not fall back to GX on this data
+        if c.name in native:
+            column_checks.evaluate(c, built[c.name], table.data[c.column], table.ids, all_rows, gx_runner.EXAMPLES)
+    fast = _outcomes(frame, suite, checks, all_rows, per_value=True)
+    slow = _outcomes(frame, suite, checks, all_rows, per_value=False)
+    assert fast.keys() == slow.keys() == {c.name for c in checks}
+    for name in fast:
+        assert fast[name] == slow[name], name
+    if rows:  # the awkward rows did fail, so the comparison covered failing rows
+        assert fast["unique_respondent_id"]["unexpected"] > 0
+        assert fast["eligible_county_in_state"]["unexpected"] > 0
+        assert fast["ticks_are_yes_no__actions_taken__none"]["unexpected"] == 0  # a blank is not unexpected
+
+
+def test_row_numbers_are_the_row_ids_in_row_order(assessment):
+    suite = load_suite("officer_responses", assessment)
+    frame = _awkward(assessment).sample(frac=1.0, random_state=5).reset_index(drop=True)  # ids out of order
+    checks = [c for c in suite.checks if c.kind == "expectation"]
+    assert _outcomes(frame, suite, checks, True, True) == _outcomes(frame, suite, checks, True, False)
+
+
+def test_a_row_condition_is_left_to_great_expectations(assessment):
+    suite = load_suite("officer_responses", assessment)
+    conditional = [c for c in suite.checks if c.kwargs.get("row_condition")]
+    assert conditional and not any(column_checks.can_evaluate(c) for c in conditional)
