@@ -216,8 +216,15 @@ def _joint_codes(data: pd.DataFrame, variables: Sequence[str]) -> tuple[np.ndarr
         c, u = _factorize(values)
         codes = codes * len(u) + c
         parts.append(u)
-    joint, first = np.unique(codes, return_index=True)
-    dense = np.searchsorted(joint, codes)
+    # dense codes in the order of the sorted joint codes (as np.unique would number them), by hashing
+    if len(parts) == 1:
+        dense = codes  # one variable: its sorted factorisation is dense already
+    else:
+        dense, _ = pd.factorize(codes, sort=True)
+        dense = dense.astype(np.int64)
+    firsts = np.flatnonzero(~pd.Series(dense).duplicated().to_numpy())
+    first = np.empty(len(firsts), dtype=np.int64)
+    first[dense[firsts]] = firsts  # each code's first row
     levels: list[tuple] = []
     for row in first:
         levels.append(tuple(data[var].iloc[row] for var in variables))

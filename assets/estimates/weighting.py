@@ -151,9 +151,12 @@ class WeightingResult:
         return self.table["in_weighting"].to_numpy(dtype=bool)
 
 
-def _clean_county(values: pd.Series, counties: Sequence[str]) -> pd.Series:
-    known = set(counties)
-    return values.where(values.isin(known), None).astype(object)
+def _is_county(value: object, headcounts: Mapping[str, float]) -> bool:
+    """Whether an answer to the county question is one of the state's counties."""
+    try:
+        return value in headcounts
+    except TypeError:  # unhashable
+        return False
 
 
 def _margin_population(margin, design: SurveyDesign, column: pd.Series, total: float) -> dict[str, float]:
@@ -197,21 +200,34 @@ def weight_officers(responses: pd.DataFrame, assessment: Assessment, wave: str |
     data = responses if responses.index.equals(pd.RangeIndex(len(responses))) else responses.reset_index(drop=True)
     data = data.copy(deep=False)  # new columns only: the cells stay shared
     raw_county = data["county"] if "county" in data.columns else pd.Series([None] * len(data))
-    county = _clean_county(raw_county, list(headcounts))
-    known = county.notna().to_numpy()
+    # each distinct answer to the county question looked up once (missing: code -1)
+    answer_code, answers = pd.factorize(raw_county, use_na_sentinel=True)
+    answers = list(answers)
+    is_county = np.array([_is_county(v, headcounts) for v in answers] + [False], dtype=bool)
+    known = is_county[answer_code]
     n = len(data)
     n_unknown = int((~known).sum())
-    unplaced = int((raw_county.notna() & county.isna()).sum())
+    unplaced = int(((answer_code >= 0) & ~known).sum())
     if not known.any() and cfg.unknown_county == "exclude":
         raise InputError(assessment.path, "no respondent has a known county, so none can be weighted",
                          fix="check the county question of the export, or set weighting.unknown_county: own_cell")
     total = float(sum(headcounts.values()))
-    counts = county[known].value_counts().to_dict()
+    per_answer = np.bincount(answer_code[known], minlength=len(answers)) if len(answers) else np.zeros(0, np.int64)
+    counts = {v: int(k) for v, k, ok in zip(answers, per_answer, is_county) if ok and k > 0}
     cells = county_cells(counts, headcounts, assessment.county_group_of, cfg.min_respondents_per_cell) \
         if known.any() else None
-    cell = county.map(cells.mapping) if cells is not None else pd.Series([None] * n, dtype=object)
-    cell = cell.where(known, UNKNOWN_CELL).astype(object)
-    data[CELL_COLUMN] = cell.to_numpy()
+    # each respondent's weighting cell, as an index into cell_labels
+    cell_labels = list(dict.fromkeys(cells.mapping[v] for v, ok in zip(answers, is_county) if ok)) \
+        if cells is not None else []
+    cell_labels.append(UNKNOWN_CELL)
+    label_index = {label: i for i, label in enumerate(cell_labels)}
+    unknown_index = len(cell_labels) - 1
+    per_answer_cell = np.array([label_index[cells.mapping[v]] if ok else unknown_index
+                                for v, ok in zip(answers, is_county)] + [unknown_index], dtype=np.int64)
+    cell_index = per_answer_cell[answer_code]
+    cell_text = np.empty(len(cell_labels), dtype=object)
+    cell_text[:] = cell_labels
+    data[CELL_COLUMN] = cell_text[cell_index]
 
     base = np.ones(n)
     population: dict[str, float] = {}
@@ -265,20 +281,22 @@ def weight_officers(responses: pd.DataFrame, assessment: Assessment, wave: str |
         trimmed = int(((before > upper) | ((before < lower) & (before > 0))).sum())
 
     w = design.weights
-    cell_codes = data[CELL_COLUMN]
-    cell_total = pd.Series(w).groupby(cell_codes.to_numpy()).sum()
+    # per cell (summed as pandas sums groups, so the margin error is the same to the last bit)
+    cell_sums = pd.Series(w).groupby(cell_index).sum()
+    cell_total = {cell_labels[i]: v for i, v in cell_sums.items()}
     margin_error = float(max(abs(cell_total.get(k, 0.0) - v) for k, v in population.items()))
     if method == "post-stratification":
         convergence["max_margin_error"] = margin_error
-    cell_n = cell_codes.map(cell_codes[w > 0].value_counts()).fillna(0).astype(int)
+    cell_n = np.bincount(cell_index[w > 0], minlength=len(cell_labels))[cell_index]
+    cell_pop = np.array([population.get(label, np.nan) for label in cell_labels], dtype=float)
     table = pd.DataFrame({
         "wave": wave if wave is not None else (data["wave"] if "wave" in data.columns else None),
         "respondent_id": data["respondent_id"].astype(str) if "respondent_id" in data.columns
         else pd.Series(np.arange(n)).astype(str),
         "source_row": data["source_row"].astype("int64") if "source_row" in data.columns
         else np.arange(n, dtype="int64"),
-        "poststratum": cell_codes.astype(str),
-        "cell_officers": cell_codes.map(population).astype(float),
+        "poststratum": pd.Series(data[CELL_COLUMN].to_numpy()).astype(str),
+        "cell_officers": cell_pop[cell_index],
         "cell_respondents": cell_n.astype("int64"),
         "weight": w.astype(float),
         "in_weighting": w > 0,

@@ -236,3 +236,65 @@ def test_stored_weights_are_checked_in_any_order(assessment):
     renamed = stored.assign(respondent_id=stored["respondent_id"].where(stored.index != 5, "someone else"))
     with pytest.raises(ValueError, match="same respondents"):
         officer_design(data, assessment, renamed)
+
+
+def _straightforward_cells(responses: pd.DataFrame, assessment: Assessment, result) -> pd.DataFrame:
+    """Cells and cell columns worked out row by row with pandas (how weight_officers did it before
+    it looked each distinct county answer up once)."""
+    headcounts = assessment.config.officer_headcounts.by_county
+    raw = responses["county"]
+    county = raw.where(raw.isin(set(headcounts)), None).astype(object)
+    known = county.notna().to_numpy()
+    cells = county_cells(county[known].value_counts().to_dict(), headcounts, assessment.county_group_of,
+                         assessment.config.weighting.min_respondents_per_cell) if known.any() else None
+    cell = county.map(cells.mapping) if cells is not None else pd.Series([None] * len(raw), dtype=object)
+    cell = cell.where(known, UNKNOWN_CELL).astype(object)
+    w = result.table["weight"].to_numpy()
+    population = {p: o for p, o in zip(result.table["poststratum"], result.table["cell_officers"])}
+    totals = pd.Series(w).groupby(cell.to_numpy()).sum()
+    return pd.DataFrame({
+        "poststratum": cell.astype(str),
+        "cell_officers": cell.map(population).astype(float),
+        "cell_respondents": cell.map(cell[w > 0].value_counts()).fillna(0).astype(int).astype("int64"),
+    }), float(max(abs(totals.get(k, 0.0) - v) for k, v in population.items())), int((raw.notna() & county.isna()).sum())
+
+
+@pytest.mark.parametrize("handling", ["own_cell", "exclude"])
+@pytest.mark.parametrize("min_n", [3, 40])
+def test_cells_looked_up_per_distinct_answer_equal_the_row_by_row_computation(assessment, handling, min_n):
+    # awkward: missing and NaN counties, answers that are no county (text, a number), counties without
+    # respondents, one-respondent counties, merged cells (within and, with min_n=40, across groups)
+    counts = {**{c: k for c, k in GOOD.items() if c not in ("Knox", "Waldo")}, "Lincoln": 1, "Washington": 1,
+              None: 4, "Nowhere": 3}
+    df = respondents(counts, seed=5)
+    county = df["county"].astype(object)
+    county.iloc[[0, 7]] = np.nan
+    county.iloc[9] = 12
+    df["county"] = county
+    a = with_weighting(assessment, unknown_county=handling, min_respondents_per_cell=min_n)
+    result = weight_officers(df, a, "2015")
+    expected, margin_error, unplaced = _straightforward_cells(df, a, result)
+    pd.testing.assert_frame_equal(result.table[list(expected.columns)], expected, check_exact=True)
+    assert result.design.data["poststratum"].tolist() == expected["poststratum"].tolist()
+    assert result.diagnostics["max_margin_error"] == margin_error
+    assert result.diagnostics["unknown_county"]["not_a_county"] == unplaced == 4
+
+
+def test_joint_codes_by_hashing_equal_np_unique_numbering():
+    from assets.estimates.design import _joint_codes
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    data = pd.DataFrame({"a": rng.choice(["x", "y", "z", "Ü"], n), "b": rng.integers(0, 7, n),
+                         "c": rng.choice([1.5, -2.0, 3.25], n)})
+    data.loc[:10, "b"] = 99  # a level only at the top
+    for variables in (["a"], ["b"], ["a", "b"], ["c", "a", "b"], []):
+        dense, levels = _joint_codes(data, variables)
+        # the straightforward numbering: mixed-radix codes of the sorted factorisations, np.unique
+        codes = np.zeros(n, dtype=np.int64)
+        for v in variables:
+            c, u = pd.factorize(data[v].to_numpy(), sort=True)
+            codes = codes * len(u) + c
+        joint, first = np.unique(codes, return_index=True)
+        assert np.array_equal(dense, np.searchsorted(joint, codes)) and dense.dtype == np.int64
+        assert levels == [tuple(data[v].iloc[r] for v in variables) for r in first]
