@@ -85,18 +85,20 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0)
 
 
 @contextmanager
-def held_open(path: Path | str) -> Iterator[None]:
+def held_open(path: Path | str, timeout_s: float = 3600.0) -> Iterator[None]:
     """Keep the warehouse open (read-write) for a whole run in this process.
 
     Opening the file starts a DuckDB database each time (about 30 ms, and a run connects some 150
     times); inside this block every :func:`connect` to the file is a connection to the one open
-    database. Other processes wait for the write lock until the block ends, as they would for a write.
+    database. DuckDB lets one process write a file at a time, so runs on the same warehouse queue:
+    this waits up to ``timeout_s`` for another run's block to end, and other processes wait for
+    this one's (a plain :func:`connect` gives up after its own timeout).
     Re-entrant: an inner block on the same file does nothing."""
     key = str(Path(path).resolve())
     if key in _HELD:
         yield
         return
-    with connect(path) as con:
+    with connect(path, timeout_s=timeout_s) as con:
         _HELD[key] = con
         try:
             yield

@@ -213,3 +213,28 @@ def test_a_held_warehouse_is_released_when_the_run_fails(tmp_path):
             raise RuntimeError("a step failed")
     assert warehouse._HELD == {}
     assert count(db, "t") == 2
+
+
+def test_runs_on_one_warehouse_queue_behind_the_one_holding_it(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "a.duckdb"
+    warehouse.replace_wave(db, "t", "2015", wave_rows("2015", 2))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pipelines import warehouse\n"
+        f"with warehouse.held_open({str(db)!r}):\n"
+        "    print('held', flush=True); time.sleep(4)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.IOException):  # a plain connection gives up after its timeout
+            with warehouse.connect(db, timeout_s=0.5):
+                pass
+        start = time.monotonic()
+        with warehouse.held_open(db, timeout_s=120):  # a run waits for the other run to finish
+            assert len(warehouse.read_wave(db, "t", "2015")) == 2
+        assert time.monotonic() - start > 2  # the holder kept the file about 4 s after saying so
+    finally:
+        holder.wait(timeout=60)
+    assert holder.returncode == 0
