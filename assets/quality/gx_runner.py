@@ -106,12 +106,16 @@ class GxTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def filled(self) -> dict[str, np.ndarray]:
+        """Which rows of each text column are filled in (code -1 is exactly ``isna``)."""
+        return {c: a.codes >= 0 for c, a in self.data.items() if isinstance(a, pd.Categorical)}
+
 
 def _categories(s: pd.Series) -> pd.Categorical:
     """A text column as a categorical of the same values (categories in order of appearance: hashing
     only, where ``astype("category")`` also sorts them — seconds for a million respondent ids)."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False)
 
 
 def prepare(frame: pd.DataFrame, checks: list[Check], row_id: str) -> GxTable:
@@ -135,7 +139,11 @@ def _table_for(table: GxTable, needed: tuple[str, ...] | None) -> pd.DataFrame:
     # GX reports failing rows by index: the index is the row numbers (unnamed, so GX lists it as is)
     index = pd.Index(table.ids)
     if needed is None:  # table-level expectations see the table's shape: its columns and row count
-        return pd.DataFrame(np.zeros((len(table), len(table.names)), dtype=bool), columns=table.names, index=index)
+        # (one-category columns: GX's fingerprint of the batch then hashes one category and codes per column)
+        blank = pd.Categorical.from_codes(np.zeros(len(table), dtype=np.int8), categories=[False])
+        shape = pd.DataFrame({i: blank for i in range(len(table.names))}, index=index)
+        shape.columns = pd.Index(table.names, dtype=object)
+        return shape
     return pd.DataFrame({c: table.data[c] for c in needed if c in table.data}, index=index)
 
 

@@ -25,7 +25,7 @@ Definitions (a methodologist's, documented in ``expectations/README.md``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -40,6 +40,16 @@ class RuleContext:
     assessment: Assessment
     rows_received: int = 0
     rows_quarantined: int = 0
+    #: which rows of a column are filled in, for columns already factorised (code -1 is exactly
+    #: ``isna``); only for the table the rules are given (same length), otherwise computed
+    filled: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def notna(self, frame: pd.DataFrame, column: str) -> np.ndarray:
+        """``frame[column].notna()`` as an array (from ``filled`` when known)."""
+        known = self.filled.get(column)
+        if known is not None and len(known) == len(frame):
+            return known
+        return frame[column].notna().to_numpy()
 
 
 def _missing(frame: pd.DataFrame, columns: list[str]) -> Outcome | None:
@@ -60,7 +70,12 @@ def speeders(frame: pd.DataFrame, ids: np.ndarray, ctx: RuleContext, *, duration
     answer_columns = list(answer_columns)
     if (bad := _missing(frame, [duration_column, *answer_columns])) is not None:
         return bad
-    answered = frame[answer_columns].notna().sum(axis=1).to_numpy() if answer_columns else np.ones(len(frame))
+    if answer_columns:  # answered questions per row (frame[answer_columns].notna().sum(axis=1))
+        answered = np.zeros(len(frame), dtype="int64")
+        for c in answer_columns:
+            answered += ctx.notna(frame, c)
+    else:
+        answered = np.ones(len(frame))
     seconds = pd.to_numeric(frame[duration_column], errors="coerce").to_numpy(dtype=float)
     timed = (answered > 0) & np.isfinite(seconds) & (seconds > 0)
     n = int(timed.sum())
@@ -84,7 +99,7 @@ def straight_lining(frame: pd.DataFrame, ids: np.ndarray, ctx: RuleContext, *, c
     if (bad := _missing(frame, columns)) is not None:
         return bad
     items = frame[columns]
-    complete = items.notna().all(axis=1).to_numpy()
+    complete = np.logical_and.reduce([ctx.notna(frame, c) for c in columns])
     first = items.iloc[:, 0]
     same = items.eq(first, axis=0).all(axis=1).to_numpy() & complete
     flagged = same & first.isin(list(flag_answers)).to_numpy()

@@ -116,6 +116,7 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
     else:
         ctx = RuleContext(assessment=assessment, rows_received=n)
         gx_table = gx_runner.prepare(frame, suite.checks, suite.row_id)
+        ctx.filled = gx_table.filled()
         row_checks = [c for c in suite.checks if not c.blocking]
         outcomes = _evaluate(frame, gx_table, suite, row_checks, ctx, all_rows=True)
         parts = []
@@ -132,9 +133,11 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
             q.insert(0, "dataset", suite.dataset)
             out.quarantine = q[QUARANTINE_COLUMNS].sort_values(["source_row", "check"], ignore_index=True)
             held = frame[suite.row_id].isin(out.quarantine["source_row"]).to_numpy()
-            out.accepted = frame[~held].reset_index(drop=True)
+            out.accepted = frame.take(np.flatnonzero(~held))  # one copy of the kept rows, renumbered
+            out.accepted.index = pd.RangeIndex(len(out.accepted))
             gx_table = gx_table.take(~held)
         ctx.rows_quarantined = out.rows_quarantined
+        ctx.filled = {}  # blocking rules see the accepted rows
         blocking = [c for c in suite.checks if c.blocking]
         outcomes = _evaluate(out.accepted, gx_table, suite, blocking, ctx, all_rows=False)
         for c in blocking:

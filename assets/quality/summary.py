@@ -102,11 +102,17 @@ def completeness_table(frame: pd.DataFrame, assessment: Assessment, thresholds: 
         if col not in frame.columns:
             asked, answered = len(frame), 0
         else:
-            try:
-                sub = frame.query(cond) if cond else frame
-            except Exception:  # the condition's column is missing: everyone counts as asked
-                sub = frame
-            asked, answered = len(sub), int(sub[col].notna().sum())
+            values = frame[col]
+            if cond:
+                try:  # frame.query(cond)[col], without copying the other columns
+                    keep = frame.eval(cond, target=None)
+                    try:
+                        values = values.loc[keep]
+                    except ValueError:
+                        values = values[keep]
+                except Exception:  # the condition's column is missing: everyone counts as asked
+                    values = frame[col]
+            asked, answered = len(values), int(values.notna().sum())
         rows.append({"dataset": dataset, "question": v.name, "label": v.question, "asked": asked,
                      "answered": answered, "percent": round(100 * answered / asked, 2) if asked else None,
                      "threshold": None if (thresholds or {}).get(v.name) is None else str(thresholds[v.name])})

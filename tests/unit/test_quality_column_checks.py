@@ -101,3 +101,27 @@ def test_a_row_condition_is_left_to_great_expectations(assessment):
     suite = load_suite("officer_responses", assessment)
     conditional = [c for c in suite.checks if c.kwargs.get("row_condition")]
     assert conditional and not any(column_checks.can_evaluate(c) for c in conditional)
+
+
+def test_rules_reading_filled_rows_from_the_categories_equal_the_plain_rules(assessment):
+    from assets.quality.rules import RuleContext, run_rule
+
+    suite = load_suite("officer_responses", assessment)
+    frame = _awkward(assessment)
+    rng = np.random.default_rng(9)
+    items = ["trained_sex", "trained_labor", "prepared_minors", "more_laws_needed"]
+    frame.loc[rng.choice(len(frame), 60, replace=False), items] = "Strongly agree"  # straight-liners
+    frame.loc[rng.choice(len(frame), 20, replace=False), "trained_labor"] = None
+    frame.loc[rng.choice(len(frame), 20, replace=False), "prepared_minors"] = np.nan
+    frame.loc[rng.choice(len(frame), 40, replace=False), "duration_seconds"] = 15.0  # speeders
+    frame.loc[rng.choice(len(frame), 30, replace=False), ["gender", "county", "agency_type"]] = None
+    ids = frame["source_row"].to_numpy()
+    table = gx_runner.prepare(frame, suite.checks, suite.row_id)
+    assert {"trained_sex", "gender", "county"} <= set(table.filled())
+    for check in [c for c in suite.checks if c.kind == "rule" and not c.blocking]:
+        plain = run_rule(check.type, frame, ids, RuleContext(assessment, len(frame)), check.kwargs)
+        known = run_rule(check.type, frame, ids, RuleContext(assessment, len(frame), filled=table.filled()),
+                         check.kwargs)
+        assert dataclasses.asdict(known) == dataclasses.asdict(plain), check.name
+        if check.type in ("speeders", "straight_lining"):
+            assert plain.unexpected > 0
