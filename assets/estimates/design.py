@@ -472,9 +472,9 @@ class SurveyDesign:
         if not self._psu_is_row or self.freq is not None:
             raise ValueError("only a design whose PSUs are its rows, not collapsed yet, can be collapsed")
         pattern, k = self.pattern_codes()
-        inverse, n_groups = combine_codes([pattern, *keys], sizes=[k, *(sizes or [None] * len(keys))])
+        code, size = _mixed_radix([pattern, *keys], sizes=[k, *(sizes or [None] * len(keys))])
         # codes are numbered in order of first appearance: the first rows of the groups, in order
-        first = np.flatnonzero(~pd.Series(inverse).duplicated().to_numpy())
+        inverse, first = _first_appearance(code, size)
         uniq = first
         new = copy.copy(self)
         new._pattern = None
@@ -516,6 +516,36 @@ def combine_codes(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | No
 
     An array with a size given is taken as codes already (0..size-1); others are factorised.
     """
+    code, size = _mixed_radix(arrays, sizes)
+    if code is None:
+        return np.zeros(0, np.int64), 0
+    dense, first = _first_appearance(code, size)
+    return dense, len(first)
+
+
+#: a mixed-radix code space up to this size is numbered with an array over it rather than by hashing
+_DIRECT_NUMBERING = 1 << 21
+
+
+def _first_appearance(code: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``code`` (values in 0..size-1) renumbered 0..k-1 in order of first appearance (as
+    ``pd.factorize`` numbers them), and the row where each new code first appears."""
+    n = len(code)
+    if size <= max(_DIRECT_NUMBERING, 2 * n) and (n == 0 or (code.min() >= 0 and code.max() < size)):
+        first_row = np.full(size, n, dtype=np.int64)
+        np.minimum.at(first_row, code, np.arange(n, dtype=np.int64))
+        first = np.sort(first_row[first_row < n])
+        number = np.empty(size, dtype=np.int64)
+        number[code[first]] = np.arange(len(first), dtype=np.int64)
+        return number[code], first
+    dense, _ = pd.factorize(code)
+    dense = dense.astype(np.int64)
+    return dense, np.flatnonzero(~pd.Series(dense).duplicated().to_numpy())
+
+
+def _mixed_radix(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | None = None) -> tuple[np.ndarray | None, int]:
+    """An int64 code of the cross-classification of ``arrays`` (one code per distinct combination,
+    not dense) and the size of its code space (see :func:`combine_codes`)."""
     code: np.ndarray | None = None
     k = 1
     for i, a in enumerate(arrays):
@@ -533,10 +563,7 @@ def combine_codes(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | No
             k = len(u)
         code = code * size + c
         k = k * size
-    if code is None:
-        return np.zeros(0, np.int64), 0
-    code, u = pd.factorize(code)
-    return code.astype(np.int64), len(u)
+    return code, k
 
 
 def svydesign(

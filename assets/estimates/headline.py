@@ -28,6 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from assets.estimates.design import combine_codes
 from assets.estimates.estimators import svyciprop
 from assets.estimates.intervals import wilson_interval
 from assets.estimates.publish import DisclosureRules, publishable
@@ -163,8 +164,16 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting
     codes = {d: c for d, (c, _) in coded.items()}
     if COLLAPSE and design is not None and design.freq is None and design._psu_is_row:
         ystate = np.where(answered, np.where(success, 2, 1), 0)
-        keys = [ystate, base.astype(np.int64), *(codes[d] + 1 for d in domains)]
-        sizes = [3, 2, *(len(coded[d][1]) + 1 for d in domains)]
+        keys, sizes = [ystate, base.astype(np.int64)], [3, 2]
+        if domains:  # the cross-classification of the domains, once per list of domains
+            key = ("joint", tuple(domains))
+            joint = domain_cache.get(key) if domain_cache is not None else None
+            if joint is None:
+                joint = combine_codes([codes[d] + 1 for d in domains], [len(coded[d][1]) + 1 for d in domains])
+                if domain_cache is not None:
+                    domain_cache[key] = joint
+            keys.append(joint[0])
+            sizes.append(joint[1])
         design, _ = design.collapse(keys, sizes)
         first = design.source_rows
         answered, success, base, freq = answered[first], success[first], base[first], design.freq

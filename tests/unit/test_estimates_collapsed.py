@@ -109,3 +109,34 @@ def test_collapsed_design_gives_the_row_level_svymean_and_svyglm(seed):
             for field in ("raw_coef", "raw_se", "p"):
                 np.testing.assert_allclose(getattr(grouped, field), getattr(full, field), rtol=1e-10, atol=1e-12)
             assert _close(full.deviance, grouped.deviance) and full.df == grouped.df
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_combined_codes_are_numbered_as_pd_factorize_numbers_them(direct, monkeypatch):
+    """combine_codes / collapse number cells by first appearance without hashing when the code space
+    is small (an array over it), by pd.factorize otherwise: the same numbers and first rows."""
+    from assets.estimates import design as design_module
+
+    if not direct:
+        monkeypatch.setattr(design_module, "_DIRECT_NUMBERING", 0)
+    rng = np.random.default_rng(11)
+    n = 4000
+    a = rng.integers(0, 5, n)
+    b = rng.choice([0.5, np.nan, 2.0], n)
+    c = rng.integers(0, 1000, n)  # most combinations absent
+    for arrays, sizes in [([a], [5]), ([a, b], [5, None]), ([b, c, a], [None, 1000, 5]), ([c], None),
+                          ([a[:1]], [5]), ([a[:0]], [5]), ([a - 1], [5])]:  # codes below 0: hashed
+        dense, k = design_module.combine_codes(arrays, sizes)
+        key = list(zip(*[np.asarray(x).tolist() for x in arrays])) if len(arrays[0]) else []
+        expected, uniques = pd.factorize(pd.Series(key, dtype=object)) if key else (np.zeros(0, np.int64), [])
+        assert np.array_equal(dense, expected) and k == len(uniques) and dense.dtype == np.int64
+    df = _data(5)
+    for _, d in _designs(df):
+        keys = [df["y"].to_numpy(), pd.factorize(df["dom"])[0]]
+        collapsed, inverse = d.collapse(keys, [None, 4])
+        pattern, _ = d.pattern_codes()
+        rows = pd.Series(list(zip(pattern.tolist(), *[pd.factorize(k, use_na_sentinel=False)[0].tolist() for k in keys])))
+        expected, _ = pd.factorize(rows)
+        assert np.array_equal(inverse, expected)
+        assert np.array_equal(collapsed.source_rows, np.flatnonzero(~pd.Series(expected).duplicated().to_numpy()))
+        assert np.array_equal(collapsed.freq, np.bincount(expected).astype(float))

@@ -178,3 +178,57 @@ def test_columns_factorised_once_per_table_give_the_same_rows(assessment):
         alone = pd.DataFrame(indicator_rows(responses, ind, "2015", weighting, assessment, None))
         pd.testing.assert_frame_equal(shared, alone)
     assert any(isinstance(k, tuple) for k in cache)  # the shared factorisations were used
+
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_headline_cells_keyed_by_the_joint_domain_code_equal_row_level_rows(assessment, seed):
+    """The collapsed headline keys the domains by their cross-classification (worked out once per
+    list of domains, shared through the cache); its rows equal the row-by-row computation on
+    awkward data: missing answers of every kind, answers outside the codebook, empty levels,
+    counties merged into one weighting cell, one-respondent domains, an unknown-county cell."""
+    import assets.estimates.headline as headline_module
+    from assets.estimates.headline import domain_levels, headline_columns, indicator_rows
+    from assets.estimates.weighting import weight_officers
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    counties = list(assessment.config.officer_headcounts.by_county)
+    data = {"wave": "2015", "respondent_id": [f"r{i}" for i in range(n)], "source_row": np.arange(2, n + 2)}
+    # most in two counties, one respondent each in a few, none in the rest; some unknown
+    county = np.array(["Cumberland", "York"], dtype=object)[rng.integers(0, 2, n)]
+    county[:5] = counties[2:7]
+    county[5:12] = None
+    data["county"] = county
+    for col in headline_columns(assessment):
+        if col in data:
+            continue
+        levels = list(domain_levels(assessment, col)) or ["Yes", "No", "Selected"]
+        for ind in assessment.indicators.indicators:
+            if ind.variable == col:
+                levels += [str(v) for v in ind.success]
+        levels = list(dict.fromkeys(levels))
+        p = np.array([0.5] + [0.5 / max(len(levels) - 1, 1)] * (len(levels) - 1))[:len(levels)]
+        values = np.array(levels, dtype=object)[rng.choice(len(levels), n, p=p / p.sum())]
+        values[rng.random(n) < 0.1] = None
+        values[rng.integers(0, n)] = "something else"
+        values[rng.integers(0, n)] = np.nan
+        data[col] = values
+    responses = pd.DataFrame(data)
+    weighting = weight_officers(responses, assessment, "2015")
+    assert weighting.cells.merged  # small counties merged into one weighting cell
+    cache: dict = {}
+    for ind in assessment.indicators.indicators:
+        fast = pd.DataFrame(indicator_rows(responses, ind, "2015", weighting, assessment, cache))
+        try:
+            headline_module.COLLAPSE = False
+            slow = pd.DataFrame(indicator_rows(responses, ind, "2015", weighting, assessment, None))
+        finally:
+            headline_module.COLLAPSE = True
+        numbers = ["estimate", "se", "ci_low", "ci_high", "deff"]
+        pd.testing.assert_frame_equal(fast.drop(columns=numbers), slow.drop(columns=numbers))
+        for col in numbers:
+            np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float), rtol=1e-10,
+                                       atol=1e-12, err_msg=f"{ind.id} {col}")
+        assert ((fast["n"] == 1) & (fast["domain"] != "all")).any() or ind.among  # one-respondent domains
+    assert any(isinstance(k, tuple) and k[0] == "joint" for k in cache)
