@@ -106,9 +106,9 @@ class GxTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def filled(self) -> dict[str, np.ndarray]:
-        """Which rows of each text column are filled in (code -1 is exactly ``isna``)."""
-        return {c: a.codes >= 0 for c, a in self.data.items() if isinstance(a, pd.Categorical)}
+    def categories(self) -> dict[str, pd.Categorical]:
+        """The text columns as categories (the same values; code -1 is exactly ``isna``)."""
+        return {c: a for c, a in self.data.items() if isinstance(a, pd.Categorical)}
 
 
 def _categories(s: pd.Series) -> pd.Categorical:

@@ -40,16 +40,39 @@ class RuleContext:
     assessment: Assessment
     rows_received: int = 0
     rows_quarantined: int = 0
-    #: which rows of a column are filled in, for columns already factorised (code -1 is exactly
-    #: ``isna``); only for the table the rules are given (same length), otherwise computed
-    filled: dict[str, np.ndarray] = field(default_factory=dict)
+    #: text columns of the table the rules are given, already factorised (the same values as
+    #: categories; code -1 is exactly ``isna``): read instead of a million strings where they help
+    known: dict[str, pd.Categorical] = field(default_factory=dict)
+
+    def _known(self, frame: pd.DataFrame, column: str) -> pd.Categorical | None:
+        cat = self.known.get(column)
+        return cat if cat is not None and len(cat) == len(frame) else None
 
     def notna(self, frame: pd.DataFrame, column: str) -> np.ndarray:
-        """``frame[column].notna()`` as an array (from ``filled`` when known)."""
-        known = self.filled.get(column)
-        if known is not None and len(known) == len(frame):
-            return known
-        return frame[column].notna().to_numpy()
+        """``frame[column].notna()`` as an array."""
+        cat = self._known(frame, column)
+        return cat.codes >= 0 if cat is not None else frame[column].notna().to_numpy()
+
+    def same_answers(self, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        """Rows where every column equals the first (``frame[columns].eq(first, axis=0).all(axis=1)``),
+        for rows with every column filled in (the others are not defined here)."""
+        cats = [self._known(frame, c) for c in columns]
+        if any(c is None for c in cats):
+            items = frame[columns]
+            return items.eq(items.iloc[:, 0], axis=0).all(axis=1).to_numpy()
+        # one code per distinct answer across the columns (equal answers share it)
+        shared, _ = pd.factorize(np.concatenate([np.asarray(c.categories, dtype=object) for c in cats]))
+        same = np.ones(len(frame), dtype=bool)
+        start, first = 0, None
+        for cat in cats:
+            lookup = np.append(shared[start:start + len(cat.categories)], -1)  # code -1 (blank) stays -1
+            start += len(cat.categories)
+            codes = lookup[cat.codes]
+            if first is None:
+                first = codes
+            else:
+                same &= codes == first
+        return same
 
 
 def _missing(frame: pd.DataFrame, columns: list[str]) -> Outcome | None:
@@ -98,10 +121,9 @@ def straight_lining(frame: pd.DataFrame, ids: np.ndarray, ctx: RuleContext, *, c
         return Outcome.failed_to_run("straight-lining needs at least two items")
     if (bad := _missing(frame, columns)) is not None:
         return bad
-    items = frame[columns]
     complete = np.logical_and.reduce([ctx.notna(frame, c) for c in columns])
-    first = items.iloc[:, 0]
-    same = items.eq(first, axis=0).all(axis=1).to_numpy() & complete
+    first = frame[columns[0]]
+    same = ctx.same_answers(frame, columns) & complete
     flagged = same & first.isin(list(flag_answers)).to_numpy()
     return _flagged(flagged, ids, int(complete.sum()),
                     f"{int(flagged.sum())} of {int(complete.sum())} officers who answered all {len(columns)} items "

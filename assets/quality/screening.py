@@ -116,7 +116,7 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
     else:
         ctx = RuleContext(assessment=assessment, rows_received=n)
         gx_table = gx_runner.prepare(frame, suite.checks, suite.row_id)
-        ctx.filled = gx_table.filled()
+        ctx.known = gx_table.categories()
         row_checks = [c for c in suite.checks if not c.blocking]
         outcomes = _evaluate(frame, gx_table, suite, row_checks, ctx, all_rows=True)
         parts = []
@@ -137,7 +137,7 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
             out.accepted.index = pd.RangeIndex(len(out.accepted))
             gx_table = gx_table.take(~held)
         ctx.rows_quarantined = out.rows_quarantined
-        ctx.filled = {}  # blocking rules see the accepted rows
+        ctx.known = {}  # blocking rules see the accepted rows
         blocking = [c for c in suite.checks if c.blocking]
         outcomes = _evaluate(out.accepted, gx_table, suite, blocking, ctx, all_rows=False)
         for c in blocking:

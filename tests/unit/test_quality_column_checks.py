@@ -111,16 +111,21 @@ def test_rules_reading_filled_rows_from_the_categories_equal_the_plain_rules(ass
     rng = np.random.default_rng(9)
     items = ["trained_sex", "trained_labor", "prepared_minors", "more_laws_needed"]
     frame.loc[rng.choice(len(frame), 60, replace=False), items] = "Strongly agree"  # straight-liners
+    frame.loc[rng.choice(len(frame), 30, replace=False), items] = "Agree"  # same middling answer
     frame.loc[rng.choice(len(frame), 20, replace=False), "trained_labor"] = None
     frame.loc[rng.choice(len(frame), 20, replace=False), "prepared_minors"] = np.nan
     frame.loc[rng.choice(len(frame), 40, replace=False), "duration_seconds"] = 15.0  # speeders
     frame.loc[rng.choice(len(frame), 30, replace=False), ["gender", "county", "agency_type"]] = None
     ids = frame["source_row"].to_numpy()
     table = gx_runner.prepare(frame, suite.checks, suite.row_id)
-    assert {"trained_sex", "gender", "county"} <= set(table.filled())
+    assert {"trained_sex", "trained_labor", "prepared_minors", "more_laws_needed", "gender"} <= set(table.categories())
+    complete = frame[items].notna().all(axis=1).to_numpy()
+    same = frame[items].eq(frame[items[0]], axis=0).all(axis=1).to_numpy() & complete
+    known = RuleContext(assessment, len(frame), known=table.categories())
+    assert same.sum() >= 60 and ((known.same_answers(frame, items) & complete) == same).all()
     for check in [c for c in suite.checks if c.kind == "rule" and not c.blocking]:
         plain = run_rule(check.type, frame, ids, RuleContext(assessment, len(frame)), check.kwargs)
-        known = run_rule(check.type, frame, ids, RuleContext(assessment, len(frame), filled=table.filled()),
+        known = run_rule(check.type, frame, ids, RuleContext(assessment, len(frame), known=table.categories()),
                          check.kwargs)
         assert dataclasses.asdict(known) == dataclasses.asdict(plain), check.name
         if check.type in ("speeders", "straight_lining"):
