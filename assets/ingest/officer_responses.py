@@ -186,16 +186,32 @@ def match_questions(raw: RawExport, variables: list[Variable]) -> tuple[dict[str
 # --------------------------------------------------------------------------- values
 
 
+def _codes_uniques(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each row's code into the distinct cells (-1 = missing), the distinct cells as read, and which
+    of them some row holds (None: all). A Categorical column gives its own codes and categories."""
+    if isinstance(cells.dtype, pd.CategoricalDtype):
+        codes = cells.cat.codes.to_numpy()
+        uniques = cells.cat.categories.to_numpy(dtype=object)
+        counts = np.bincount(codes.astype(np.int64) + 1, minlength=len(uniques) + 1)
+        return codes, uniques, counts[1:] > 0
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object), None
+
+
 class _Distinct:
     """One column factorised once: its distinct values (stripped; missing = '') and each row's code.
 
     Everything per row is computed per distinct value and spread back by the codes, so a million
-    rows with a handful of answers cost a handful of Python calls.
+    rows with a handful of answers cost a handful of Python calls. A Categorical column (a big
+    export's few-valued column) is taken with its own codes; a category no row holds counts as ''.
     """
 
     def __init__(self, cells: pd.Series) -> None:
-        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-        self.values = [str(u).strip() for u in uniques] + [""]  # code -1 (missing) indexes the last
+        codes, uniques, used = _codes_uniques(cells)
+        if used is None:
+            self.values = [str(u).strip() for u in uniques] + [""]  # code -1 (missing) indexes the last
+        else:
+            self.values = [str(u).strip() if h else "" for u, h in zip(uniques, used)] + [""]
         self.codes = codes
 
     def apply(self, fn: Callable[[str], Any]) -> np.ndarray:
@@ -222,14 +238,19 @@ def _not_none(per_value: np.ndarray) -> np.ndarray:
     return np.fromiter((v is not None for v in per_value), bool, len(per_value))
 
 
+def _respondent_id(value: object) -> str:
+    """One identifier as text, stripped; '1234.0' (an id read as a number) becomes '1234'."""
+    s = "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value).strip()
+    return _NUMERIC_ID.sub(r"\1", s) if s.endswith(".0") else s
+
+
 def _respondent_ids(cells: pd.Series) -> np.ndarray:
     """Identifiers as text, stripped; '1234.0' (an id read as a number) becomes '1234'."""
-    ids = cells.fillna("").astype(str).str.strip()
-    numeric = ids.str.endswith(".0").to_numpy(dtype=bool)
-    if numeric.any():
-        ids = ids.copy()
-        ids[numeric] = ids[numeric].str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    return ids.to_numpy(dtype=object)
+    if isinstance(cells.dtype, pd.CategoricalDtype):
+        return _Distinct(cells).map(_respondent_id)  # '' -> '' as for a missing cell
+    out = np.empty(len(cells), dtype=object)
+    out[:] = [_respondent_id(v) for v in cells.to_numpy(dtype=object)]
+    return out
 
 
 def _nonblank(cells: pd.Series) -> np.ndarray:
@@ -328,6 +349,17 @@ def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.array(values, dtype="boolean")
 
 
+def _known_boolean(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    """A nullable boolean column: ``values`` where ``known``, missing elsewhere (False underneath,
+    as ``pd.array(..., dtype="boolean")`` stores a missing value)."""
+    known = np.asarray(known, dtype=bool)
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool) & known, ~known)
+
+
+def _missing_boolean(n: int) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
+
+
 def _flag_text(raw: RawExport, report: IngestReport, name: str, col: _Distinct) -> None:
     formula = col.test(lambda s: bool(_FORMULA.match(s)) and len(s) > 1)
     if formula.any():
@@ -369,14 +401,14 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
     out: dict[str, Any] = {}
     ids = raw.ids
     none = lambda: np.full(n, None, dtype=object)  # noqa: E731
-    out["respondent_id"] = _respondent_ids(raw.cells(ids["respondent_id"]))
-    out["collector_id"] = _per_value(raw.cells(ids["collector_id"]), lambda s: s or None) \
+    out["respondent_id"] = _respondent_ids(raw.column(ids["respondent_id"]))
+    out["collector_id"] = _per_value(raw.column(ids["collector_id"]), lambda s: s or None) \
         if "collector_id" in ids else none()
     for key in ("start_date", "end_date"):
         if key in ids:
-            cells = raw.cells(ids[key])
-            parsed = parse_timestamps(cells)
-            _report_bad(raw, report, key, cells, _nonblank(cells) & parsed.isna().to_numpy(),
+            cells = raw.column(ids[key])
+            parsed, nonblank = _timestamps(cells)
+            _report_bad(raw, report, key, cells, nonblank & parsed.isna().to_numpy(),
                         "is not a date and time this reader knows")
             out[key] = parsed.to_numpy()
         else:
@@ -391,7 +423,7 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
             if v.type == "multi":
                 for opt in v.options or []:
                     assert isinstance(opt, Option)
-                    out[f"{v.name}__{opt.code}"] = _boolean(np.full(n, None, dtype=object))
+                    out[f"{v.name}__{opt.code}"] = _missing_boolean(n)
                 if v.other_specify:
                     out[f"{v.name}__other_text"] = none()
             else:
@@ -405,12 +437,12 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
                     report.unmatched_questions.append(f"{v.name}: extra column {c.subheader or c.name!r} "
                                                       f"(column {c.position + 1}) is not used")
         if v.type == "text":
-            col = _Distinct(raw.cells(_main_column(cols).position))
+            col = _Distinct(raw.column(_main_column(cols).position))
             _flag_text(raw, report, v.name, col)
             out[v.name] = col.map(lambda s: s or None)
             has_answer |= col.test(bool)
         elif v.type == "single":
-            cells = raw.cells(_main_column(cols).position)
+            cells = raw.column(_main_column(cols).position)
             col = _Distinct(cells)
             labels = assessment.options(v)
             lookup = _option_lookup(labels)
@@ -515,29 +547,30 @@ def _multi(raw: RawExport, report: IngestReport, v: Variable, cols: list[ExportC
         if idx is None and c.choice:
             idx = by_code.get(c.choice, by_code.get(c.choice.lower()))
         if idx is None and sub.startswith("other"):
-            answered |= _Distinct(raw.cells(c.position)).test(lambda s: normalise_text(s) not in _FALSY)
+            answered |= _Distinct(raw.column(c.position)).test(lambda s: normalise_text(s) not in _FALSY)
             continue
         if idx is None:
             report.unmatched_questions.append(f"{v.name}: option column {c.subheader or c.name!r} matches no "
                                               "codebook option")
             continue
         label_key = normalise_text(options[idx].label)
-        t = _Distinct(raw.cells(c.position)).test(lambda s, lk=label_key: (k := normalise_text(s)) == lk or k not in _FALSY)
+        t = _Distinct(raw.column(c.position)).test(lambda s, lk=label_key: (k := normalise_text(s)) == lk or k not in _FALSY)
         ticks[idx] = ticks[idx] | t if idx in ticks else t
         answered |= t
     for c in list_cols:
-        cells = raw.cells(c.position)
-        parsed = _per_value(cells, lambda s: _split_choices(s, labels, codes) if s else (set(), False, []))
+        cells = raw.column(c.position)
+        col = _Distinct(cells)
+        parsed = col.apply(lambda s: _split_choices(s, labels, codes) if s else (set(), False, []))
         for i in range(len(options)):
-            t = np.fromiter((i in p[0] for p in parsed), bool, count=n)
+            t = col.rows(np.array([i in p[0] for p in parsed], dtype=bool))
             ticks[i] = ticks[i] | t if i in ticks else t
             answered |= t
-        answered |= np.fromiter((p[1] for p in parsed), bool, count=n)
-        unknown = np.fromiter((bool(p[2]) for p in parsed), bool, count=n)
+        answered |= col.rows(np.array([bool(p[1]) for p in parsed], dtype=bool))
+        unknown = col.rows(np.array([bool(p[2]) for p in parsed], dtype=bool))
         _report_bad(raw, report, v.name, cells, unknown, "lists a choice that is not one of the codebook's options")
     for c in cols:
         if c.kind == OTHER_TEXT:
-            col = _Distinct(raw.cells(c.position))
+            col = _Distinct(raw.column(c.position))
             given = col.test(bool)
             other_vals = np.where(given & ~has_other, col.map(lambda s: s or None), other_vals)
             has_other |= given
@@ -549,7 +582,7 @@ def _multi(raw: RawExport, report: IngestReport, v: Variable, cols: list[ExportC
             t = np.zeros(n, bool)
         else:
             t = ticks[i]
-        out[f"{v.name}__{opt.code}"] = _boolean(np.where(answered, t, None))
+        out[f"{v.name}__{opt.code}"] = _known_boolean(t, answered)
     if v.other_specify:
         out[f"{v.name}__other_text"] = other_vals
     return answered
@@ -570,6 +603,7 @@ def _surveymonkey_timestamps(values: pd.Series) -> pd.Series:
 
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("timestamp_values", pd.DataFrame({"v": values.to_numpy(dtype=object)}))
         parsed = con.execute(
             "SELECT CASE WHEN regexp_full_match(v, ?) THEN try_strptime(v, ?) END AS t FROM timestamp_values",
@@ -581,7 +615,12 @@ def _surveymonkey_timestamps(values: pd.Series) -> pd.Series:
 
 def parse_timestamps(cells: pd.Series) -> pd.Series:
     """Vectorised parsing of the platforms' date formats (per distinct value); NaT where none fits."""
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    return _timestamps(cells)[0]
+
+
+def _timestamps(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """:func:`parse_timestamps`, and which rows are not blank (one factorisation for both)."""
+    codes, uniques, _ = _codes_uniques(cells)
     values = pd.Series(uniques, dtype=object).astype(str).str.strip()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = values != ""
@@ -598,31 +637,33 @@ def parse_timestamps(cells: pd.Series) -> pd.Series:
         result.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
         todo.loc[parsed.index[ok]] = False
     full = np.append(result.to_numpy(), np.datetime64("NaT", "ns"))
-    return pd.Series(full[codes], index=cells.index)
+    nonblank = np.append((values != "").to_numpy(dtype=bool), False)
+    return pd.Series(full[codes], index=cells.index), nonblank[codes]
 
 
 def _finished(raw: RawExport) -> pd.arrays.BooleanArray:
     n = raw.n_rows
     if "finished" in raw.ids:
-        cells = raw.cells(raw.ids["finished"])
-        vals = _per_value(cells, lambda s: True if s.casefold() in ("true", "1", "yes", "t", "finished")
-                          else (False if s.casefold() in ("false", "0", "no", "f") else None))
-        return _boolean(vals)
+        cells = raw.column(raw.ids["finished"])
+        col = _Distinct(cells)
+        value = col.test(lambda s: s.casefold() in ("true", "1", "yes", "t", "finished"))
+        known = value | col.test(lambda s: s.casefold() in ("false", "0", "no", "f"))
+        return _known_boolean(value, known)
     complete = [p for k, p in raw.ids.items() if k.startswith("complete:")]
     if complete:  # REDCap: finished when every form is Complete (2)
         result = np.ones(n, bool)
         known = np.zeros(n, bool)
         for p in complete:
-            cells = raw.cells(p)
+            cells = raw.column(p)
             done = _per_value(cells, lambda s: s.casefold() in ("2", "complete"))
             result &= done.astype(bool)
             known |= _nonblank(cells)
-        return _boolean(np.where(known, result, None))
-    return _boolean(np.full(n, None, dtype=object))
+        return _known_boolean(result, known)
+    return _missing_boolean(n)
 
 
 def _status_reasons(raw: RawExport, report: IngestReport) -> np.ndarray:
-    cells = raw.cells(raw.ids["status"])
+    cells = raw.column(raw.ids["status"])
     reasons = _per_value(cells, lambda s: _STATUS.get(normalise_text(s), ""))
     unknown = _per_value(cells, lambda s: normalise_text(s) not in _STATUS and normalise_text(s) not in _STATUS_OK)
     if unknown.astype(bool).any():

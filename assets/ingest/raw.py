@@ -112,7 +112,15 @@ class RawExport:
     def cells(self, position: int) -> pd.Series:
         """One column's answers as text, blank = '' (not stripped: consumers work per distinct value)."""
         s = self.table[position]  # type: ignore[index]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            return s.astype(object).fillna("")
         return s if s.dtype == object else s.astype(str)  # readers store '' for blank; NaN is read as blank too
+
+    def column(self, position: int) -> pd.Series:
+        """One column as stored: text, or a Categorical of text for a big export's few-valued column
+        (consumers that work per distinct value take its categories and codes as they are)."""
+        s = self.table[position]  # type: ignore[index]
+        return s if s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype) else s.astype(str)
 
     def describe_format(self) -> str:
         labels = {"surveymonkey": "SurveyMonkey", "qualtrics": "Qualtrics (3 header rows)",
@@ -339,9 +347,20 @@ BIG_FILE_BYTES = 16 * 2**20
 _DUCK_LINE = re.compile(r"Line:\s*(\d+)")
 
 
+#: a column of a big export with at most this share of distinct cells (in its first rows) is kept
+#: dictionary-encoded (a pandas Categorical): its answers are then mapped once per distinct value
+CATEGORICAL_MAX_SHARE = 0.5
+#: ... and so is a column with at most this many distinct cells in them
+CATEGORICAL_MAX_VALUES = 64
+#: rows of a big export looked at to tell few-valued columns from ids and timestamps
+_SAMPLE_ROWS = 50_000
+
+
 def parse_delimited_duckdb(path: Path, width: int, delimiter: str) -> pd.DataFrame | None:
     """Parse a large UTF-8 export with DuckDB; every cell text, blank = ''.
 
+    Columns with few distinct cells (answers, collectors) come back as pandas Categoricals built by
+    DuckDB (an ENUM per column, so no Python string per row), the others (ids, timestamps) as text.
     Returns None when DuckDB cannot parse the file as plain UTF-8 CSV (the caller then uses the
     pandas path, which gives the detailed message). Rows with a different number of cells raise
     InputError naming the line.
@@ -350,25 +369,58 @@ def parse_delimited_duckdb(path: Path, width: int, delimiter: str) -> pd.DataFra
 
     cols = "{" + ",".join(f"'c{i}':'VARCHAR'" for i in range(width)) + "}"
     delim = delimiter.replace("'", "''")
-    sql = (f"SELECT * FROM read_csv(?, header=false, delim='{delim}', quote='\"', escape='\"', "
-           f"strict_mode=true, auto_detect=false, null_padding=false, columns={cols})")
+    source = (f"read_csv($path, header=false, delim='{delim}', quote='\"', escape='\"', strict_mode=true, "
+              f"auto_detect=false, null_padding=false, columns={cols})")
     con = duckdb.connect()
     try:
-        result = con.execute(sql, [str(path)]).fetchnumpy()
-    except duckdb.Error as exc:
-        msg = str(exc)
-        if "Expected Number of Columns" in msg or "Too many columns" in msg or "too many columns" in msg:
-            m = _DUCK_LINE.search(msg)
-            raise InputError(path, f"a row does not have the header's {width} cells", row=int(m.group(1)) if m else None,
-                             fix="the file may be truncated, use another delimiter, or hold unquoted delimiters "
-                                 "inside answers; re-export it") from None
-        return None
+        con.execute("SET enable_progress_bar = false")
+        try:
+            grid = _select_columns(con, source, {"path": str(path)}, width)
+        except duckdb.Error as exc:
+            msg = str(exc)
+            if "Expected Number of Columns" in msg or "Too many columns" in msg or "too many columns" in msg:
+                m = _DUCK_LINE.search(msg)
+                raise InputError(path, f"a row does not have the header's {width} cells",
+                                 row=int(m.group(1)) if m else None,
+                                 fix="the file may be truncated, use another delimiter, or hold unquoted delimiters "
+                                     "inside answers; re-export it") from None
+            return None
     finally:
         con.close()
-    arrays = {}
-    for i, col in enumerate(result.values()):
-        arr = col.filled("") if isinstance(col, np.ma.MaskedArray) else col
-        arrays[i] = np.asarray(arr, dtype=object)
-    grid = pd.DataFrame(arrays)
     grid.index = pd.RangeIndex(1, len(grid) + 1)
     return grid
+
+
+def _select_columns(con: object, source: str, params: dict, width: int) -> pd.DataFrame:
+    """Every column of ``source``, blank = ''; few-valued ones as Categoricals.
+
+    The distinct cells of the first rows become a DuckDB ENUM per few-valued column, and one pass
+    over the whole file returns each row's code into it. A column holding a cell its first rows do
+    not is read again as text; which way a column is held never changes its values."""
+    con.execute(f"CREATE TEMP TABLE first_rows AS SELECT * FROM {source} LIMIT {_SAMPLE_ROWS}", params)  # type: ignore[attr-defined]
+    sample = con.execute("SELECT count(*), " + ", ".join(f"approx_count_distinct(c{i})" for i in range(width))  # type: ignore[attr-defined]
+                         + " FROM first_rows").fetchone()
+    few = [i for i in range(width) if sample[0] and sample[i + 1] <= max(CATEGORICAL_MAX_SHARE * sample[0], CATEGORICAL_MAX_VALUES)]
+    categories: dict[int, list[str]] = {}
+    for i in few:
+        con.execute(f"CREATE TYPE cells_{i} AS ENUM (SELECT DISTINCT coalesce(c{i}, '') FROM first_rows)")  # type: ignore[attr-defined]
+        categories[i] = [r[0] for r in con.execute(f"SELECT unnest(enum_range(NULL::cells_{i}))").fetchall()]  # type: ignore[attr-defined]
+    select = [f"enum_code(TRY_CAST(coalesce(c{i}, '') AS cells_{i})) AS c{i}" if i in few else f"coalesce(c{i}, '') AS c{i}"
+              for i in range(width)]
+    result = con.execute("SELECT " + ", ".join(select) + f" FROM {source}", params).fetchnumpy()  # type: ignore[attr-defined]
+    columns: dict[int, object] = {}
+    again = []
+    for i, values in enumerate(result.values()):
+        if i not in categories:
+            columns[i] = np.asarray(values, dtype=object)
+        elif isinstance(values, np.ma.MaskedArray) and values.mask.any():
+            again.append(i)  # a cell the first rows do not hold
+        else:
+            codes = np.asarray(values).astype(np.int32)
+            columns[i] = pd.Categorical.from_codes(codes, categories=pd.Index(categories[i], dtype=object))
+    if again:
+        text = con.execute("SELECT " + ", ".join(f"coalesce(c{i}, '') AS c{i}" for i in again)  # type: ignore[attr-defined]
+                           + f" FROM {source}", params).fetchnumpy()
+        for i, values in zip(again, text.values()):
+            columns[i] = np.asarray(values, dtype=object)
+    return pd.DataFrame({i: columns[i] for i in range(width)})

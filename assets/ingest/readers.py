@@ -449,6 +449,14 @@ def _subheader(text: str, question: str, role: str) -> str:
 # --------------------------------------------------------------------------- the reader
 
 
+def _set_cell(grid: pd.DataFrame, row: int, column: int, value: str) -> None:
+    """Set one cell by position, also in a dictionary-encoded (Categorical) column."""
+    col = grid.iloc[:, column]
+    if isinstance(col.dtype, pd.CategoricalDtype) and value not in col.cat.categories:
+        grid[grid.columns[column]] = col.cat.add_categories([value])
+    grid.iloc[row, column] = value
+
+
 def _header_rows(grid: pd.DataFrame, n: int) -> list[list[str]]:
     return [[("" if v is None or (isinstance(v, float) and v != v) else str(v)) for v in grid.iloc[i].tolist()]
             for i in range(min(n, len(grid)))]
@@ -527,7 +535,7 @@ def read_export(path: Path | str, format: str | None = None) -> RawExport:  # no
                 if grid is not None:
                     encoding = "UTF-8 with BOM" if data.startswith(b"\xef\xbb\xbf") else "UTF-8"
                     if len(grid.columns) and len(grid):
-                        grid.iloc[0, 0] = str(grid.iloc[0, 0]).lstrip("\ufeff")
+                        _set_cell(grid, 0, 0, str(grid.iloc[0, 0]).lstrip("\ufeff"))
                     grid = drop_trailing_blank(grid)
         if grid is None:
             text, encoding, notes = decode_text(path, data)
