@@ -212,19 +212,33 @@ def model_design(responses: pd.DataFrame, assessment: Assessment, wave: str,
 COLLAPSE = True
 
 
-def collapsed(design, y: str, *columns: str):
+def _outcome_key(y: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """An outcome as a collapse key: codes 0 (missing), 1 (0) and 2 (1) when it is 0/1/missing (the
+    same cells as factorising it), else the values themselves."""
+    missing = np.isnan(y)
+    if bool((missing | (y == 0) | (y == 1)).all()):
+        return np.where(missing, 0, np.where(y == 1, 2, 1)).astype(np.int64), 3
+    return y, None
+
+
+def collapsed(design, y: str, *columns: str, codes: dict[str, tuple[np.ndarray, int]] | None = None):
     """The design with rows alike in design pattern, outcome ``y`` and ``columns`` merged into cells
     with frequencies (:meth:`~assets.estimates.design.SurveyDesign.collapse`): the estimators and
     ``svyglm`` give exactly the row-level results from these cell totals
-    (tests/unit/test_estimates_collapsed.py, tests/unit/test_models_training_gap.py)."""
+    (tests/unit/test_estimates_collapsed.py, tests/unit/test_models_training_gap.py). ``codes``:
+    a column's codes (0..size-1) and size worked out already, for a column used by several outcomes."""
     if not COLLAPSE or design.freq is not None or not design._psu_is_row:
         return design
     data = design.data
-    keys: list[np.ndarray] = [data[y].to_numpy(dtype=float)]
-    sizes: list[int | None] = [None]
+    y_key, y_size = _outcome_key(data[y].to_numpy(dtype=float))
+    keys: list[np.ndarray] = [y_key]
+    sizes: list[int | None] = [y_size]
     for c in columns:
         col = data[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
+        if codes is not None and c in codes:
+            keys.append(codes[c][0])
+            sizes.append(codes[c][1])
+        elif isinstance(col.dtype, pd.CategoricalDtype):
             keys.append(col.cat.codes.to_numpy().astype(np.int64) + 1)
             sizes.append(len(col.cat.categories) + 1)
         else:
@@ -522,9 +536,16 @@ def _fh_design(cov: pd.DataFrame) -> pd.DataFrame:
     return X.rename(columns=lambda c: c.replace("group", "county_group: ", 1) if c.startswith("group") else c)
 
 
-def _direct_by_county(design, y: str, counties: Sequence[str]) -> pd.DataFrame:
+def _column_codes(design, column: str) -> dict[str, tuple[np.ndarray, int]]:
+    """A text column's codes for :func:`collapsed` (missing answers one more code), worked out once."""
+    c, u = pd.factorize(design.data[column].to_numpy(), use_na_sentinel=False)
+    return {column: (c.astype(np.int64), max(len(u), 1))}
+
+
+def _direct_by_county(design, y: str, counties: Sequence[str],
+                      codes: dict[str, tuple[np.ndarray, int]] | None = None) -> pd.DataFrame:
     """Direct weighted share *not* prepared per county, design SE, respondents and n_eff."""
-    design = collapsed(design, y, "county")  # cell totals: the same numbers as row by row
+    design = collapsed(design, y, "county", codes=codes)  # cell totals: the same numbers as row by row
     data = design.data
     county = data["county"].astype(object)
     not_y = 1.0 - data[y].to_numpy(dtype=float)
@@ -596,8 +617,9 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         tot = np.array([w[m & (data[EXPERIENCE] == b).to_numpy()].sum() for b in bands])
         band_share[str(g)] = tot / tot.sum() if tot.sum() > 0 else np.full(len(bands), 1 / len(bands))
     rows: list[dict] = []
+    county_codes = _column_codes(design, "county") if COLLAPSE and design.freq is None else None
     for o in outcomes:
-        direct = _direct_by_county(design, o.y, counties)
+        direct = _direct_by_county(design, o.y, counties, county_codes)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FayHerriotWarning)
             fit = fit_proportions(direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
