@@ -43,9 +43,17 @@ def can_evaluate(check: Check) -> bool:
             and set(k) <= {"column", "value_set", "mostly", "row_condition", "condition_parser"})
 
 
+def _factorize(values: Any) -> tuple[np.ndarray, Any]:
+    """Codes (-1: blank) and distinct values; a categorical's own codes and each of its categories."""
+    if isinstance(values, pd.Categorical):
+        every = pd.Categorical.from_codes(np.arange(len(values.categories)), dtype=values.dtype)
+        return values.codes, every
+    return pd.factorize(values, use_na_sentinel=True)
+
+
 def _unexpected_in_set(values: Any, value_set: Any) -> tuple[np.ndarray, np.ndarray]:
     """(null mask, unexpected mask) of values-in-set: ``isin`` on the distinct non-null values."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = _factorize(values)
     null = codes < 0
     if value_set is None:  # GX: vacuously true
         return null, np.zeros(len(codes), dtype=bool)
@@ -56,7 +64,7 @@ def _unexpected_in_set(values: Any, value_set: Any) -> tuple[np.ndarray, np.ndar
 
 def _unexpected_duplicated(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """(null mask, unexpected mask) of uniqueness: non-null values that occur more than once."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = _factorize(values)
     null = codes < 0
     counts = np.bincount(codes[~null], minlength=len(uniques))
     repeated = np.append(counts > 1, False)
