@@ -24,44 +24,59 @@ __all__ = ["MAX_CODED_ANSWERS", "read_answers"]
 MAX_CODED_ANSWERS = 4096
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def read_answers(path: Path | str, table: str, wave: str, columns: list[str] | None = None) -> pd.DataFrame:
     """The rows of one wave, as :func:`pipelines.warehouse.read_wave` returns them (tested equal),
     with the answers of each low-cardinality text column made once per distinct answer."""
-    with warehouse.connect(path) as con:
-        stored = con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
-            "AND table_name = ? ORDER BY ordinal_position", [warehouse.SCHEMA, table]).fetchall()
-        if not stored:
-            return pd.DataFrame()
-        wanted = [(c, t) for c, t in stored if columns is None or c in set(columns)]
-        if not wanted:  # as read_wave: no known column selects them all
-            return warehouse.read_wave(path, table, wave, columns)
-        source = warehouse._qualified(con, table)
-        text = [c for c, t in wanted if t == "VARCHAR"]
-        if not text:
-            return warehouse.read_wave(path, table, wave, columns)
-        counts = con.execute(
-            "SELECT count(*), " + ", ".join(f"approx_count_distinct({warehouse._ident(c)})" for c in text)
-            + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
-        coded = [c for c, k in zip(text, counts[1:]) if k <= MAX_CODED_ANSWERS]
-        if counts[0] == 0 or not coded:
-            return warehouse.read_wave(path, table, wave, columns)
-        lists = con.execute(
-            "SELECT " + ", ".join(f"list(DISTINCT {warehouse._ident(c)})" for c in coded)
-            + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
-        answers = {c: [v for v in (values or []) if v is not None] for c, values in zip(coded, lists)}
-        select, params = [], []
-        for c, _ in wanted:
-            if c in answers:  # 1-based position in the list of answers; 0 when missing
-                select.append(f"coalesce(list_position(?::VARCHAR[], {warehouse._ident(c)}), 0)::INTEGER "
-                              f"AS {warehouse._ident(c)}")
-                params.append(answers[c])
-            else:
-                select.append(warehouse._ident(c))
-        frame = con.execute(f"SELECT {', '.join(select)} FROM {source} WHERE wave = ?", [*params, wave]).df()
+    frame = _read_coded(path, table, wave, columns)
+    if frame is None:  # nothing to code: the plain read
+        return warehouse.read_wave(path, table, wave, columns)
+    frame, answers = frame
     for c, values in answers.items():
         lookup = np.empty(len(values) + 1, dtype=object)
         lookup[0] = None
         lookup[1:] = values
         frame[c] = lookup[frame[c].to_numpy()]
     return frame
+
+
+def _read_coded(path: Path | str, table: str, wave: str,
+                columns: list[str] | None) -> tuple[pd.DataFrame, dict[str, list[str]]] | None:
+    """The wave's rows with each low-cardinality text column as 1-based positions in its list of
+    distinct answers (0: missing), and those lists; None when no column would be coded."""
+    with warehouse.connect(path) as con:
+        stored = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position", [warehouse.SCHEMA, table]).fetchall()
+        wanted = [(c, t) for c, t in stored if columns is None or c in set(columns)]
+        text = [c for c, t in wanted if t == "VARCHAR"]
+        if not text:  # (also: no such table, or none of the columns: read_wave's answer)
+            return None
+        source = warehouse._qualified(con, table)
+        con.execute("BEGIN TRANSACTION")  # the answers listed and coded from one snapshot
+        try:
+            counts = con.execute(
+                "SELECT count(*), " + ", ".join(f"approx_count_distinct({warehouse._ident(c)})" for c in text)
+                + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
+            coded = [c for c, k in zip(text, counts[1:]) if k <= MAX_CODED_ANSWERS]
+            if counts[0] == 0 or not coded:
+                return None
+            lists = con.execute(
+                "SELECT " + ", ".join(f"list(DISTINCT {warehouse._ident(c)})" for c in coded)
+                + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
+            answers = {c: [v for v in (values or []) if v is not None] for c, values in zip(coded, lists)}
+            select = []
+            for c, _ in wanted:
+                if c in answers:  # position by the ENUM's lookup (not a scan of the list per row)
+                    enum = "ENUM(" + ", ".join(_literal(v) for v in answers[c] or [""]) + ")"
+                    select.append(f"coalesce(CAST(enum_code(CAST({warehouse._ident(c)} AS {enum})) AS INTEGER) + 1, 0)"
+                                  f" AS {warehouse._ident(c)}")
+                else:
+                    select.append(warehouse._ident(c))
+            frame = con.execute(f"SELECT {', '.join(select)} FROM {source} WHERE wave = ?", [wave]).df()
+        finally:
+            con.execute("ROLLBACK")  # read only
+    return frame, answers
