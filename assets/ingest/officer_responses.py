@@ -248,8 +248,13 @@ def _respondent_ids(cells: pd.Series) -> np.ndarray:
     """Identifiers as text, stripped; '1234.0' (an id read as a number) becomes '1234'."""
     if isinstance(cells.dtype, pd.CategoricalDtype):
         return _Distinct(cells).map(_respondent_id)  # '' -> '' as for a missing cell
-    out = np.empty(len(cells), dtype=object)
-    out[:] = [_respondent_id(v) for v in cells.to_numpy(dtype=object)]
+    values = cells.to_numpy(dtype=object)
+    out = np.empty(len(values), dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all text (a reader's table): no per-row call
+        sub = _NUMERIC_ID.sub
+        out[:] = [sub(r"\1", t) if (t := v.strip()).endswith(".0") else t for v in values]
+    else:
+        out[:] = [_respondent_id(v) for v in values]
     return out
 
 
@@ -481,26 +486,26 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
         else:
             has_answer |= _multi(raw, report, v, cols, out, n)
 
-    frame = pd.DataFrame(out, index=range(n))
-    frame.insert(0, "wave", wave)
-    frame.insert(1, "source_row", np.asarray(raw.row_numbers, dtype=np.int64))
-    start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
-    frame["duration_seconds"] = (end - start).dt.total_seconds()
-    frame["finished"] = _finished(raw)
-    frame["progress"] = pd.to_numeric(raw.cells(ids["progress"]), errors="coerce").to_numpy() \
+    # the table's columns in order, built as arrays: one DataFrame at the end, of the accepted rows
+    columns: dict[str, Any] = {"wave": wave, "source_row": np.asarray(raw.row_numbers, dtype=np.int64), **out}
+    start, end = pd.Series(columns["start_date"]), pd.Series(columns["end_date"])
+    columns["duration_seconds"] = (end - start).dt.total_seconds().to_numpy()
+    columns["finished"] = _finished(raw)
+    columns["progress"] = pd.to_numeric(raw.cells(ids["progress"]), errors="coerce").to_numpy() \
         if "progress" in ids else np.full(n, np.nan)
-    frame["county_note"] = county_note
+    columns["county_note"] = county_note
     for d in cb.derived:
         mapping = assessment.derived_map(d)
-        frame[d.name] = _per_value(frame[d.from_], lambda s, mp=mapping: mp.get(s) if s else None)
+        columns[d.name] = _per_value(pd.Series(columns[d.from_]), lambda s, mp=mapping: mp.get(s) if s else None)
 
     # Rows that cannot be used: platform status (preview, test, spam), no answers, no or repeated id.
     status = _status_reasons(raw, report) if "status" in ids else np.full(n, "", dtype=object)
     blank = ~has_answer
-    no_id = (frame["respondent_id"] == "").to_numpy()
+    respondent_id = columns["respondent_id"]
+    no_id = respondent_id == ""
     eligible = (status == "") & ~no_id
     dup = np.zeros(n, bool)
-    dup[eligible] = frame.loc[eligible, "respondent_id"].duplicated(keep="first").to_numpy()
+    dup[eligible] = pd.Series(respondent_id[eligible]).duplicated(keep="first").to_numpy()
     reasons = np.full(n, "", dtype=object)
     reasons[dup] = "duplicate respondent id"
     reasons[no_id] = "no respondent id"
@@ -512,14 +517,17 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
     held = reasons != ""
     any_held = bool(held.any())
     quarantine = pd.DataFrame({
-        "dataset": "officer_responses", "wave": wave, "source_row": frame["source_row"].to_numpy()[held],
+        "dataset": "officer_responses", "wave": wave, "source_row": columns["source_row"][held],
         "check": [checks.get(r, "status") for r in reasons[held]],
         "reason": reasons[held],
     })
     if dup.any():
         report.notes.append(f"duplicate respondent ids: {_rows_of(raw, dup & ~blank)} repeat an earlier row's id; "
                             "the first row of each id is kept")
-    accepted = frame[~held].reset_index(drop=True) if any_held else frame
+    if any_held:
+        keep = ~held
+        columns = {k: c if np.ndim(c) == 0 else c[keep] for k, c in columns.items()}
+    accepted = pd.DataFrame(columns, index=pd.RangeIndex(int(n - held.sum())))
     report.rows_accepted = len(accepted)
     report.quarantined = {str(k): int(v) for k, v in quarantine["reason"].value_counts().items()}
     return accepted, quarantine, report
@@ -621,7 +629,7 @@ def parse_timestamps(cells: pd.Series) -> pd.Series:
 def _timestamps(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """:func:`parse_timestamps`, and which rows are not blank (one factorisation for both)."""
     codes, uniques, _ = _codes_uniques(cells)
-    values = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    values = pd.Series([u.strip() if type(u) is str else str(u).strip() for u in uniques], dtype=object)
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = values != ""
     if len(values) >= FAST_TIMESTAMPS_MIN:  # a big export: its SurveyMonkey timestamps parsed by DuckDB first
