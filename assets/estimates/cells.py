@@ -18,10 +18,12 @@ import pandas as pd
 
 from pipelines import warehouse
 
-__all__ = ["MAX_CODED_ANSWERS", "read_answers"]
+__all__ = ["MAX_CODED_ANSWERS", "SCANNED_ANSWERS", "read_answers"]
 
 #: text columns with at most this many distinct answers (DuckDB's approximate count) are coded
 MAX_CODED_ANSWERS = 4096
+#: up to this many answers, a row's answer is found by a scan of the list; more, by an ENUM lookup
+SCANNED_ANSWERS = 64
 
 
 def _literal(text: str) -> str:
@@ -70,10 +72,13 @@ def _read_coded(path: Path | str, table: str, wave: str,
             answers = {c: [v for v in (values or []) if v is not None] for c, values in zip(coded, lists)}
             select = []
             for c, _ in wanted:
-                if c in answers:  # position by the ENUM's lookup (not a scan of the list per row)
-                    enum = "ENUM(" + ", ".join(_literal(v) for v in answers[c] or [""]) + ")"
-                    select.append(f"coalesce(CAST(enum_code(CAST({warehouse._ident(c)} AS {enum})) AS INTEGER) + 1, 0)"
-                                  f" AS {warehouse._ident(c)}")
+                if c in answers:
+                    values = ", ".join(_literal(v) for v in answers[c] or [""])
+                    if len(answers[c]) <= SCANNED_ANSWERS:  # a scan of a short list is the quickest
+                        code = f"list_position([{values}], {warehouse._ident(c)})"
+                    else:  # the ENUM's hash lookup (a scan per row would cost rows x answers)
+                        code = f"CAST(enum_code(CAST({warehouse._ident(c)} AS ENUM({values}))) AS INTEGER) + 1"
+                    select.append(f"coalesce({code}, 0)::INTEGER AS {warehouse._ident(c)}")
                 else:
                     select.append(warehouse._ident(c))
             frame = con.execute(f"SELECT {', '.join(select)} FROM {source} WHERE wave = ?", [wave]).df()

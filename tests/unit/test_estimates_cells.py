@@ -43,7 +43,9 @@ def test_read_answers_equals_the_plain_read_of_a_wave(tmp_path, columns, monkeyp
     warehouse.replace_wave(db, "responses", "2017", awkward_wave("2017", 1, 3))  # one respondent
     for wave in ["2015", "2016", "2017", "2030"]:  # 2030: no rows
         same_frame(warehouse.read_wave(db, "responses", wave, columns), cells.read_answers(db, "responses", wave, columns))
-    monkeypatch.setattr(cells, "MAX_CODED_ANSWERS", 10**9)  # the respondent ids coded as well
+    monkeypatch.setattr(cells, "MAX_CODED_ANSWERS", 10**9)  # the respondent ids coded as well (ENUM lookup)
+    same_frame(warehouse.read_wave(db, "responses", "2015", columns), cells.read_answers(db, "responses", "2015", columns))
+    monkeypatch.setattr(cells, "SCANNED_ANSWERS", 0)  # every column by ENUM lookup
     same_frame(warehouse.read_wave(db, "responses", "2015", columns), cells.read_answers(db, "responses", "2015", columns))
     assert cells.read_answers(db, "no_such_table", "2015", columns).empty
 
