@@ -7,6 +7,7 @@ failing rows are the rows whose value failed. The result dict is built the way G
 the pandas engine (``ColumnMapExpectation._validate`` / ``_format_map_output``: counts, the
 percentage of non-null rows, ``mostly``, failing row numbers in row order), so the outcome is the
 one GX would give; ``tests/unit/test_quality_column_checks.py`` compares the two on awkward data.
+Values-between on a plain int64/float64 column with numeric bounds is GX's own vectorised comparison.
 
 Anything else (other expectation types, a ``row_condition``, a column GX would reject) goes to GX.
 """
@@ -23,7 +24,7 @@ from assets.quality.suites import Check
 
 #: expectation types evaluated here (when the check has no row_condition)
 NATIVE_TYPES = frozenset({"expect_column_values_to_be_in_set", "expect_column_values_to_not_be_null",
-                          "expect_column_values_to_be_unique"})
+                          "expect_column_values_to_be_unique", "expect_column_values_to_be_between"})
 
 
 @dataclass
@@ -40,7 +41,8 @@ def can_evaluate(check: Check) -> bool:
     k = check.kwargs
     return (check.kind == "expectation" and check.type in NATIVE_TYPES and isinstance(k.get("column"), str)
             and k.get("row_condition") is None
-            and set(k) <= {"column", "value_set", "mostly", "row_condition", "condition_parser"})
+            and set(k) <= {"column", "value_set", "mostly", "row_condition", "condition_parser", "min_value",
+                           "max_value", "strict_min", "strict_max"})
 
 
 def _factorize(values: Any) -> tuple[np.ndarray, Any]:
@@ -69,6 +71,32 @@ def _unexpected_duplicated(values: Any) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(codes[~null], minlength=len(uniques))
     repeated = np.append(counts > 1, False)
     return null, repeated[codes]
+
+
+def _number(x: Any) -> bool:
+    return x is None or (isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool))
+
+
+def _unexpected_outside(values: Any, expectation: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(null mask, unexpected mask) of values-between on a plain int64 or float64 column with numeric
+    bounds (GX's vectorised comparison of the non-null values; anything else is left to GX)."""
+    values = np.asarray(values) if isinstance(values, np.ndarray) else None
+    lo, hi = expectation.min_value, expectation.max_value
+    strict_min, strict_max = expectation.strict_min, expectation.strict_max
+    if values is None or values.dtype not in (np.dtype("int64"), np.dtype("float64")):
+        raise ValueError("not a plain numeric column")
+    if not (_number(lo) and _number(hi)) or (lo is None and hi is None) or (
+            lo is not None and hi is not None and lo > hi):
+        raise ValueError("bounds GX checks itself")
+    if not all(isinstance(f, (bool, type(None))) for f in (strict_min, strict_max)):
+        raise ValueError("a suite parameter")
+    null = np.asarray(pd.isna(values), dtype=bool)
+    ok = np.ones(len(values), dtype=bool)
+    if lo is not None:
+        ok &= (lo < values) if strict_min else (lo <= values)
+    if hi is not None:
+        ok &= (values < hi) if strict_max else (values <= hi)
+    return null, ~null & ~ok
 
 
 def _map_result(success: bool, element_count: int, nonnull_count: int | None, unexpected: np.ndarray,
@@ -111,6 +139,8 @@ def evaluate(check: Check, expectation: Any, values: Any, ids: np.ndarray, all_r
         null, unexpected = _unexpected_in_set(values, value_set)
     elif check.type == "expect_column_values_to_be_unique":
         null, unexpected = _unexpected_duplicated(values)
+    elif check.type == "expect_column_values_to_be_between":
+        null, unexpected = _unexpected_outside(values, expectation)
     else:
         raise ValueError(f"not evaluated per distinct value: {check.type}")
     nonnull = n - int(null.sum())
