@@ -527,10 +527,19 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str) -> t
     if any_held:
         keep = ~held
         columns = {k: c if np.ndim(c) == 0 else c[keep] for k, c in columns.items()}
-    accepted = pd.DataFrame(columns, index=pd.RangeIndex(int(n - held.sum())))
+    accepted = _frame(columns, int(n - held.sum()))
     report.rows_accepted = len(accepted)
     report.quarantined = {str(k): int(v) for k, v in quarantine["reason"].value_counts().items()}
     return accepted, quarantine, report
+
+
+def _frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
+    """A table of ``n`` rows from its columns (arrays, or one value for every row), each column kept
+    as its own array: no copy into pandas' two-dimensional blocks."""
+    index = pd.RangeIndex(n)
+    series = {name: pd.Series(np.full(n, c, dtype=object) if np.ndim(c) == 0 else c, index=index, copy=False)
+              for name, c in columns.items()}
+    return pd.concat(series, axis=1, copy=False)
 
 
 def _multi(raw: RawExport, report: IngestReport, v: Variable, cols: list[ExportColumn], out: dict[str, Any],
