@@ -169,9 +169,10 @@ def _prepared(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series
     n = len(data)
     for o in OUTCOMES:
         raw = data[o.column] if o.column in data.columns else pd.Series([None] * n, index=data.index)
-        answered = raw.notna().to_numpy()
-        y = raw.astype(object).isin(list(o.success)).to_numpy(dtype=float)
-        cols[o.y] = pd.Series(np.where(answered, y, np.nan), index=data.index)
+        # each distinct answer looked up once (missing: code -1, not answered)
+        codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+        hit = np.append(pd.Series(uniques, dtype=object).isin(list(o.success)).to_numpy(dtype=float), np.nan)
+        cols[o.y] = pd.Series(hit[codes], index=data.index)
     for var in PREDICTORS:
         raw = data[var] if var in data.columns else pd.Series([None] * n, index=data.index)
         codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
@@ -201,7 +202,9 @@ def model_design(responses: pd.DataFrame, assessment: Assessment, wave: str,
     """The calibrated design of the wave (checked against ``officer_weights`` when given), with
     the model columns added: ``y_<outcome>`` (1 prepared, 0 not, NaN unanswered) and the regressors
     as ordered categoricals (first level = reference)."""
-    result = officer_design(responses.reset_index(drop=True), assessment, weights, wave)
+    if not responses.index.equals(pd.RangeIndex(len(responses))):  # (no copy of a million rows otherwise)
+        responses = responses.reset_index(drop=True)
+    result = officer_design(responses, assessment, weights, wave)
     data = result.design.data
     for name, col in _prepared(data, assessment).items():
         data[name] = col.to_numpy() if not isinstance(col.dtype, pd.CategoricalDtype) else col.values
@@ -542,6 +545,16 @@ def _column_codes(design, column: str) -> dict[str, tuple[np.ndarray, int]]:
     return {column: (c.astype(np.int64), max(len(u), 1))}
 
 
+def _respondents_by_county_and_band(data: pd.DataFrame, valid: np.ndarray, bands: Sequence[str]) -> dict[tuple, int]:
+    """Respondents (rows where ``valid``) of each (county, experience band) with both answered."""
+    county, counties = pd.factorize(data["county"].astype(object).to_numpy(), use_na_sentinel=True)
+    band = data[EXPERIENCE].cat.codes.to_numpy().astype(np.int64)
+    keep = valid & (county >= 0) & (band >= 0)
+    counts = np.bincount(county[keep] * len(bands) + band[keep], minlength=len(counties) * len(bands))
+    return {(c, b): int(counts[i * len(bands) + j]) for i, c in enumerate(counties) for j, b in enumerate(bands)
+            if counts[i * len(bands) + j] > 0}
+
+
 def _direct_by_county(design, y: str, counties: Sequence[str],
                       codes: dict[str, tuple[np.ndarray, int]] | None = None) -> pd.DataFrame:
     """Direct weighted share *not* prepared per county, design SE, respondents and n_eff."""
@@ -667,8 +680,7 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         # county x experience band: the regression's band contrast around the county estimate
         delta, band_note = _band_contrast(model_table, o, bands)
         valid = np.isfinite(data[o.y].to_numpy(dtype=float)) & (w > 0)
-        by_cell = pd.DataFrame({"county": data["county"].astype(object).to_numpy()[valid],
-                                "band": data[EXPERIENCE].astype(object).to_numpy()[valid]}).value_counts()
+        by_cell = _respondents_by_county_and_band(data, valid, bands)
         for rec in ranked.to_dict("records"):
             shares = band_share.get(rec["county_group"], np.full(len(bands), 1 / len(bands)))
             est = _band_split(rec["eblup"], shares, delta)

@@ -325,3 +325,38 @@ def test_collapse_keys_coded_once_give_the_cells_of_factorised_keys(assessment: 
                                    data["county"].to_numpy()], [None, 3, None])
         assert np.array_equal(got.source_rows, want.source_rows) and np.array_equal(got.freq, want.freq)
         assert len(got.source_rows) < n
+
+
+def test_outcomes_coded_per_distinct_answer_equal_row_by_row(assessment: Assessment) -> None:
+    """The 0/1 outcomes (NaN when unanswered), looked up once per distinct answer, equal the row-by-row
+    isin, with missing answers of every kind, answers outside the codebook and non-text values."""
+    rng = np.random.default_rng(12)
+    n = 4_000
+    choices = np.array(["Agree", "Strongly agree", "Disagree", "Yes", "No", None, np.nan, pd.NA, "agree", 1, ""],
+                       dtype=object)
+    data = pd.DataFrame({o.column: choices[rng.integers(0, len(choices), n)] for o in tg.OUTCOMES})
+    data = data.drop(columns=[tg.OUTCOMES[-1].column])  # a question the wave did not ask: all missing
+    got = tg._prepared(data, assessment)
+    for o in tg.OUTCOMES:
+        raw = data[o.column] if o.column in data.columns else pd.Series([None] * n)
+        want = np.where(raw.notna().to_numpy(), raw.astype(object).isin(list(o.success)).to_numpy(dtype=float), np.nan)
+        np.testing.assert_array_equal(got[o.y].to_numpy(), want)
+
+
+def test_respondents_by_county_and_band_equal_value_counts() -> None:
+    """Counts of (county, experience band) by codes equal DataFrame.value_counts of the pairs (rows
+    with either missing left out), counties and bands without respondents absent."""
+    rng = np.random.default_rng(13)
+    n = 3_000
+    bands = ["10 years or less", "More than 10 years"]
+    data = pd.DataFrame({
+        "county": np.array(["Knox", "York", None, np.nan, "Waldo"], dtype=object)[rng.integers(0, 5, n)],
+        tg.EXPERIENCE: pd.Categorical(np.array([*bands, None], dtype=object)[rng.integers(0, 3, n)], categories=bands),
+    })
+    data.loc[data["county"] == "Waldo", tg.EXPERIENCE] = bands[0]  # a (county, band) pair with no one
+    valid = rng.random(n) < 0.8
+    want = pd.DataFrame({"county": data["county"].astype(object).to_numpy()[valid],
+                         "band": data[tg.EXPERIENCE].astype(object).to_numpy()[valid]}).value_counts()
+    got = tg._respondents_by_county_and_band(data, valid, bands)
+    assert got == {k: int(v) for k, v in want.items()}
+    assert ("Waldo", bands[1]) not in got
