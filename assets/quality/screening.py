@@ -54,6 +54,7 @@ class DatasetScreening:
     ingest_quarantined: int
     results: list[CheckResult] = field(default_factory=list)
     note: str = ""
+    known: dict[str, pd.Categorical] = field(default_factory=dict)  # text columns of accepted, as categories
 
     @property
     def blocked(self) -> bool:
@@ -138,6 +139,7 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
             gx_table = gx_table.take(~held)
         ctx.rows_quarantined = out.rows_quarantined
         ctx.known = {}  # blocking rules see the accepted rows
+        out.known = gx_table.categories()
         blocking = [c for c in suite.checks if c.blocking]
         outcomes = _evaluate(out.accepted, gx_table, suite, blocking, ctx, all_rows=False)
         for c in blocking:

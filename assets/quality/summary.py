@@ -93,8 +93,12 @@ def _quarantine(s: WaveScreening) -> pd.DataFrame:
 
 
 def completeness_table(frame: pd.DataFrame, assessment: Assessment, thresholds: dict[str, float] | None = None,
-                       dataset: str = "officer_responses") -> pd.DataFrame:
-    """Per codebook question: respondents asked (skip logic), respondents who answered, share."""
+                       dataset: str = "officer_responses",
+                       known: dict[str, pd.Categorical] | None = None) -> pd.DataFrame:
+    """Per codebook question: respondents asked (skip logic), respondents who answered, share.
+
+    ``known``: text columns of ``frame`` already as categories (code -1 is exactly ``isna``), read
+    instead of a million strings per column."""
     rows = []
     for v in assessment.codebook.variables:
         col = answer_column(assessment, v.name)
@@ -102,17 +106,23 @@ def completeness_table(frame: pd.DataFrame, assessment: Assessment, thresholds: 
         if col not in frame.columns:
             asked, answered = len(frame), 0
         else:
-            values = frame[col]
+            cat = (known or {}).get(col)
+            filled = cat.codes >= 0 if cat is not None and len(cat) == len(frame) else frame[col].notna().to_numpy()
+            asked, answered = len(frame), int(filled.sum())
             if cond:
                 try:  # frame.query(cond)[col], without copying the other columns
                     keep = frame.eval(cond, target=None)
-                    try:
-                        values = values.loc[keep]
-                    except ValueError:
-                        values = values[keep]
+                    if isinstance(keep, pd.Series) and keep.dtype == bool and keep.index.equals(frame.index):
+                        chosen = keep.to_numpy()
+                        asked, answered = int(chosen.sum()), int(filled[chosen].sum())
+                    else:
+                        try:
+                            values = frame[col].loc[keep]
+                        except ValueError:
+                            values = frame[col][keep]
+                        asked, answered = len(values), int(values.notna().sum())
                 except Exception:  # the condition's column is missing: everyone counts as asked
-                    values = frame[col]
-            asked, answered = len(values), int(values.notna().sum())
+                    asked, answered = len(frame), int(filled.sum())
         rows.append({"dataset": dataset, "question": v.name, "label": v.question, "asked": asked,
                      "answered": answered, "percent": round(100 * answered / asked, 2) if asked else None,
                      "threshold": None if (thresholds or {}).get(v.name) is None else str(thresholds[v.name])})
@@ -127,7 +137,7 @@ def quality_summary_tables(screening: WaveScreening, assessment: Assessment) -> 
     if officer is not None:
         thresholds = {r.check.split("__", 1)[1]: r.outcome.threshold for r in officer.results
                       if r.check.startswith("completeness__")}
-        tables["completeness"] = completeness_table(officer.accepted, assessment, thresholds)
+        tables["completeness"] = completeness_table(officer.accepted, assessment, thresholds, known=officer.known)
     else:
         tables["completeness"] = pd.DataFrame(columns=SECTIONS["completeness"])
     return tables

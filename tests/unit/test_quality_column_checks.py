@@ -143,3 +143,31 @@ def test_rules_reading_filled_rows_from_the_categories_equal_the_plain_rules(ass
         assert dataclasses.asdict(known) == dataclasses.asdict(plain), check.name
         if check.type in ("speeders", "straight_lining"):
             assert plain.unexpected > 0
+
+
+def test_completeness_from_the_categories_equals_counting_a_query_of_the_rows(assessment):
+    from assets.quality.suites import answer_column, asked_if_condition
+    from assets.quality.summary import completeness_table
+
+    suite = load_suite("officer_responses", assessment)
+    frame = _awkward(assessment)
+    rng = np.random.default_rng(12)
+    frame.loc[rng.choice(len(frame), 40, replace=False), "cases_past_year"] = None
+    frame.loc[rng.choice(len(frame), 40, replace=False), "actions_taken__determined_minor"] = pd.NA
+    frame.loc[rng.choice(len(frame), 25, replace=False), "years_of_service"] = np.nan
+    table = gx_runner.prepare(frame, suite.checks, suite.row_id)
+
+    def by_query(v) -> tuple[int, int]:  # the straightforward count: the rows the condition selects
+        col, cond = answer_column(assessment, v.name), asked_if_condition(assessment, v.name)
+        if col not in frame.columns:
+            return len(frame), 0
+        sub = frame.query(cond) if cond else frame
+        return len(sub), int(sub[col].notna().sum())
+
+    expected = [by_query(v) for v in assessment.codebook.variables]
+    assert any(asked < len(frame) for asked, _ in expected)  # a skip-logic condition selected rows
+    for known in (table.categories(), None):
+        got = completeness_table(frame, assessment, known=known)
+        assert list(zip(got["asked"], got["answered"])) == expected
+    pd.testing.assert_frame_equal(completeness_table(frame, assessment, known=table.categories()),
+                                  completeness_table(frame, assessment))
