@@ -423,4 +423,5 @@ def _select_columns(con: object, source: str, params: dict, width: int) -> pd.Da
                            + f" FROM {source}", params).fetchnumpy()
         for i, values in zip(again, text.values()):
             columns[i] = np.asarray(values, dtype=object)
-    return pd.DataFrame({i: columns[i] for i in range(width)})
+    index = pd.RangeIndex(len(next(iter(result.values()))) if result else 0)
+    return pd.concat({i: pd.Series(columns[i], index=index, copy=False) for i in range(width)}, axis=1, copy=False)
