@@ -171,3 +171,19 @@ def test_completeness_from_the_categories_equals_counting_a_query_of_the_rows(as
         assert list(zip(got["asked"], got["answered"])) == expected
     pd.testing.assert_frame_equal(completeness_table(frame, assessment, known=table.categories()),
                                   completeness_table(frame, assessment))
+
+
+def test_great_expectations_checks_a_state_sized_table_itself(assessment, monkeypatch):
+    """Per-value evaluation is the scale path: below PER_VALUE_MIN_ROWS every check goes to GX."""
+    suite = load_suite("officer_responses", assessment)
+    checks = [c for c in suite.checks if c.kind == "expectation"]
+    frame = _awkward(assessment).iloc[:50].reset_index(drop=True)
+    calls: list[str] = []
+    real = column_checks.evaluate
+    monkeypatch.setattr(column_checks, "evaluate", lambda c, *a, **k: calls.append(c.name) or real(c, *a, **k))
+    small = _outcomes(frame, suite, checks, True, per_value=None)
+    assert calls == []
+    monkeypatch.setattr(gx_runner, "PER_VALUE_MIN_ROWS", 50)  # the same table counted as large
+    large = _outcomes(frame, suite, checks, True, per_value=None)
+    assert len(calls) > 30
+    assert small == large
