@@ -107,10 +107,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         waves = sorted(context.asset_partition_keys)
         table = self._table(context.asset_key)
-        if len(waves) == 1:  # read_wave's frame, with each answer's text made once (cells.read_answers)
-            from assets.estimates.cells import read_answers
-
-            return read_answers(self.settings.warehouse_path(), table, waves[0], self._columns(context))
+        if len(waves) == 1:  # read_wave's frame, with each answer's text made once
+            return warehouse.read_answers(self.settings.warehouse_path(), table, waves[0], self._columns(context))
         # several waves (e.g. for trends): those already in the warehouse, in one query
         frame = warehouse.read_waves(self.settings.warehouse_path(), table, waves)
         return frame.reset_index(drop=True) if len(frame) else pd.DataFrame()

@@ -1,4 +1,4 @@
-"""Answers read with DuckDB coding each text column (assets.estimates.cells) equal the plain read."""
+"""Answers read with DuckDB coding each text column (warehouse.read_answers) equal the plain read."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.estimates import cells
 from pipelines import warehouse
 
 
@@ -42,17 +41,17 @@ def test_read_answers_equals_the_plain_read_of_a_wave(tmp_path, columns, monkeyp
     warehouse.replace_wave(db, "responses", "2016", awkward_wave("2016", 500, 2))
     warehouse.replace_wave(db, "responses", "2017", awkward_wave("2017", 1, 3))  # one respondent
     for wave in ["2015", "2016", "2017", "2030"]:  # 2030: no rows
-        same_frame(warehouse.read_wave(db, "responses", wave, columns), cells.read_answers(db, "responses", wave, columns))
-    monkeypatch.setattr(cells, "MAX_CODED_ANSWERS", 10**9)  # the respondent ids coded as well (ENUM lookup)
-    same_frame(warehouse.read_wave(db, "responses", "2015", columns), cells.read_answers(db, "responses", "2015", columns))
-    monkeypatch.setattr(cells, "SCANNED_ANSWERS", 0)  # every column by ENUM lookup
-    same_frame(warehouse.read_wave(db, "responses", "2015", columns), cells.read_answers(db, "responses", "2015", columns))
-    assert cells.read_answers(db, "no_such_table", "2015", columns).empty
+        same_frame(warehouse.read_wave(db, "responses", wave, columns), warehouse.read_answers(db, "responses", wave, columns))
+    monkeypatch.setattr(warehouse, "MAX_CODED_ANSWERS", 10**9)  # the respondent ids coded as well (ENUM lookup)
+    same_frame(warehouse.read_wave(db, "responses", "2015", columns), warehouse.read_answers(db, "responses", "2015", columns))
+    monkeypatch.setattr(warehouse, "SCANNED_ANSWERS", 0)  # every column by ENUM lookup
+    same_frame(warehouse.read_wave(db, "responses", "2015", columns), warehouse.read_answers(db, "responses", "2015", columns))
+    assert warehouse.read_answers(db, "no_such_table", "2015", columns).empty
 
 
 def test_every_respondent_with_the_same_answer_shares_one_string(tmp_path):
     db = tmp_path / "w.duckdb"
     warehouse.replace_wave(db, "responses", "2015", awkward_wave("2015", 2000, 4))
-    frame = cells.read_answers(db, "responses", "2015", ["trained_sex"])
+    frame = warehouse.read_answers(db, "responses", "2015", ["trained_sex"])
     agree = frame["trained_sex"][frame["trained_sex"] == "Agree"]
     assert len(agree) > 1 and len({id(v) for v in agree}) == 1
