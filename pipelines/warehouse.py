@@ -36,7 +36,7 @@ def _ident(name: str) -> str:
 
 def _catalog(con: duckdb.DuckDBPyConnection) -> str:
     """The database's own name (the file's stem), quoted: it may equal the schema's name."""
-    name = con.execute("SELECT current_database()").fetchone()[0]
+    name = con.execute("SELECT current_database()").fetchall()[0][0]  # all fetched: no pending result
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -126,6 +126,37 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v))
 
 
+class _Discard(Exception):
+    """Raised inside :func:`_wave_write` to roll the write back without an error."""
+
+
+@contextmanager
+def _wave_write(con: duckdb.DuckDBPyConnection, table: str, wave: str,
+                columns: list[tuple[str, str]]) -> Iterator[str]:
+    """One wave's rows of ``table`` replaced in one transaction: the table made (or given the
+    ``columns`` it lacks) and the wave's old rows deleted; the block inserts the new ones into the
+    qualified table name it gets. All or nothing: any error (or :class:`_Discard`) rolls back, and a
+    crash point just before COMMIT lets the tests kill a write there."""
+    t = _qualified(con, table)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_catalog(con)}.{SCHEMA}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        existing = {c for c, _ in _stored_types(con, table)}
+        if not existing:
+            con.execute(f"CREATE TABLE {t} ({', '.join(f'{_ident(c)} {kind}' for c, kind in columns)})")
+        else:
+            for c, kind in columns:
+                if c not in existing:
+                    con.execute(f"ALTER TABLE {t} ADD COLUMN {_ident(c)} {kind}")
+            con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
+        yield t
+        crash_point(f"warehouse:{table}:before-commit")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -> int:
     """Replace the rows of ``wave`` in ``table`` with ``frame`` (which must have a ``wave`` column)."""
     if "wave" not in frame.columns:
@@ -137,29 +168,11 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
         if frame[col].dtype == object:
             frame[col] = _as_text(frame[col])
     with connect(path) as con:
-        t = _qualified(con, table)
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_catalog(con)}.{SCHEMA}")
         con.register("incoming", frame)
-        con.execute("BEGIN TRANSACTION")
         try:
-            existing = {r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                [SCHEMA, table]).fetchall()}
-            if not existing:
-                cols = ", ".join(f"{_ident(c)} {_duck_type(frame[c])}" for c in frame.columns)
-                con.execute(f"CREATE TABLE {t} ({cols})")
-            else:
-                for c in frame.columns:
-                    if c not in existing:
-                        con.execute(f"ALTER TABLE {t} ADD COLUMN {_ident(c)} {_duck_type(frame[c])}")
-                con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
-            if len(frame):
-                con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM incoming")
-            crash_point(f"warehouse:{table}:before-commit")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            with _wave_write(con, table, wave, [(str(c), _duck_type(frame[c])) for c in frame.columns]) as t:
+                if len(frame):
+                    con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM incoming")
         finally:
             con.unregister("incoming")
     return len(frame)
@@ -203,39 +216,23 @@ def replace_wave_from(path: Path | str, table: str, wave: str, rows: RowsOf) -> 
     excluded = pd.DataFrame({"key": np.asarray(rows.excluded)})
     if len(excluded) and frame[rows.key].isin(excluded["key"]).any():  # not the rows the copy would give
         return replace_wave(path, table, wave, frame)
+    copied = None
     with connect(path) as con:
-        if _stored_types(con, rows.source) != wanted:
-            copied = None
-        else:
-            src = _qualified(con, rows.source)
-            t = _qualified(con, table)
-            key = _ident(rows.key)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_catalog(con)}.{SCHEMA}")
+        if _stored_types(con, rows.source) == wanted:
             con.register("excluded_keys", excluded)
-            con.execute("BEGIN TRANSACTION")
             try:
-                existing = {c for c, _ in _stored_types(con, table)}
-                if not existing:
-                    cols = ", ".join(f"{_ident(c)} {kind}" for c, kind in wanted)
-                    con.execute(f"CREATE TABLE {t} ({cols})")
-                else:
-                    for c, kind in wanted:
-                        if c not in existing:
-                            con.execute(f"ALTER TABLE {t} ADD COLUMN {_ident(c)} {kind}")
-                    con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
-                # in the source's stored order (the order a scan, and so the frame, has)
-                copied = con.execute(
-                    f"INSERT INTO {t} BY NAME SELECT * FROM {src} WHERE wave = ? AND ({key} IS NULL OR {key} NOT IN "
-                    f"(SELECT key FROM excluded_keys WHERE key IS NOT NULL)) ORDER BY rowid", [wave]).fetchone()[0]
-                if copied != len(frame):  # the source changed since the frame was read: store the frame
-                    con.execute("ROLLBACK")
-                    copied = None
-                else:
-                    crash_point(f"warehouse:{table}:before-commit")
-                    con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+                with _wave_write(con, table, wave, wanted) as t:
+                    key = _ident(rows.key)
+                    # in the source's stored order (the order a scan, and so the frame, has)
+                    copied = con.execute(
+                        f"INSERT INTO {t} BY NAME SELECT * FROM {_qualified(con, rows.source)} WHERE wave = ? AND "
+                        f"({key} IS NULL OR {key} NOT IN (SELECT key FROM excluded_keys WHERE key IS NOT NULL)) "
+                        "ORDER BY rowid", [wave]).fetchone()[0]
+                    if copied != len(frame):  # the source changed since the frame was read: store the frame
+                        copied = None
+                        raise _Discard
+            except _Discard:
+                pass
             finally:
                 con.unregister("excluded_keys")
     if copied is None:
