@@ -238,3 +238,34 @@ def test_runs_on_one_warehouse_queue_behind_the_one_holding_it(tmp_path):
     finally:
         holder.wait(timeout=60)
     assert holder.returncode == 0
+
+
+def test_few_valued_text_columns_are_stored_as_the_plain_text_write_would(tmp_path, monkeypatch):
+    """Object columns with few distinct values go to DuckDB as Categoricals: the stored values are
+    exactly those of the plain write (text, missing as NULL, non-text values as their str())."""
+    n = 3 * warehouse.FEW_TEXTS
+    rng = np.random.default_rng(7)
+    answers = np.array(["Agree", " Agree", "agree", "", "Strongly agree", None, float("nan"), pd.NA], dtype=object)
+    frame = pd.DataFrame({
+        "wave": ["2015"] * n,
+        "respondent": [f"r{i}" for i in range(n)],  # many values: stays text
+        "answer": answers[rng.integers(0, len(answers), n)],
+        "mixed": np.array([1, 2.5, "2.5", None, True], dtype=object)[rng.integers(0, 5, n)],  # 2.5 and "2.5" meet
+        "number": rng.integers(0, 9, n),
+        "flag": pd.array(rng.integers(0, 2, n).astype(bool), dtype="boolean"),
+    })
+    assert isinstance(warehouse._for_duckdb(frame["answer"]).dtype, pd.CategoricalDtype)  # the fast path
+    assert warehouse._for_duckdb(frame["mixed"]).dtype == object  # 2.5 and "2.5": one text, so plain
+    assert warehouse._for_duckdb(frame["respondent"]).dtype == object
+    fast, plain = tmp_path / "fast.duckdb", tmp_path / "plain.duckdb"
+    warehouse.replace_wave(fast, "t", "2015", frame)
+    monkeypatch.setattr(warehouse, "FEW_TEXTS", 0)  # every object column written as plain text
+    warehouse.replace_wave(plain, "t", "2015", frame)
+    stored = warehouse.read_wave(fast, "t", "2015")
+    pd.testing.assert_frame_equal(stored, warehouse.read_wave(plain, "t", "2015"), check_exact=True)
+    assert stored["answer"].isna().sum() == (pd.isna(frame["answer"])).sum()
+    assert set(stored["mixed"].dropna()) == {"1", "2.5", "True"}
+    with duckdb.connect(str(fast)) as con:  # column types as before: text stays VARCHAR
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 't'").fetchall())
+    assert types["answer"] == types["mixed"] == "VARCHAR"
