@@ -131,6 +131,18 @@ def test_published_rows_show_no_small_count(table, assessment):
     assert table.loc[table["suppressed"], ["n", "successes", "estimate", "se", "ci_low", "ci_high"]].isna().all().all()
 
 
+def _answer_levels(assessment, col: str) -> list[str]:
+    """The answers a headline column can hold: its domain levels (or yes/no/selected) and every
+    indicator's success answers on it, each once."""
+    from assets.estimates.headline import domain_levels
+
+    levels = list(domain_levels(assessment, col)) or ["Yes", "No", "Selected"]
+    for ind in assessment.indicators.indicators:
+        if ind.variable == col:
+            levels += [str(v) for v in ind.success]
+    return list(dict.fromkeys(levels))
+
+
 @pytest.mark.parametrize("seed,n", [(7, 3000), (8, 600)])
 def test_cell_totals_give_the_row_by_row_table(assessment, monkeypatch, seed, n):
     """The headline table from cell totals equals the straightforward row-level computation."""
@@ -153,7 +165,7 @@ def test_columns_factorised_once_per_table_give_the_same_rows(assessment):
     """headline_indicators factorises each column once for all indicators and domains (a shared
     cache); every row equals the one worked out indicator by indicator without it, also with
     missing answers of every kind (None, NaN, pd.NA) and answers outside the codebook."""
-    from assets.estimates.headline import domain_levels, headline_columns, indicator_rows
+    from assets.estimates.headline import headline_columns, indicator_rows
     from assets.estimates.weighting import weight_officers
 
     rng = np.random.default_rng(7)
@@ -164,11 +176,7 @@ def test_columns_factorised_once_per_table_give_the_same_rows(assessment):
     for col in headline_columns(assessment):
         if col in data:
             continue
-        levels = list(domain_levels(assessment, col)) or ["Yes", "No", "Selected"]
-        for ind in assessment.indicators.indicators:
-            if ind.variable == col:
-                levels += [str(v) for v in ind.success]
-        choices = np.array([*dict.fromkeys(levels), None, np.nan, pd.NA, "something else"], dtype=object)
+        choices = np.array([*_answer_levels(assessment, col), None, np.nan, pd.NA, "something else"], dtype=object)
         data[col] = choices[rng.integers(0, len(choices), n)]
     responses = pd.DataFrame(data)
     weighting = weight_officers(responses, assessment, "2015")
@@ -188,7 +196,7 @@ def test_headline_cells_keyed_by_the_joint_domain_code_equal_row_level_rows(asse
     awkward data: missing answers of every kind, answers outside the codebook, empty levels,
     counties merged into one weighting cell, one-respondent domains, an unknown-county cell."""
     import assets.estimates.headline as headline_module
-    from assets.estimates.headline import domain_levels, headline_columns, indicator_rows
+    from assets.estimates.headline import headline_columns, indicator_rows
     from assets.estimates.weighting import weight_officers
 
     rng = np.random.default_rng(seed)
@@ -203,11 +211,7 @@ def test_headline_cells_keyed_by_the_joint_domain_code_equal_row_level_rows(asse
     for col in headline_columns(assessment):
         if col in data:
             continue
-        levels = list(domain_levels(assessment, col)) or ["Yes", "No", "Selected"]
-        for ind in assessment.indicators.indicators:
-            if ind.variable == col:
-                levels += [str(v) for v in ind.success]
-        levels = list(dict.fromkeys(levels))
+        levels = _answer_levels(assessment, col)
         p = np.array([0.5] + [0.5 / max(len(levels) - 1, 1)] * (len(levels) - 1))[:len(levels)]
         values = np.array(levels, dtype=object)[rng.choice(len(levels), n, p=p / p.sum())]
         values[rng.random(n) < 0.1] = None
