@@ -14,6 +14,7 @@ from assets.ingest.officer_responses import to_officer_responses
 from assets.ingest.readers import FORMATS, read_bytes_as_export
 from pipelines.config import REPO_ROOT, load_assessment
 from pipelines.errors import InputError
+from tests.fuzz.harness import mutate  # the fuzz targets' byte mutator (this test draws fewer kinds of edit)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                     derandomize=True)
@@ -78,29 +79,10 @@ _MUTATIONS = st.lists(st.tuples(st.sampled_from(["flip", "delete", "insert", "tr
                       min_size=1, max_size=4)
 
 
-def _mutate(data: bytes, mutations) -> bytes:
-    buf = bytearray(data)
-    for kind, where, size, chunk in mutations:
-        if not buf:
-            break
-        i = int(where * (len(buf) - 1))
-        if kind == "flip":
-            buf[i] ^= (size % 255) + 1
-        elif kind == "delete":
-            del buf[i:i + size]
-        elif kind == "insert":
-            buf[i:i] = chunk * (1 + size % 3)
-        elif kind == "truncate":
-            del buf[i:]
-        else:
-            buf[i:i] = buf[i:i + size * 8]
-    return bytes(buf)
-
-
 @SETTINGS
 @given(layout=st.sampled_from(LAYOUTS), mutations=_MUTATIONS)
 def test_mutated_real_exports(layout, mutations):
-    _ingest(_mutate(_exports()[layout], mutations), SUFFIX[layout])
+    _ingest(mutate(_exports()[layout], mutations), SUFFIX[layout])
 
 
 @SETTINGS
