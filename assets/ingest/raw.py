@@ -17,11 +17,15 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pipelines.errors import InputError
+
+if TYPE_CHECKING:  # imported where a big export is parsed
+    import duckdb
 
 #: roles a column can play within its question
 ANSWER, CHOICE, OTHER_TEXT = "answer", "choice", "other_text"
@@ -391,23 +395,23 @@ def parse_delimited_duckdb(path: Path, width: int, delimiter: str) -> pd.DataFra
     return grid
 
 
-def _select_columns(con: object, source: str, params: dict, width: int) -> pd.DataFrame:
+def _select_columns(con: duckdb.DuckDBPyConnection, source: str, params: dict, width: int) -> pd.DataFrame:
     """Every column of ``source``, blank = ''; few-valued ones as Categoricals.
 
     The distinct cells of the first rows become a DuckDB ENUM per few-valued column, and one pass
     over the whole file returns each row's code into it. A column holding a cell its first rows do
     not is read again as text; which way a column is held never changes its values."""
-    con.execute(f"CREATE TEMP TABLE first_rows AS SELECT * FROM {source} LIMIT {_SAMPLE_ROWS}", params)  # type: ignore[attr-defined]
-    sample = con.execute("SELECT count(*), " + ", ".join(f"approx_count_distinct(c{i})" for i in range(width))  # type: ignore[attr-defined]
+    con.execute(f"CREATE TEMP TABLE first_rows AS SELECT * FROM {source} LIMIT {_SAMPLE_ROWS}", params)
+    sample = con.execute("SELECT count(*), " + ", ".join(f"approx_count_distinct(c{i})" for i in range(width))
                          + " FROM first_rows").fetchone()
     few = [i for i in range(width) if sample[0] and sample[i + 1] <= max(CATEGORICAL_MAX_SHARE * sample[0], CATEGORICAL_MAX_VALUES)]
     categories: dict[int, list[str]] = {}
     for i in few:
-        con.execute(f"CREATE TYPE cells_{i} AS ENUM (SELECT DISTINCT coalesce(c{i}, '') FROM first_rows)")  # type: ignore[attr-defined]
-        categories[i] = [r[0] for r in con.execute(f"SELECT unnest(enum_range(NULL::cells_{i}))").fetchall()]  # type: ignore[attr-defined]
+        con.execute(f"CREATE TYPE cells_{i} AS ENUM (SELECT DISTINCT coalesce(c{i}, '') FROM first_rows)")
+        categories[i] = [r[0] for r in con.execute(f"SELECT unnest(enum_range(NULL::cells_{i}))").fetchall()]
     select = [f"enum_code(TRY_CAST(coalesce(c{i}, '') AS cells_{i})) AS c{i}" if i in few else f"coalesce(c{i}, '') AS c{i}"
               for i in range(width)]
-    result = con.execute("SELECT " + ", ".join(select) + f" FROM {source}", params).fetchnumpy()  # type: ignore[attr-defined]
+    result = con.execute("SELECT " + ", ".join(select) + f" FROM {source}", params).fetchnumpy()
     columns: dict[int, object] = {}
     again = []
     for i, values in enumerate(result.values()):
@@ -419,7 +423,7 @@ def _select_columns(con: object, source: str, params: dict, width: int) -> pd.Da
             codes = np.asarray(values).astype(np.int32)
             columns[i] = pd.Categorical.from_codes(codes, categories=pd.Index(categories[i], dtype=object))
     if again:
-        text = con.execute("SELECT " + ", ".join(f"coalesce(c{i}, '') AS c{i}" for i in again)  # type: ignore[attr-defined]
+        text = con.execute("SELECT " + ", ".join(f"coalesce(c{i}, '') AS c{i}" for i in again)
                            + f" FROM {source}", params).fetchnumpy()
         for i, values in zip(again, text.values()):
             columns[i] = np.asarray(values, dtype=object)
