@@ -43,15 +43,17 @@ _OLD_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
 def _dagster_home() -> None:
     """Runs from the CLI and from `htna ui` share one Dagster instance (run history) per checkout."""
     from pipelines.config import REPO_ROOT
-    from pipelines.run_history import INSTANCE_CONFIG
+    from pipelines.run_history import MARKER, instance_config
 
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "build" / "dagster").expanduser().resolve()
     try:
         home.mkdir(parents=True, exist_ok=True)
         config = home / "dagster.yaml"
-        # written once; a file this CLI wrote before the run-history storage existed is brought up to date
-        if not config.exists() or config.read_text(encoding="utf-8") == _OLD_INSTANCE_CONFIG:
-            config.write_text(INSTANCE_CONFIG, encoding="utf-8")
+        wanted = instance_config(home)
+        # a file this CLI wrote is kept up to date (a moved folder, an older version); the user's own is left
+        current = config.read_text(encoding="utf-8") if config.exists() else None
+        if current is None or current == _OLD_INSTANCE_CONFIG or (current.startswith(MARKER) and current != wanted):
+            config.write_text(wanted, encoding="utf-8")
     except OSError as exc:
         raise HtnaError(f"DAGSTER_HOME {home} cannot be created or written ({exc.strerror}); "
                         "point DAGSTER_HOME at a writable folder, or unset it to use build/dagster") from None

@@ -7,18 +7,22 @@ storage, the same files and tables under ``$DAGSTER_HOME/history/runs/`` (so ear
 visible), except that each process keeps its connection to a database open between events. SQLite
 in WAL mode lets the UI read while a run writes, as before.
 
-It is named in ``$DAGSTER_HOME/dagster.yaml`` (written by the CLI, see ``cli._dagster_home``)::
+It is named in ``$DAGSTER_HOME/dagster.yaml`` (written by the CLI: :func:`instance_config`)::
 
     event_log_storage:
       module: pipelines.run_history
       class: KeptOpenSqliteEventLogStorage
+      config:
+        base_dir: <DAGSTER_HOME>/history/runs
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import OrderedDict
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 from dagster._config import Field, StringSource
@@ -35,19 +39,29 @@ from sqlalchemy.pool import StaticPool
 #: run databases kept open at once by one process (the index database is always kept)
 KEPT_RUN_DATABASES = 4
 
-#: the instance config (dagster.yaml) the CLI writes: no telemetry (no network here), this storage
-INSTANCE_CONFIG = """\
+#: first line of a dagster.yaml the CLI wrote (and may rewrite, e.g. when the folder has moved)
+MARKER = "# Written by htna (pipelines/run_history.py); delete this line to keep your own edits."
+
+
+def instance_config(home: Path) -> str:
+    """The instance config (dagster.yaml) the CLI writes for ``home``: no telemetry (this machine
+    may have no network) and this storage, at the path Dagster's default storage uses."""
+    base_dir = json.dumps(str(Path(home).resolve() / "history" / "runs"))  # a quoted YAML string
+    return f"""{MARKER}
 telemetry:
   enabled: false
-# Dagster's SQLite run history, keeping its database connections open (pipelines/run_history.py)
+# Dagster's SQLite run history, keeping its database connections open
 event_log_storage:
   module: pipelines.run_history
   class: KeptOpenSqliteEventLogStorage
+  config:
+    base_dir: {base_dir}
 """
 
 
 def default_base_dir() -> str:
-    """Where Dagster's default SQLite storage keeps the event logs: ``$DAGSTER_HOME/history/runs``."""
+    """Where Dagster's default SQLite storage keeps the event logs: ``$DAGSTER_HOME/history/runs``
+    (for a dagster.yaml that names this class without a ``base_dir``)."""
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         raise RuntimeError("DAGSTER_HOME is not set: the run history lives under it")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import REPO_ROOT, Assessment, load_assessment
-from pipelines.run_history import INSTANCE_CONFIG
+from pipelines.run_history import instance_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -45,7 +45,7 @@ def cli_env(dagster_home: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HTNA_")}
     env["DAGSTER_HOME"] = str(dagster_home or _TEST_DAGSTER_HOME)
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(INSTANCE_CONFIG)  # as the CLI writes it
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(instance_config(Path(env["DAGSTER_HOME"])))  # as the CLI
     return env
 
 

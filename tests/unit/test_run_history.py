@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from pipelines.run_history import INSTANCE_CONFIG, KEPT_RUN_DATABASES, KeptOpenSqliteEventLogStorage
+from pipelines.run_history import KEPT_RUN_DATABASES, MARKER, KeptOpenSqliteEventLogStorage, instance_config
 
 
 @dg.asset(check_specs=[dg.AssetCheckSpec("has_rows", asset="counted")])
@@ -17,7 +17,7 @@ def counted() -> dg.MaterializeResult:
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    (tmp_path / "dagster.yaml").write_text(INSTANCE_CONFIG)
+    (tmp_path / "dagster.yaml").write_text(instance_config(tmp_path))
     return tmp_path
 
 
@@ -53,21 +53,39 @@ def test_the_configured_instance_stores_and_reads_back_every_run(home):
     assert storage._engines == {}  # closed with the instance
 
 
-def test_the_cli_writes_the_instance_config_and_updates_its_old_one(tmp_path, monkeypatch):
+def test_an_instance_loaded_from_its_folder_needs_no_dagster_home(home, monkeypatch):
+    with dg.DagsterInstance.get() as instance:
+        run_id = _materialise(instance)
+    monkeypatch.delenv("DAGSTER_HOME")
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # as tools and tests load an instance
+        assert isinstance(instance.event_log_storage, KeptOpenSqliteEventLogStorage)
+        assert any(e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+                   for e in instance.all_logs(run_id))
+
+
+def test_the_cli_writes_the_instance_config_and_keeps_its_own_up_to_date(tmp_path, monkeypatch):
     from pipelines import cli
 
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "new"))
-    cli._dagster_home()
-    assert (tmp_path / "new" / "dagster.yaml").read_text() == INSTANCE_CONFIG
+    def written(folder):
+        monkeypatch.setenv("DAGSTER_HOME", str(folder))
+        cli._dagster_home()
+        return (folder / "dagster.yaml").read_text()
+
+    new = tmp_path / "new"
+    assert written(new) == instance_config(new)
+    assert str(new / "history" / "runs") in instance_config(new)
     old = tmp_path / "old"
     old.mkdir()
-    (old / "dagster.yaml").write_text(cli._OLD_INSTANCE_CONFIG)
-    monkeypatch.setenv("DAGSTER_HOME", str(old))
-    cli._dagster_home()
-    assert (old / "dagster.yaml").read_text() == INSTANCE_CONFIG
+    (old / "dagster.yaml").write_text(cli._OLD_INSTANCE_CONFIG)  # an earlier version's file
+    assert written(old) == instance_config(old)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "dagster.yaml").write_text(instance_config(tmp_path / "where-it-was"))  # the folder moved
+    assert written(moved) == instance_config(moved)
     own = tmp_path / "own"
     own.mkdir()
+    mine = instance_config(tmp_path / "elsewhere").replace(MARKER + "\n", "")  # edited, marker removed
+    (own / "dagster.yaml").write_text(mine)
+    assert written(own) == mine
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")  # a file the user wrote is left alone
-    monkeypatch.setenv("DAGSTER_HOME", str(own))
-    cli._dagster_home()
-    assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+    assert written(own) == "telemetry:\n  enabled: true\n"
