@@ -79,7 +79,12 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
     _dagster_home()
     from pipelines.warehouse import held_open
 
-    with dg.DagsterInstance.get() as instance, held_open(settings.warehouse_path()):
+    warehouse = settings.warehouse_path()
+
+    def waiting() -> None:
+        print(f"htna: waiting for another run to finish with {warehouse} ...", file=sys.stderr, flush=True)
+
+    with dg.DagsterInstance.get() as instance, held_open(warehouse, on_wait=waiting):
         log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
         result = build_definitions(settings).resolve_job_def("assessment").execute_in_process(
             partition_key=wave, instance=instance, raise_on_error=False,

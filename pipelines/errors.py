@@ -52,3 +52,11 @@ class InputError(HtnaError):
         if fix:
             msg += f"\n  fix: {fix}"
         super().__init__(msg)
+
+
+class WarehouseError(HtnaError):
+    """The assessment's DuckDB file cannot be opened (not writable, busy, not a DuckDB file)."""
+
+    def __init__(self, path: Path | str, problem: str, fix: str = "") -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {problem}" + (f"\n  fix: {fix}" if fix else ""))

@@ -13,15 +13,16 @@ import os
 import random
 import re
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.errors import WarehouseError
 from pipelines.faults import crash_point
 
 SCHEMA = "assessment"
@@ -49,8 +50,10 @@ _HELD: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
 @contextmanager
-def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, waiting while another process holds the write lock.
+def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0,
+            on_wait: Callable[[], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting while another process holds the write lock (``on_wait`` is
+    called once if it has to wait).
 
     Inside :func:`held_open` of the same file this is a new connection to the database already open
     (read-write, whatever ``read_only`` says), which costs nothing; otherwise it opens the file."""
@@ -74,6 +77,9 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
+            if on_wait is not None:
+                on_wait()
+                on_wait = None
             time.sleep(delay + random.random() * delay)
             delay = min(delay * 2, 1.0)
     try:
@@ -85,25 +91,44 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0)
 
 
 @contextmanager
-def held_open(path: Path | str, timeout_s: float = 3600.0) -> Iterator[None]:
+def held_open(path: Path | str, timeout_s: float = 3600.0,
+              on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Keep the warehouse open (read-write) for a whole run in this process.
 
     Opening the file starts a DuckDB database each time (about 30 ms, and a run connects some 150
     times); inside this block every :func:`connect` to the file is a connection to the one open
     database. DuckDB lets one process write a file at a time, so runs on the same warehouse queue:
-    this waits up to ``timeout_s`` for another run's block to end, and other processes wait for
-    this one's (a plain :func:`connect` gives up after its own timeout).
+    this waits up to ``timeout_s`` for another run's block to end (calling ``on_wait`` once if it
+    has to), and other processes wait for this one's (a plain :func:`connect` gives up after its own
+    timeout). A file that cannot be opened is a :class:`WarehouseError` naming it and the fix.
     Re-entrant: an inner block on the same file does nothing."""
     key = str(Path(path).resolve())
     if key in _HELD:
         yield
         return
-    with connect(path, timeout_s=timeout_s) as con:
+    with ExitStack() as stack:
+        try:
+            con = stack.enter_context(connect(path, timeout_s=timeout_s, on_wait=on_wait))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseError(path, f"another process kept the warehouse open for over {timeout_s:.0f} s "
+                                     "(another htna run, the Dagster UI running a wave, or a DuckDB shell)",
+                                     "wait for it to finish, or pass --warehouse to use another file") from None
+            raise WarehouseError(path, f"cannot be opened as a DuckDB database ({_first_line(exc)})",
+                                 "check the path, or pass --warehouse to use another file") from None
+        except (duckdb.Error, OSError) as exc:
+            raise WarehouseError(path, f"cannot be opened ({_first_line(exc)})",
+                                 "point --warehouse (or the config's warehouse) at a writable folder") from None
         _HELD[key] = con
         try:
             yield
         finally:
             del _HELD[key]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _duck_type(series: pd.Series) -> str:

@@ -200,6 +200,16 @@ def test_bad_data_folder_is_a_clear_error_not_a_traceback(tmp_path):
     assert "Traceback" not in err + out
 
 
+def test_a_warehouse_that_cannot_be_opened_is_a_clear_error_not_a_traceback(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the warehouse's folder should be")
+    code, out, err = run_cli(["run", "--wave", "2015", "--warehouse", str(blocker / "htna.duckdb"),
+                              "--output", str(tmp_path / "site")])
+    assert code == 1
+    assert "Traceback" not in err
+    assert f"{blocker / 'htna.duckdb'}: cannot be opened" in err and "fix:" in err
+
+
 def test_malformed_export_names_file_and_row(tmp_path, demo_run):
     folder = tmp_path / "data" / "incoming" / "2015"
     folder.mkdir(parents=True)

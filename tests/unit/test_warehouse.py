@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines import warehouse
+from pipelines.errors import WarehouseError
 
 
 def wave_rows(wave: str, n: int, **extra) -> pd.DataFrame:
@@ -231,13 +232,33 @@ def test_runs_on_one_warehouse_queue_behind_the_one_holding_it(tmp_path):
         with pytest.raises(duckdb.IOException):  # a plain connection gives up after its timeout
             with warehouse.connect(db, timeout_s=0.5):
                 pass
+        with pytest.raises(WarehouseError, match="another process kept the warehouse open"):
+            with warehouse.held_open(db, timeout_s=0.5):  # a run that cannot wait that long: a clear error
+                pass
         start = time.monotonic()
-        with warehouse.held_open(db, timeout_s=120):  # a run waits for the other run to finish
+        waits: list[str] = []
+        with warehouse.held_open(db, timeout_s=120, on_wait=lambda: waits.append("waiting")):  # a run waits
             assert len(warehouse.read_wave(db, "t", "2015")) == 2
-        assert time.monotonic() - start > 2  # the holder kept the file about 4 s after saying so
+        assert time.monotonic() - start > 1  # the holder kept the file about 4 s after saying so
+        assert waits == ["waiting"]  # said once
     finally:
         holder.wait(timeout=60)
     assert holder.returncode == 0
+
+
+def test_a_warehouse_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("x")
+    with pytest.raises(WarehouseError, match="a-file/w.duckdb: cannot be opened") as err:
+        with warehouse.held_open(not_a_folder / "w.duckdb"):
+            pass
+    assert "fix:" in str(err.value)
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("these are notes, not a database\n" * 100)
+    with pytest.raises(WarehouseError, match="notes.duckdb: cannot be opened"):
+        with warehouse.held_open(not_duckdb):
+            pass
+    assert warehouse._HELD == {}
 
 
 def test_few_valued_text_columns_are_stored_as_the_plain_text_write_would(tmp_path, monkeypatch):
