@@ -242,8 +242,10 @@ def test_big_exports_timestamps_parsed_by_duckdb_equal_the_format_loop(monkeypat
                "01/05/2015 12:00:00 PM", "2015-01-05 13:00:00", "1/5/2015 13:02:03 PM", " 1/5/2015 1:02:03 PM ", "",
                None, "garbage", "02/29/2016 11:59:59 PM", "02/29/2015 11:59:59 PM", "01/05/0000 01:00:00 AM"]
     cells = pd.Series(values, dtype=object)
-    monkeypatch.setattr(o, "FAST_TIMESTAMPS_MIN", 1)
-    fast = o.parse_timestamps(cells)
-    monkeypatch.setattr(o, "FAST_TIMESTAMPS_MIN", 10**12)
-    pd.testing.assert_series_equal(fast, o.parse_timestamps(cells))
+    monkeypatch.setattr(o, "FAST_TIMESTAMPS_MIN", 1)  # DuckDB parses the rows in SurveyMonkey's shape as they are
+    fast, fast_nonblank = o._timestamps(cells)
+    monkeypatch.setattr(o, "FAST_TIMESTAMPS_MIN", 10**12)  # every distinct value by the format loop
+    slow, slow_nonblank = o._timestamps(cells)
+    pd.testing.assert_series_equal(fast, slow)
+    assert fast_nonblank.tolist() == slow_nonblank.tolist() == [v is not None and v.strip() != "" for v in values]
     assert fast.iloc[-12] == pd.Timestamp("2015-01-05 13:02:03") and pd.isna(fast.iloc[-1])
