@@ -13,9 +13,10 @@ Dagster asset calls :func:`archive_export` and uses :func:`current_export` for l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -55,6 +56,11 @@ class ArchiveResult:
     replaced: ArchiveRecord | None = None
 
 
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty: another export with these bytes is (being) archived there
+        pass
 
 
 def read_records(archive: Path) -> list[ArchiveRecord]:
@@ -83,12 +89,33 @@ def _write_records(archive: Path, records: list[ArchiveRecord]) -> None:
     os.replace(tmp, archive / RECORDS)
 
 
-def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: str = "officer_survey") -> ArchiveResult:
-    """Copy an export into the archive under its SHA-256 and record it as the wave's current export."""
+def _copy_hashed(source: Path, target: Path) -> str:
+    """Copy ``source`` to ``target`` and return the SHA-256 of the bytes copied, in one pass over the file."""
+    h = hashlib.sha256()
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    with source.open("rb") as src, target.open("wb") as dst:
+        while n := src.readinto(buf):
+            h.update(view[:n])
+            dst.write(view[:n])
+    return h.hexdigest()
+
+
+def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: str = "officer_survey",
+                   sha256: str | None = None) -> ArchiveResult:
+    """Copy an export into the archive under its SHA-256 and record it as the wave's current export.
+
+    ``sha256`` is the file's digest when the caller already computed it in this run (survey_exports
+    does): the file is then not hashed first, only read once to copy it, and the copy's digest must
+    equal the given one. A digest that is already the wave's current export is trusted without reading
+    the file, so pass only a digest of the file as it is now, never one remembered from an earlier run.
+    """
     path, archive = Path(path), Path(archive)
     if not path.is_file():
         raise InputError(path, "file not found", fix="check the path of the export")
-    digest = sha256_of(path)
+    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")  # it names a folder of the archive
+    digest = sha256 if sha256 is not None else sha256_of(path)
     records = read_records(archive)
     current = [r for r in records if r.wave == wave and r.dataset == dataset and r.current]
     same = next((r for r in current if r.sha256 == digest), None)
@@ -101,9 +128,15 @@ def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: st
         for d in (archive, folder):  # respondent-level data: the owner only
             os.chmod(d, 0o700)
         tmp = folder / f".{path.name}.partial"
-        shutil.copyfile(path, tmp)
-        if sha256_of(tmp) != digest:
+        try:
+            copied = _copy_hashed(path, tmp)  # the copy is verified by the bytes written, not by reading it back
+        except BaseException:  # disk full, interrupted: no partial copy left behind
             tmp.unlink(missing_ok=True)
+            _remove_if_empty(folder)
+            raise
+        if copied != digest:
+            tmp.unlink(missing_ok=True)
+            _remove_if_empty(folder)  # a folder named by a digest whose bytes never arrived
             raise InputError(path, "the file changed while it was being archived", fix="wait until it is fully written and retry")
         os.replace(tmp, target)
         os.chmod(target, 0o400)

@@ -49,8 +49,10 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         assessment = settings.assessment()
         name = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "file_name"].iloc[0]
         path = wave_folder(settings.data_path(), wave) / name
-        # every export is kept, by content hash, beside the warehouse (owner-only), with its wave
-        archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive")
+        # every export is kept, by content hash, beside the warehouse (owner-only), with its wave; the hash
+        # survey_exports took in this run is reused, so the export is read once to copy it, not three times
+        digest = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "sha256"].iloc[0]
+        archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive", sha256=digest)
         raw = read_export(path)  # any supported layout, detected from the file
         accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
     meta = {
