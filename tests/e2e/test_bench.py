@@ -1,8 +1,11 @@
-"""`htna bench` smoke test: it runs and reports every asset, the floors and memory (no timing assertions)."""
+"""`htna bench` smoke test: it runs and reports every asset, the floors, ingest against them and memory (no timing
+assertions)."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from tests.conftest import run_cli
 
@@ -17,7 +20,12 @@ def test_bench_smoke(tmp_path):
     [entry] = report["sizes"]
     assert entry["respondents"] == 182
     assert entry["duckdb_scan_floor_s"] > 0 and entry["peak_rss_mb"] > 50
+    for key in ("duckdb_load_floor_s", "ingest_s", "ingest_vs_scan_floor", "ingest_vs_load_floor"):
+        assert isinstance(entry[key], float) and entry[key] > 0, key
+    assert entry["ingest_s"] == pytest.approx(entry["assets_s"]["survey_exports"] + entry["assets_s"]["officer_responses"])
     assert {"survey_exports", "officer_responses", "headline_indicators", "assessment_report"} <= set(entry["assets_s"])
     assert entry["total_s"] >= sum(entry["assets_s"].values()) * 0.5
     assert "n=      182" in stdout
+    assert "DuckDB scan floor" in stdout and "DuckDB load floor" in stdout and "x load floor" in stdout
+    assert not [p for p in (tmp_path / "w").rglob("load-floor-*")]  # the load floor's DuckDB file is removed
     assert {"quality", "estimate", "prevalence"} <= set(report["components"])
