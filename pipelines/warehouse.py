@@ -211,11 +211,18 @@ def replace_wave(path: Path | str, table: str, wave: str, frame: pd.DataFrame) -
     # object columns are stored as text; the other columns go to DuckDB as they are (no copy)
     frame = pd.DataFrame({c: _for_duckdb(frame[c]) if frame[c].dtype == object else frame[c]
                           for c in frame.columns}, copy=False)
+    staged = any(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in frame.columns)
     with connect(path) as con:
         con.register("incoming", frame)
         try:
             with _wave_write(con, table, wave, [(str(c), _duck_type(frame[c])) for c in frame.columns]) as t:
-                if len(frame):
+                if len(frame) and staged:
+                    # Categoricals are copied into DuckDB as ENUMs first: its insert from its own table
+                    # (ENUM -> VARCHAR) runs on every core, the one from pandas on one (1M rows: 3.6 s -> 2.5 s)
+                    con.execute("CREATE TEMP TABLE incoming_rows AS SELECT * FROM incoming")
+                    con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM incoming_rows")
+                    con.execute("DROP TABLE incoming_rows")
+                elif len(frame):
                     con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM incoming")
         finally:
             con.unregister("incoming")

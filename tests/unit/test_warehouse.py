@@ -274,7 +274,10 @@ def test_few_valued_text_columns_are_stored_as_the_plain_text_write_would(tmp_pa
         "mixed": np.array([1, 2.5, "2.5", None, True], dtype=object)[rng.integers(0, 5, n)],  # 2.5 and "2.5" meet
         "number": rng.integers(0, 9, n),
         "flag": pd.array(rng.integers(0, 2, n).astype(bool), dtype="boolean"),
+        "when": pd.Timestamp("2015-03-01") + pd.to_timedelta(rng.integers(0, 10**15, n), unit="ns"),  # ns: cut to us
     })
+    frame.loc[::7, "when"] = pd.NaT
+    # a frame with a Categorical goes through a DuckDB table of its own first (staged), the other directly
     assert isinstance(warehouse._for_duckdb(frame["answer"]).dtype, pd.CategoricalDtype)  # the fast path
     assert warehouse._for_duckdb(frame["mixed"]).dtype == object  # 2.5 and "2.5": one text, so plain
     assert warehouse._for_duckdb(frame["respondent"]).dtype == object
