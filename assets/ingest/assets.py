@@ -7,7 +7,7 @@ import pandas as pd
 from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import to_officer_responses
 from assets.ingest.archive import archive_export
-from assets.ingest.readers import read_export
+from assets.ingest.readers import is_kept, read_export
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
 from pipelines.failures import as_user_failure
 from pipelines.partitions import survey_waves
@@ -50,9 +50,10 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         name = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "file_name"].iloc[0]
         path = wave_folder(settings.data_path(), wave) / name
         # every export is kept, by content hash, beside the warehouse (owner-only), with its wave; the hash
-        # survey_exports took in this run is reused, so the export is read once to copy it, not three times
+        # survey_exports took is reused while the file is the one it read in this process (else hashed again)
         digest = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "sha256"].iloc[0]
-        archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive", sha256=digest)
+        archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive",
+                                  sha256=digest if is_kept(path) else None)
         raw = read_export(path)  # any supported layout, detected from the file
         accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
     meta = {

@@ -484,6 +484,15 @@ def _file_key(path: Path) -> tuple:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+def is_kept(path: Path | str) -> bool:
+    """True while a :func:`read_export_kept` read of this file waits, and the file is unchanged since
+    (same size, modification time and inode): its bytes are still the ones read then."""
+    try:
+        return _file_key(Path(path)) in _KEPT
+    except OSError:
+        return False
+
+
 def read_export_kept(path: Path | str) -> RawExport:
     """:func:`read_export` (layout detected), kept for the next ``read_export`` of the same unchanged file."""
     path = Path(path)
@@ -617,5 +626,5 @@ def describe_rows(raw: RawExport, index: np.ndarray) -> str:
     return ", ".join(map(str, rows)) + (f" and {more} more" if more > 0 else "")
 
 
-__all__ = ["FORMATS", "FORMAT_CHOICES", "detect_layout", "read_export", "read_export_kept", "read_bytes_as_export",
+__all__ = ["FORMATS", "FORMAT_CHOICES", "detect_layout", "read_export", "read_export_kept", "is_kept", "read_bytes_as_export",
            "describe_rows"]

@@ -222,11 +222,14 @@ def test_an_export_counted_by_survey_exports_is_read_once(assessment, answers, t
     path = tmp_path / "officer_survey.csv"
     path.write_text(_csv(surveymonkey_rows(assessment, answers)), encoding="utf-8")
     kept = readers.read_export_kept(path)
+    assert readers.is_kept(path)  # (survey_exports' hash of the file is reused while it is)
     assert read_export(path) is kept  # handed over once ...
+    assert not readers.is_kept(path)
     again = read_export(path)  # ... then read from the file
     assert again is not kept and again.n_rows == kept.n_rows
     readers.read_export_kept(path)
     path.write_text(_csv(surveymonkey_rows(assessment, answers)[:-1]), encoding="utf-8")  # changed since
+    assert not readers.is_kept(path)  # so the archive hashes it again
     assert read_export(path).n_rows == kept.n_rows - 1
 
 
