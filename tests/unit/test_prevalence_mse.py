@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -256,6 +255,20 @@ def test_batched_existence_screen_agrees_with_linear_program() -> None:
     assert n_nonexistent > 20  # the check was exercised
 
 
+def test_joint_linear_program_equals_one_program_per_table() -> None:
+    """The existence check of many tables as one program gives each table's own program's answer."""
+    rng = np.random.default_rng(7)
+    data = mse._prepare(simulate_overlap(100, [0.3, 0.3, 0.3, 0.3, 0.3], seed=2))
+    Y = rng.poisson(rng.choice([0.0, 0.2, 1.0, 5.0, 40.0], size=(120, 31))).astype(float)
+    answers: set[bool] = set()
+    for pairs in ([], [(0, 1)], [(0, 1), (2, 3), (1, 4)], [(0, 1), (0, 2), (1, 2), (3, 4)]):
+        X = mse._design(data.H, pairs)
+        one_by_one = [mse._lp_mle_exists(X, y) for y in Y]
+        assert mse._lp_mle_exists_many(X, Y).tolist() == one_by_one
+        answers |= set(one_by_one)
+    assert answers == {True, False}  # some tables have an MLE and some do not
+
+
 # --------------------------------------------------------------------------- bootstrap
 
 
@@ -291,11 +304,9 @@ def test_bootstrap_matches_single_table_selection(western: pd.DataFrame) -> None
 
 
 @pytest.mark.slow
-def test_bootstrap_1000_replicates_six_lists_is_fast() -> None:
+def test_bootstrap_1000_replicates_six_lists() -> None:
+    """(Its speed is measured by `htna bench`, not here.)"""
     table = simulate_overlap(3000, [0.05, 0.08, 0.1, 0.04, 0.12, 0.06], seed=11)
-    start = time.perf_counter()
     res = bootstrap(table, n_boot=1000, seed=1)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 30.0
     assert res.n_boot == 1000 and np.isfinite(res.estimates).sum() >= 990
     assert res.ci_low < 3000 < res.ci_high
