@@ -7,7 +7,6 @@ R reference numbers: test_estimates_reference.py and test_estimates_extra_refere
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -136,7 +135,8 @@ def test_unweighted_proportion_uses_wilson_or_exact():
 
 
 @pytest.mark.slow
-def test_million_rows_rake_and_proportions_are_fast():
+def test_million_rows_rake_and_proportions():
+    """A million rows raked on two margins, three proportions (speed: `htna bench`, not this test)."""
     rng = np.random.default_rng(0)
     n = 1_000_000
     df = pd.DataFrame({
@@ -149,14 +149,9 @@ def test_million_rows_rake_and_proportions_are_fast():
         "q2": rng.random(n) < 0.01,
         "q3": rng.random(n) < 0.5,
     })
-    svyciprop(SurveyDesign(df.head(100), weights="w"), "q1")  # warm up lazy scipy imports
-    start = time.perf_counter()
     d = SurveyDesign(df, weights="w", strata="stratum", ids="psu", nest=True)
     d = rake(d, {"region": {"a": 1e6, "b": 2e6, "c": 1e6, "d": 5e5},
                  "agency": {"x": 2e6, "y": 2e6, "z": 5e5}})
     results = [svyciprop(d, q) for q in ("q1", "q2", "q3")]
-    elapsed = time.perf_counter() - start
     assert d.raking.converged
     assert all(0 < r.se < 0.01 for r in results)
-    # a couple of seconds on a laptop; a per-row Python loop would take minutes
-    assert elapsed < 30, f"took {elapsed:.1f}s"

@@ -4,7 +4,6 @@ with one InputError naming the file, the place and what to do. No other exceptio
 from __future__ import annotations
 
 import importlib.util
-import time
 
 import pytest
 
@@ -65,12 +64,9 @@ def test_fifty_megabyte_export(assessment, tmp_path):
     path = tmp_path / "big.csv"
     n = corpus.write_big(path)
     assert path.stat().st_size >= 50 * 2**20
-    t0 = time.perf_counter()
-    accepted, quarantine, report = _ingest(path, assessment)
-    elapsed = time.perf_counter() - t0
+    accepted, quarantine, report = _ingest(path, assessment)  # (its speed: `htna bench`)
     assert report.rows_read == n and len(accepted) == n and quarantine.empty and report.reconciles()
     assert not report.value_problems and not report.unmatched_questions
-    assert elapsed < 120, f"50 MB took {elapsed:.0f} s"
 
 
 def test_fifty_megabyte_export_truncated(assessment, tmp_path):

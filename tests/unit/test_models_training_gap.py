@@ -229,7 +229,7 @@ def test_assets_materialise_wave_2015(materialised: Path, assessment: Assessment
     assert cards.caveats.str.contains("ILLUSTRATIVE").all()
 
 
-def test_fitting_every_model_for_a_182_respondent_wave_is_quick(materialised: Path, assessment: Assessment,
+def test_fitting_every_model_for_a_182_respondent_wave(materialised: Path, assessment: Assessment,
                                                                 record_property) -> None:
     responses = _table(materialised, "accepted_officer_responses")
     weights = _table(materialised, "officer_weights")
