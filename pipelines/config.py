@@ -62,10 +62,21 @@ class OfficerHeadcounts(_Strict):
 
 
 class Disclosure(_Strict):
+    """The publication rule (assets/publication/): see ``disclosure:`` in the assessment file."""
+
     min_cell_count: int = Field(default=6, ge=1)
     # A share also reveals its numerator (estimate x n): suppress a cell whose count of successes,
     # or of non-successes, is below the minimum too (it would show what a small group answered).
     protect_numerators: bool = True
+    # A hidden small count must stay compatible with at least this many whole numbers, whatever an
+    # intruder combines from the published tables (null: min_cell_count).
+    min_possible_values: int | None = Field(default=None, ge=2)
+    # Published shares and their intervals are rounded to this many decimals (2 = whole percent).
+    share_decimals: int = Field(default=2, ge=1, le=4)
+    # Model-based numbers of people (officers needing training, victims) are rounded to this step.
+    people_step: int = Field(default=10, ge=1)
+    # A breakdown with more than this share of hidden cells is replaced by a sentence on the page.
+    mostly_hidden_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class Trim(_Strict):

@@ -6,14 +6,16 @@ from assets.estimates import assets as estimates
 from assets.ingest import assets as ingest
 from assets.models import assets as models
 from assets.prevalence import assets as prevalence
+from assets.publication import assets as publication
 from assets.quality import assets as quality
 from assets.report import assets as report
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings, WarehouseIOManager, settings_from_environment
 from pipelines.sensors import build_incoming_exports_sensor
 
-# Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → report.
-STAGES = [ingest, quality, estimates, models, prevalence, report]
+# Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → publication
+# (the disclosure gate) → report.
+STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
 
 
 def build_definitions(settings: AssessmentSettings) -> dg.Definitions:

@@ -98,6 +98,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return headline_columns(assessment)
         if role == "weights":  # what checking the stored weights against the design needs
             return ["respondent_id", "weight"]
+        if role == "weighting atoms":  # the publication gate: each post-stratum's weights
+            return ["poststratum", "weight", "in_weighting"]
         if role == "models":
             from assets.models.training_gap import model_columns
 

@@ -6,9 +6,8 @@ import dagster as dg
 import pandas as pd
 
 from assets.estimates.headline import headline_indicators as compute_headline
-from assets.estimates.interview_themes import theme_counts, theme_counts_by_group
+from assets.estimates.interview_themes import theme_counts
 from assets.estimates.trends import indicator_trends as compute_trends
-from assets.estimates.publish import DisclosureRules
 from assets.estimates.services import counties_without_after_hours as compute_after_hours_gaps
 from assets.estimates.services import service_coverage_by_county as compute_coverage
 from assets.estimates.weighting import weight_officers
@@ -55,14 +54,13 @@ def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentS
     """Every figure the assessment reports from the officer survey (share trained, aware, handling
     cases, ...), overall and by county group, county, experience, agency type and caseload: the
     weighted share with its design-based interval beside the plain share of respondents (what 2015
-    printed), with n, the published 2015 value and disclosure control applied (small cells and
-    their complements suppressed)."""
+    printed), with n and the published 2015 value. Every cell as computed, small ones included:
+    what readers may see of it is decided by the publication gate (published_indicators)."""
     with as_user_failure():
         table = compute_headline(officer_responses, settings.assessment(), context.partition_key,
                                  weights=officer_weights)
     context.add_output_metadata({"indicators": int(table["indicator"].nunique()),
-                                 "cells": int(len(table) // 2),
-                                 "suppressed_cells": int(table["suppressed"].sum() // 2)})
+                                 "cells": int(len(table) // 2)})
     return table
 
 
@@ -72,30 +70,15 @@ def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentS
 def interview_theme_counts(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            stakeholder_interviews: pd.DataFrame, survivor_interviews: pd.DataFrame) -> pd.DataFrame:
     """How many stakeholder and survivor interviews raised each service gap or barrier (housing,
-    after-hours response, transportation, trust in law enforcement, ...); small counts suppressed."""
+    after-hours response, transportation, trust in law enforcement, ...), overall and by who raised
+    them: stakeholders by sector and by region, survivors by region. Every count as computed: what
+    readers may see of it is decided by the publication gate (published_interview_themes)."""
     a = settings.assessment()
     wave = context.partition_key
-    parts = [theme_counts(df, getattr(a.frames, name), name, wave, DisclosureRules.from_assessment(a))
-             for name, df in [("stakeholder_interviews", stakeholder_interviews),
-                              ("survivor_interviews", survivor_interviews)]]
-    return pd.concat(parts, ignore_index=True)
-
-
-@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
-          ins={"stakeholder_interviews": dg.AssetIn("accepted_stakeholder_interviews"),
-               "survivor_interviews": dg.AssetIn("accepted_survivor_interviews")})
-def interview_themes_by_group(context: dg.AssetExecutionContext, settings: AssessmentSettings,
-                              stakeholder_interviews: pd.DataFrame, survivor_interviews: pd.DataFrame) -> pd.DataFrame:
-    """The same service gaps and barriers by who raised them: stakeholders by sector and by region,
-    survivors by region. Small groups are suppressed, with complementary suppression against the
-    overall counts, so no interviewee group of fewer than the minimum can be picked out."""
-    a = settings.assessment()
-    wave = context.partition_key
-    rules = DisclosureRules.from_assessment(a)
-    table = pd.concat([theme_counts_by_group(df, getattr(a.frames, name), name, wave, rules)
+    table = pd.concat([theme_counts(df, getattr(a.frames, name), name, wave)
                        for name, df in [("stakeholder_interviews", stakeholder_interviews),
                                         ("survivor_interviews", survivor_interviews)]], ignore_index=True)
-    context.add_output_metadata({"cells": len(table), "suppressed": int(table["suppressed"].sum())})
+    context.add_output_metadata({"cells": len(table)})
     return table
 
 
@@ -103,11 +86,11 @@ def interview_themes_by_group(context: dg.AssetExecutionContext, settings: Asses
           ins={"headline_indicators": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())})
 def indicator_trends(context: dg.AssetExecutionContext, headline_indicators: pd.DataFrame) -> pd.DataFrame:
     """How each indicator moved: change from the previous survey wave and from the first, with an
-    interval and a test, for every wave up to this one already in the warehouse (suppressed cells
-    are never compared)."""
+    interval and a test, for every wave up to this one already in the warehouse (every cell; the
+    publication gate shows a change only between two published cells)."""
     table = compute_trends(headline_indicators, up_to_wave=context.partition_key) if len(headline_indicators) \
         else compute_trends(pd.DataFrame(columns=["wave", "indicator", "domain", "level", "weighted", "label",
-                                                  "estimate", "se", "ci_low", "ci_high", "suppressed"]))
+                                                  "estimate", "se", "ci_low", "ci_high"]))
     context.add_output_metadata({"comparisons": len(table),
                                  "changes": int((table["direction"] != "no clear change").sum())})
     table["wave"] = context.partition_key

@@ -16,9 +16,10 @@ Each cell (indicator x domain x level) has two rows:
 * ``weighted = False``: the plain share of respondents with its Wilson interval, which is what the
   2015 report printed (its published value sits beside both rows).
 
-``n`` and ``successes`` are unweighted respondent counts in both rows. The table then goes
-through :func:`assets.estimates.publish.publishable`, which suppresses small cells (and their
-complements) in both rows together and blanks their numbers.
+``n`` and ``successes`` are unweighted respondent counts in both rows; ``respondents`` counts the
+cell's officers in the indicator's population whether or not they answered. This is the
+assessment's internal table, every cell as computed: what may be published of it is decided by the
+publication gate (:mod:`assets.publication.indicators`), never here.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import pandas as pd
 from assets.estimates.design import combine_codes
 from assets.estimates.estimators import svyciprop
 from assets.estimates.intervals import wilson_interval
-from assets.estimates.publish import DisclosureRules, publishable
 from assets.estimates.weighting import WeightingResult, officer_design
 from pipelines.config import Assessment, Indicator
 
@@ -39,8 +39,8 @@ from pipelines.config import Assessment, Indicator
 COLLAPSE = True
 
 HEADLINE_COLUMNS = [
-    "wave", "indicator", "label", "domain", "level", "featured", "weighted", "n", "successes", "estimate",
-    "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015", "suppressed", "suppression_reason",
+    "wave", "indicator", "label", "domain", "level", "featured", "weighted", "respondents", "n", "successes",
+    "estimate", "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015",
 ]
 
 
@@ -191,8 +191,8 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting
         n = int(round(float(freq[mask & answered].sum())))
         x = int(round(float(freq[mask & success].sum())))
         head = {"wave": wave, "indicator": ind.id, "label": ind.label, "domain": domain, "level": str(level),
-                "featured": bool(featured), "n": n, "successes": x, "published_2015": pub,
-                "suppressed": False, "suppression_reason": ""}
+                "featured": bool(featured), "respondents": int(round(float(freq[mask].sum()))), "n": n,
+                "successes": x, "published_2015": pub}
         # weighted: R's svyciprop on the calibrated design, restricted to the cell
         if weighting is not None and n > 0:
             e = svyciprop(design, y, method=est.ci_method, domain=mask, level=est.level, na_rm=True)
@@ -221,7 +221,7 @@ def headline_columns(assessment: Assessment) -> list[str]:
 
 def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: str,
                         weights: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The publishable headline table (see the module docstring); ``weights`` is ``officer_weights``.
+    """The headline table (see the module docstring); ``weights`` is ``officer_weights``.
 
     The calibrated design is rebuilt from ``responses`` (its calibration is needed for the
     standard errors) and checked against ``weights`` when given.
@@ -234,5 +234,5 @@ def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: s
     for ind in assessment.indicators.indicators:
         rows.extend(indicator_rows(responses, ind, wave, weighting, assessment, domain_cache))
     table = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
-    table = table.astype({"n": "float64", "successes": "float64", "weighted": bool, "featured": bool})
-    return publishable(table, DisclosureRules.from_assessment(assessment), kind="indicators")
+    return table.astype({"respondents": "float64", "n": "float64", "successes": "float64", "weighted": bool,
+                         "featured": bool})

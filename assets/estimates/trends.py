@@ -4,7 +4,8 @@ Waves are independent samples, so the change between two waves has variance seâ‚
 interval for the change combines the two waves' own intervals by the MOVER method (Newcombe's
 hybrid score interval when they are Wilson intervals; for weighted estimates it uses their
 design-based logit intervals), so it stays sensible at small n and near 0 or 1. A change is called
-only when its interval excludes zero; suppressed cells are never compared.
+only when its interval excludes zero. Every cell is compared here; the publication gate shows a
+change only between two published cells (:mod:`assets.publication.trends`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def indicator_trends(headline: pd.DataFrame, up_to_wave: str | None = None) -> p
     """For each wave after the first, change from the previous wave and from the first wave."""
     rows: list[dict] = []
     table = headline if up_to_wave is None else headline[headline["wave"].astype(str) <= up_to_wave]
-    table = table[~table["suppressed"].astype(bool) & table["estimate"].notna()]
+    if "suppressed" in table.columns:  # a table already through the publication gate
+        table = table[~table["suppressed"].astype(bool)]
+    table = table[table["estimate"].notna()]
     for _, series in table.groupby(KEY, sort=True, dropna=False):
         series = series.sort_values("wave")
         records = series.to_dict("records")

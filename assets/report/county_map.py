@@ -7,8 +7,9 @@ that base map in ``window.PlotlyGeoAssets`` (the hook its offline bundles use), 
 is drawn and nothing is fetched. The browser tests record every request to prove it.
 
 Colours: a sequential blue scale (readable with every common colour-vision deficiency). The map
-shows model estimates (shares of officers in the gap with their 95% ranges, and the officers that
-means); these are not respondent counts, so they are shown for every county, as in the ranking table.
+shows the published county table (``published_county_estimates``): a county shown on its own has
+its model estimate; the counties of a group shown combined carry that combined row's share, and
+their hover text says so (nothing of a single hidden county is drawn).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ GEO_ASSETS_JS = (
 
 
 def county_map(county: pd.DataFrame | None, geometry: dict | None, fips_of: dict[str, str],
-               div_id: str = "county-map") -> str:
+               groups: dict[str, list[str]] | None = None, div_id: str = "county-map") -> str:
     """A choropleth of the training gap by county: one measure shown, a menu switches between measures.
 
-    ``county`` is the ``training_gap_by_county`` table; only its ``breakdown == "county"`` rows are
-    mapped, each to its shape by the county's FIPS code (``fips_of``: county name -> FIPS, from the
-    config). Returns the chart's HTML ('' when there is nothing to map).
+    ``county`` is ``published_county_estimates``; its ``breakdown == "county"`` rows are mapped by
+    FIPS code (``fips_of``: county name -> FIPS, from the config), a combined row onto each county of
+    its group (``groups``: group -> counties) not shown on its own. Returns the chart's HTML ('' when
+    there is nothing to map).
     """
     if county is None or county.empty or geometry is None:
         return ""
@@ -43,17 +45,29 @@ def county_map(county: pd.DataFrame | None, geometry: dict | None, fips_of: dict
     measures = list(dict.fromkeys(part["measure"]))
     views = []  # per measure: the trace's z, customdata and hover text (the geometry is embedded once)
     for measure in measures:
-        rows = part[(part["measure"] == measure) & part["county"].isin(list(fips_of))]
+        rows = part[part["measure"] == measure]
         label = str(rows["measure_label"].iloc[0])
-        custom = [[c, lo, hi, off, int(rk)] for c, lo, hi, off, rk in zip(
-            rows["county"].astype(str), rows["ci_low"].astype(float), rows["ci_high"].astype(float),
-            rows["officers_needing_training"].astype(float), rows["rank"])]
-        views.append({"label": label, "locations": [fips_of[c] for c in rows["county"]],
-                      "z": [float(v) for v in rows["eblup"]], "customdata": custom,
+        own = {str(r.county): r for r in rows.itertuples() if r.shown_as == "model estimate"}
+        combined = {str(r.county_group): r for r in rows.itertuples() if r.shown_as != "model estimate"}
+        locations, z, custom = [], [], []
+        for name, fips in fips_of.items():
+            r = own.get(name)
+            if r is None:
+                group = next((g for g, members in (groups or {}).items() if name in members), None)
+                r = combined.get(group)
+            if r is None or pd.isna(r.estimate):
+                continue
+            locations.append(fips)
+            z.append(float(r.estimate))
+            rank = "" if pd.isna(r.rank) else f" (rank {int(r.rank)})"
+            what = (f"about {r.officers_needing_training:.0f} officers needing training{rank}"
+                    if r.shown_as == "model estimate" else f"shown with {r.county}: too few officers answered "
+                                                             "to show the county on its own")
+            custom.append([name, float(r.ci_low), float(r.ci_high), what])
+        views.append({"label": label, "locations": locations, "z": z, "customdata": custom,
                       "hovertemplate": ("<b>%{customdata[0]}</b><br>" + html.escape(label) + "<br>share %{z:.0%} "
                                         "(95% range %{customdata[1]:.0%}–%{customdata[2]:.0%})<br>"
-                                        "about %{customdata[3]:.0f} officers needing training (rank %{customdata[4]})"
-                                        "<extra></extra>")})
+                                        "%{customdata[3]}<extra></extra>")})
     first = views[0]
     fig = go.Figure(go.Choropleth(
         geojson=geometry, featureidkey="id", locations=first["locations"], z=first["z"], zmin=0, zmax=1,

@@ -1,12 +1,9 @@
-"""The site's pages beyond the executive summary, built from aggregate tables only.
+"""The site's pages beyond the executive summary, built from the publication gate's tables only.
 
-Each function turns the stored aggregate tables into what a template prints. Disclosure control:
-indicator and theme tables go through :func:`assets.estimates.publish.publishable` (in
-``site.build_site``); the other tables are aggregates with their own suppression flag
-(``direct_publishable`` in ``training_gap_by_county``, ``publishable`` in ``case_list_overlap``),
-and every other count shown here is printed through :func:`count_cell`, which prints
-"suppressed" for any count below the minimum. Model estimates (shares, officers needing training)
-are not respondent counts and are shown with their intervals.
+Each function turns published tables (:mod:`assets.publication.gate`) into what a template prints;
+nothing here decides what may be shown or computes a number readers could not read off the
+published tables. A hidden figure prints as "hidden" with its reason (see
+:data:`assets.publication.policy.REASON_TEXT`), never as zero.
 """
 
 from __future__ import annotations
@@ -15,18 +12,14 @@ import json
 
 import pandas as pd
 
-from assets.estimates.publish import (DisclosureRules, is_missing, json_dict, protect_case_list_counts,
-                                      protect_overlap_counts)
-
-SUPPRESSED = "suppressed"
+HIDDEN = "hidden"
 
 
-def count_cell(x: object, min_count: int) -> str:
-    """A count as printed: 'suppressed' below the minimum, '—' when missing."""
-    if is_missing(x):
-        return "—"
-    v = int(x)
-    return SUPPRESSED if v < min_count else str(v)
+def is_missing(x: object) -> bool:
+    """None, pd.NA or a float NaN: a cell with no value."""
+    import math
+
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict]:
@@ -52,12 +45,17 @@ def _fig_html(fig, div_id: str) -> str:
                        config={"displaylogo": False, "responsive": True})
 
 
+def shown_count(x: object) -> str:
+    """A published count as printed: '—' when missing (hidden counts are blank in the tables)."""
+    return HIDDEN if is_missing(x) else str(int(x))
+
+
 # --- law enforcement ------------------------------------------------------------------------------
 
 
-def county_ranking(county: pd.DataFrame | None, min_count: int) -> list[dict]:
-    """Per training-gap measure: its counties ranked (model share, interval, officers needing
-    training); the direct survey share only where ``direct_publishable``."""
+def county_ranking(county: pd.DataFrame | None) -> list[dict]:
+    """Per training-gap measure: the counties shown (model estimate, ranked by officers needing
+    training) and the rows of counties shown combined, as published."""
     if county is None or county.empty:
         return []
     from assets.report.site import PALETTE
@@ -67,13 +65,11 @@ def county_ranking(county: pd.DataFrame | None, min_count: int) -> list[dict]:
     out = []
     part = county[county["breakdown"] == "county"]
     for i, (measure, rows) in enumerate(part.groupby("measure", sort=False)):
-        rows = rows.sort_values("rank")
-        records = []
-        for r in rows.to_dict("records"):
-            ok = bool(r.get("direct_publishable")) and not is_missing(r.get("direct"))
-            records.append({**r, "direct_shown": r["direct"] if ok else None, "direct_suppressed": not ok})
+        model = rows[rows["shown_as"] == "model estimate"].sort_values("rank")
+        combined = rows[rows["shown_as"] != "model estimate"]
+        ordered = pd.concat([model, combined])
         label = str(rows["measure_label"].iloc[0])
-        chart_rows = rows.iloc[::-1]
+        chart_rows = ordered[ordered["officers_needing_training"].notna()].iloc[::-1]
         fig = go.Figure(go.Scatter(
             x=chart_rows["officers_needing_training"], y=chart_rows["county"], mode="markers",
             marker=dict(color=PALETTE[0], size=9), name="Officers needing training (95% range)",
@@ -81,13 +77,13 @@ def county_ranking(county: pd.DataFrame | None, min_count: int) -> list[dict]:
                          array=chart_rows["officers_high"] - chart_rows["officers_needing_training"],
                          arrayminus=chart_rows["officers_needing_training"] - chart_rows["officers_low"],
                          color=PALETTE[0]),
-            customdata=chart_rows["eblup"],
-            hovertemplate="%{y}: %{x:.0f} officers (share %{customdata:.0%})<extra></extra>"))
-        fig.update_layout(height=120 + 24 * len(rows), margin=dict(l=10, r=10, t=20, b=40), showlegend=False,
-                          xaxis=dict(title="Estimated officers needing training", rangemode="tozero"),
+            customdata=chart_rows["estimate"],
+            hovertemplate="%{y}: about %{x:.0f} officers (share %{customdata:.0%})<extra></extra>"))
+        fig.update_layout(height=120 + 24 * max(len(chart_rows), 1), margin=dict(l=10, r=10, t=20, b=40),
+                          showlegend=False, xaxis=dict(title="Estimated officers needing training", rangemode="tozero"),
                           yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
-        out.append({"measure": measure, "label": label, "rows": records, "chart_id": f"county-chart-{i}",
-                    "chart": _fig_html(fig, f"county-chart-{i}")})
+        out.append({"measure": measure, "label": label, "rows": _records(ordered), "chart_id": f"county-chart-{i}",
+                    "chart": _fig_html(fig, f"county-chart-{i}"), "combined": len(combined)})
     return out
 
 
@@ -130,8 +126,9 @@ def _split_sentences(text: str) -> list[str]:
 # --- prevalence -----------------------------------------------------------------------------------
 
 
-def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sensitivity: pd.DataFrame | None,
-               min_count: int) -> dict:
+def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, overlap: pd.DataFrame | None,
+               sensitivity: pd.DataFrame | None) -> dict:
+    """The prevalence page from the published prevalence tables."""
     from assets.report.site import PALETTE
 
     import plotly.graph_objects as go
@@ -139,10 +136,13 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
     if estimate is None or estimate.empty:
         return {"available": False}
     strata = []
+    counts = _records(case_counts)
     for r in _records(estimate):
         r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
+        r["observed_shown"] = shown_count(r.get("observed"))
+        r["per_list"] = [{"list": c["list_label"], "cases": shown_count(c["cases"])} for c in counts
+                         if c["stratum"] == r["stratum"]]
         strata.append(r)
-    protect_case_list_counts(strata, min_count)
     shown = [r for r in strata if r["exists"] and not is_missing(r.get("estimate"))]
     chart = ""
     if shown:
@@ -153,29 +153,24 @@ def prevalence(estimate: pd.DataFrame | None, overlap: pd.DataFrame | None, sens
             x=names, y=est, name="Estimated victims (95% interval)", marker_color=PALETTE[0],
             error_y=dict(type="data", symmetric=False, array=[float(r["ci_high"]) - e for r, e in zip(shown, est)],
                          arrayminus=[e - float(r["ci_low"]) for r, e in zip(shown, est)], color="#000000"),
-            hovertemplate="%{x}: %{y:.0f} estimated<extra></extra>"))
-        obs = [(str(r["stratum"]), int(r["observed"])) for r in shown
-               if not is_missing(r.get("observed")) and int(r["observed"]) >= min_count]
+            hovertemplate="%{x}: about %{y:.0f} estimated<extra></extra>"))
+        obs = [(str(r["stratum"]), int(r["observed"])) for r in shown if not is_missing(r.get("observed"))]
         fig.add_trace(go.Bar(x=[o[0] for o in obs], y=[o[1] for o in obs], name="Distinct cases on the lists",
                              marker_color=PALETTE[1], hovertemplate="%{x}: %{y} on the lists<extra></extra>"))
         fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40),
                           yaxis=dict(title="People", rangemode="tozero"), template="plotly_white",
                           legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=12))
         chart = _fig_html(fig, "prevalence-chart")
-    overlap_rows = []
-    upset = overlap_chart(overlap, min_count)
     rows = _records(overlap)
-    hidden = protect_overlap_counts(rows, min_count)
-    for r, h in zip(rows, hidden):
-        r["count_shown"] = SUPPRESSED if h else str(int(r["count"]))
-        overlap_rows.append(r)
-    return {"available": True, "strata": strata, "chart": chart, "overlap": overlap_rows, "upset": upset,
+    for r in rows:
+        r["count_shown"] = shown_count(r.get("count"))
+    return {"available": True, "strata": strata, "chart": chart, "overlap": rows, "upset": overlap_chart(overlap),
             "sensitivity": _records(sensitivity)}
 
 
-def overlap_chart(overlap: pd.DataFrame | None, min_count: int) -> str:
+def overlap_chart(overlap: pd.DataFrame | None) -> str:
     """UpSet-style chart of the pooled overlap: cases per combination of lists (bars) above the
-    combination itself (dots). Only publishable combinations with at least the minimum are drawn."""
+    combination itself (dots). Only published combinations are drawn."""
     from plotly.subplots import make_subplots
 
     import plotly.graph_objects as go
@@ -183,22 +178,19 @@ def overlap_chart(overlap: pd.DataFrame | None, min_count: int) -> str:
 
     if overlap is None or overlap.empty:
         return ""
-    pooled = overlap[overlap["stratum"].astype(str) == "all"]
+    pooled = overlap[(overlap["stratum"].astype(str) == "all") & ~overlap["suppressed"].astype(bool)]
+    pooled = pooled[pooled["count"] > 0].sort_values(["count", "n_lists"], ascending=[False, True])
     if pooled.empty:
         return ""
-    lists = [x for x in str(pooled["lists"].iloc[0]).split(",") if x]
-    shown = pooled[pooled["publishable"].astype(bool) & (pooled["count"] >= min_count)]
-    shown = shown.sort_values(["count", "n_lists"], ascending=[False, True])
-    if shown.empty:
-        return ""
-    labels = [str(h).replace("_", " ").replace("+", " + ") for h in shown["history"]]
+    lists = list(dict.fromkeys(x for h in pooled["lists_in_history"] for x in str(h).split(" + ")))
+    labels = [str(h) for h in pooled["lists_in_history"]]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.04)
-    fig.add_trace(go.Bar(x=labels, y=shown["count"], marker_color=PALETTE[0], name="Cases",
+    fig.add_trace(go.Bar(x=labels, y=pooled["count"], marker_color=PALETTE[0], name="Cases",
                          hovertemplate="%{x}: %{y} cases<extra></extra>"), row=1, col=1)
-    for i, name in enumerate(lists):
-        member = shown[name].astype(int) == 1 if name in shown else pd.Series(False, index=shown.index)
+    for name in lists:
+        member = [name in str(h).split(" + ") for h in pooled["lists_in_history"]]
         fig.add_trace(go.Scatter(
-            x=labels, y=[name.replace("_", " ")] * len(labels), mode="markers", showlegend=False,
+            x=labels, y=[name] * len(labels), mode="markers", showlegend=False,
             marker=dict(size=12, color=[PALETTE[7] if m else "#d8dde3" for m in member]),
             hovertemplate="%{x}<extra></extra>"), row=2, col=1)
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template="plotly_white",
@@ -211,42 +203,64 @@ def overlap_chart(overlap: pd.DataFrame | None, min_count: int) -> str:
 
 # --- data quality ---------------------------------------------------------------------------------
 
+#: the published tables whose hidden figures the data-quality page accounts for, with how a row is named
+_HIDDEN_SOURCES = {
+    "published_indicators": lambda r: (r["label"], _group(r), "weighted" if r["weighted"] else "unweighted"),
+    "published_interview_themes": lambda r: (f'{r["label"]} ({str(r["dataset"]).replace("_", " ")})', _group(r), ""),
+    "published_model_results": lambda r: (r["outcome_label"], f'{r["kind"].replace("_", " ")}: '
+                                          f'{r["level"] or r["county_group"] or ""}', ""),
+    "published_case_list_counts": lambda r: (f'cases on {r["list_label"]}', r["stratum"], ""),
+    "published_case_list_overlap": lambda r: (f'cases on {r["lists_in_history"]}', r["stratum"], ""),
+    "published_quarantine": lambda r: (f'records held back: {r["reason"]}', str(r["dataset"]).replace("_", " "), ""),
+    "published_completeness": lambda r: (f'answered: {r["question_text"] or r["question"]}', "", ""),
+}
 
-def data_quality(summary: pd.DataFrame | None, min_count: int) -> dict:
-    if summary is None or summary.empty:
-        return {"available": False}
-    from assets.quality.summary import split_summary
 
-    t = split_summary(summary)
-    status = []
-    for r in _records(t["status"]):
+def _group(r: dict) -> str:
+    return "overall" if r.get("domain") == "all" else f'{str(r.get("domain")).replace("_", " ")}: {r.get("level")}'
+
+
+def hidden_figures(pub: dict[str, pd.DataFrame], policy) -> dict:
+    """Every hidden figure of the site and why: counts by reason, and one line per figure."""
+    lines, counts = [], {}
+    for name, naming in _HIDDEN_SOURCES.items():
+        frame = pub.get(name)
+        if frame is None or frame.empty or "suppressed" not in frame.columns:
+            continue
+        for r in _records(frame[frame["suppressed"].astype(bool)]):
+            reason = str(r.get("suppression_reason") or "")
+            what, group, version = naming(r)
+            lines.append({"table": name.removeprefix("published_").replace("_", " "), "what": what, "group": group,
+                          "version": version, "reason": policy.reason_text(reason)})
+            counts[policy.reason_text(reason)] = counts.get(policy.reason_text(reason), 0) + 1
+    return {"lines": lines, "counts": counts}
+
+
+def data_quality(pub: dict[str, pd.DataFrame], policy) -> dict:
+    status = _records(pub.get("published_quality_status"))
+    if not status:
+        return {"available": False, "hidden": hidden_figures(pub, policy)}
+    for r in status:
         for col in ("rows_read", "accepted", "quarantined"):
-            r[col + "_shown"] = count_cell(r.get(col), min_count) if (r.get(col) or 0) > 0 else "0"
-        status.append(r)
-    checks = _records(t["checks"])
-    quarantine = []
-    for r in _records(t["quarantine_by_reason"]):
-        r["rows_shown"] = count_cell(r.get("rows"), min_count)
-        quarantine.append(r)
-    completeness = []
-    for r in _records(t["completeness"]):
-        asked, answered = r.get("asked"), r.get("answered")
-        small = (not is_missing(asked) and not is_missing(answered)
-                 and (0 < answered < min_count or 0 < asked - answered < min_count))
-        r["percent_shown"] = SUPPRESSED if small or is_missing(r.get("percent")) else f"{float(r['percent']):.1f}%"
-        r["asked_shown"] = count_cell(asked, min_count)
-        completeness.append(r)
+            r[col + "_shown"] = shown_count(r.get(col))
+    checks = _records(pub.get("published_quality_checks"))
+    quarantine = _records(pub.get("published_quarantine"))
+    for r in quarantine:
+        r["rows_shown"] = shown_count(r.get("rows"))
+    completeness = _records(pub.get("published_completeness"))
+    for r in completeness:
+        r["percent_shown"] = HIDDEN if is_missing(r.get("percent")) else f"{float(r['percent']):.1f}%"
+        r["asked_shown"] = shown_count(r.get("asked"))
     return {"available": True, "status": status, "checks": checks,
             "checks_failed": [c for c in checks if c.get("passed") is False],
-            "quarantine": quarantine, "completeness": completeness}
+            "quarantine": quarantine, "completeness": completeness, "hidden": hidden_figures(pub, policy)}
 
 
-def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov, assessment=None) -> dict[str, dict]:
+def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -> dict[str, dict]:
     """Template context per page file (besides the summary, which ``site.build_site`` renders)."""
     from assets.report import tracking
     from assets.report.county_map import county_map
 
-    m = rules.min_count
     geometry, fips_of = None, {}
     if assessment is not None:
         fips_of = {c.name: c.fips for c in assessment.config.counties}
@@ -255,27 +269,31 @@ def page_contexts(extra: dict[str, pd.DataFrame], rules: DisclosureRules, prov, 
 
             geometry = load_county_geometry(assessment.path.parent / assessment.config.report.county_geometry,
                                             list(fips_of.values()))
-    history = extra.get("published_history", pd.DataFrame())
-    changes = extra.get("published_changes", pd.DataFrame())
-    headline = extra.get("published_headline", pd.DataFrame())
+    history = pub["published_indicator_history"]
+    changes = pub["published_changes"]
+    headline = pub["published_indicators"]
+    themes = pub["published_interview_themes"]
+    county = pub["published_county_estimates"]
+    groups = {g.name: list(g.counties) for g in assessment.config.county_groups} if assessment is not None else {}
     return {
         "law-enforcement.html": {
-            "county_map": county_map(extra.get("training_gap_by_county"), geometry, fips_of),
-            "counties": county_ranking(extra.get("training_gap_by_county"), m),
-            "models": model_predictions(extra.get("training_gap_model")),
-            "cards": model_card_rows(extra.get("model_cards"))},
-        "voices.html": {"voices": voices(extra.get("published_themes"), extra.get("interview_themes_by_group"))},
-        "services.html": {"svc": services(extra.get("service_coverage_by_county"),
-                                          extra.get("counties_without_after_hours"))},
-        "prevalence.html": {"prev": prevalence(extra.get("prevalence_estimate"), extra.get("case_list_overlap"),
-                                               extra.get("prevalence_sensitivity"), m)},
+            "county_map": county_map(county, geometry, fips_of, groups),
+            "counties": county_ranking(county),
+            "models": model_predictions(pub["published_model_results"]),
+            "cards": model_card_rows(pub["published_model_cards"])},
+        "voices.html": {"voices": voices(themes, policy.mostly_hidden)},
+        "services.html": {"svc": services(pub["published_service_coverage"],
+                                          pub["published_counties_without_after_hours"])},
+        "prevalence.html": {"prev": prevalence(pub["published_prevalence"], pub["published_case_list_counts"],
+                                               pub["published_case_list_overlap"],
+                                               pub["published_prevalence_sensitivity"])},
         "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave),
                         "trend_chart": tracking.trend_chart(history)},
         "recommendations.html": {"recs": tracking.recommendation_rows(
-            assessment, headline, changes, extra.get("published_themes"),
-            extra.get("service_coverage_by_county"), m) if assessment is not None else []},
-        "data-quality.html": {"dq": data_quality(extra.get("data_quality_summary"), m)},
-        "methods.html": {"cards": model_card_rows(extra.get("model_cards"))},
+            assessment, headline, changes, themes, pub["published_service_coverage"])
+            if assessment is not None else []},
+        "data-quality.html": {"dq": data_quality(pub, policy)},
+        "methods.html": {"cards": model_card_rows(pub["published_model_cards"])},
         "downloads.html": {},
     }
 
@@ -284,8 +302,9 @@ def voices_summary(themes: pd.DataFrame | None, top: int = 3) -> list[dict]:
     """For the summary page: per interview set, its most often mentioned published themes."""
     if themes is None or themes.empty:
         return []
+    overall = themes[themes["domain"] == "all"]
     out = []
-    for dataset, rows in themes.groupby("dataset", sort=True):
+    for dataset, rows in overall.groupby("dataset", sort=True):
         shown = rows[~rows["suppressed"].astype(bool)].sort_values(["mentioned", "label"], ascending=[False, True])
         out.append({"title": str(dataset).replace("_", " ").capitalize(),
                     "interviews": next((r for r in rows["interviews"] if not is_missing(r)), None),
@@ -296,39 +315,41 @@ def voices_summary(themes: pd.DataFrame | None, top: int = 3) -> list[dict]:
 # --- stakeholder and survivor voices --------------------------------------------------------------
 
 
-def theme_breakdowns(by_group: pd.DataFrame | None, dataset: str) -> list[dict]:
-    """Per attribute (sector, region) of one interview set: a theme × group table of counts, as
-    protected in ``interview_themes_by_group`` (suppressed cells carry no number)."""
-    if by_group is None or by_group.empty:
-        return []
-    part = by_group[by_group["dataset"] == dataset]
+def theme_breakdowns(themes: pd.DataFrame, dataset: str, mostly_hidden: float) -> list[dict]:
+    """Per attribute (sector, region) of one interview set: a theme x group table as published, or,
+    when most of its cells are hidden, one sentence instead (``mostly_hidden``)."""
+    part = themes[(themes["dataset"] == dataset) & (themes["domain"] != "all")]
     out = []
-    for attribute, rows in part.groupby("attribute", sort=False):
-        groups = list(dict.fromkeys(rows["group"]))
-        sizes = {g: rows.loc[rows["group"] == g, "interviews"].iloc[0] for g in groups}
+    for attribute, rows in part.groupby("domain", sort=False):
+        groups = list(dict.fromkeys(rows["level"]))
+        sizes = {}
+        for g in groups:
+            known = rows.loc[(rows["level"] == g) & rows["interviews"].notna(), "interviews"]
+            sizes[g] = int(known.max()) if len(known) else None
         table = []
         for theme, trows in rows.groupby("theme", sort=False):
-            cells = {r["group"]: r for r in _records(trows)}
+            cells = {r["level"]: r for r in _records(trows)}
             table.append({"label": str(trows["label"].iloc[0]),
                           "cells": [cells.get(g, {"suppressed": True}) for g in groups]})
-        out.append({"attribute": str(attribute), "groups": [{"name": g, "interviews": None if is_missing(sizes[g])
-                                                             else int(sizes[g])} for g in groups],
-                    "rows": table, "suppressed": int(rows["suppressed"].sum()), "cells": len(rows)})
+        hidden = int(rows["suppressed"].sum())
+        out.append({"attribute": str(attribute), "groups": [{"name": g, "interviews": sizes[g]} for g in groups],
+                    "rows": table, "suppressed": hidden, "cells": len(rows),
+                    "mostly_hidden": len(rows) > 0 and hidden / len(rows) > mostly_hidden})
     return out
 
 
-def voices(themes: pd.DataFrame | None, by_group: pd.DataFrame | None = None) -> dict:
-    """Theme counts per interview set (already through the publication gate), as a chart and tables,
-    with the breakdowns by sector and region. A suppressed theme gets no bar but the word
-    "suppressed" where its bar would be."""
+def voices(themes: pd.DataFrame | None, mostly_hidden: float = 0.5) -> dict:
+    """Theme counts per interview set (as published), as a chart and tables, with the breakdowns by
+    sector and region. A hidden theme gets no bar but the word "hidden" where its bar would be."""
     if themes is None or themes.empty:
         return {"available": False, "sets": []}
     import plotly.graph_objects as go
 
     from assets.report.site import PALETTE
 
+    overall = themes[themes["domain"] == "all"]
     sets = []
-    for i, (dataset, rows) in enumerate(themes.groupby("dataset", sort=True)):
+    for i, (dataset, rows) in enumerate(overall.groupby("dataset", sort=True)):
         recs = _records(rows)
         title = str(dataset).replace("_", " ").capitalize()
         chart_rows = rows.iloc[::-1]
@@ -340,7 +361,7 @@ def voices(themes: pd.DataFrame | None, by_group: pd.DataFrame | None = None) ->
             hovertemplate="%{y}: %{x:.0%} of interviews (%{customdata[0]})<extra></extra>", name=title))
         for label, ok in zip(chart_rows["label"].astype(str), shown):
             if not ok:
-                fig.add_annotation(x=0, y=label, text="suppressed", showarrow=False, xanchor="left",
+                fig.add_annotation(x=0, y=label, text=HIDDEN, showarrow=False, xanchor="left",
                                    font=dict(color="#555555", size=11))
         fig.update_layout(height=110 + 26 * len(rows), margin=dict(l=10, r=10, t=20, b=40), showlegend=False,
                           xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of interviews mentioning the theme"),
@@ -349,7 +370,7 @@ def voices(themes: pd.DataFrame | None, by_group: pd.DataFrame | None = None) ->
         interviews = next((r["interviews"] for r in recs if not is_missing(r.get("interviews"))), None)
         sets.append({"dataset": str(dataset), "title": title, "interviews": interviews, "rows": recs,
                      "chart_id": chart_id, "chart": _fig_html(fig, chart_id),
-                     "breakdowns": theme_breakdowns(by_group, str(dataset))})
+                     "breakdowns": theme_breakdowns(themes, str(dataset), mostly_hidden)})
     return {"available": True, "sets": sets}
 
 

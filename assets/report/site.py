@@ -1,9 +1,12 @@
-"""Building the published site of one wave from aggregate tables only.
+"""Building the published site of one wave from the publication gate's tables only.
 
-The site is static and offline: one folder per wave with ``index.html``, the CSV download, a
-stylesheet and one copy of plotly.js, with no request to any other host. It is built in a
-temporary folder next to the destination and swapped in whole, so a reader never sees half a site.
-Every text that came from an input is escaped by the template engine (autoescape on).
+Every number on the site (page text and tables, the data inside every chart, ``indicators.csv``,
+the workbook) comes from the ``published_*`` tables of :mod:`assets.publication` and from nothing
+else: :func:`build_site` takes those tables and refuses any other. The site is static and offline:
+one folder per wave with ``index.html``, the CSV download, a stylesheet and one copy of plotly.js,
+with no request to any other host. It is built in a temporary folder next to the destination and
+swapped in whole, so a reader never sees half a site. Every text that came from an input is
+escaped by the template engine (autoescape on).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assets.estimates.publish import DisclosureRules, publishable
+from assets.publication.gate import PUBLISHED_TABLES
+from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, WITHHELD
 from assets.report.county_map import GEO_ASSETS_JS
 from pipelines.config import REPO_ROOT
 from pipelines.faults import crash_point
@@ -40,10 +44,10 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a published page came from: inputs by hash, code version, build time."""
+    """Where a published page came from: code version, build time, whether the data are synthetic
+    (the input files by hash are the gate's ``published_sources``)."""
 
     wave: str
-    inputs: list[dict]
     code_version: str
     built_at: str
     synthetic: bool
@@ -93,16 +97,9 @@ def _csv_safe(value: object) -> object:
     return value
 
 
-# The published indicators.csv: documented in reports/indicators_schema.md (keep the two in step).
-PUBLISHED_INDICATOR_COLUMNS = ["indicator", "label", "domain", "level", "weighted", "n", "successes", "estimate",
-                               "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015", "suppressed",
-                               "suppression_reason"]
-
-
-def indicators_csv(headline: pd.DataFrame, rules: DisclosureRules | None = None) -> str:
-    """The indicators CSV, built from the publishable table only (disclosure control applied here)."""
-    table = publishable(headline, rules, kind="indicators")
-    table = table[["wave", *PUBLISHED_INDICATOR_COLUMNS]].copy()
+def indicators_csv(published: pd.DataFrame) -> str:
+    """``indicators.csv``: the published indicator table as it is (reports/indicators_schema.md)."""
+    table = published.reindex(columns=PUBLISHED_INDICATOR_COLUMNS)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(table.columns)
@@ -120,7 +117,7 @@ def _csv_cell(v: object, count: bool) -> object:
     if count:
         return str(int(v))
     if isinstance(v, (float, np.floating)):
-        return f"{float(v):.6f}"
+        return f"{float(v):g}"  # as published (already rounded by the gate)
     return _csv_safe(v)
 
 
@@ -133,11 +130,16 @@ def headline_cells(headline: pd.DataFrame, changes: dict[tuple, dict] | None = N
         key = (r["indicator"], r["domain"], r["level"])
         c = cells.setdefault(key, {
             "indicator": r["indicator"], "label": r["label"], "domain": r["domain"], "level": r["level"],
-            "featured": bool(r.get("featured", True)), "n": r["n"], "suppressed": bool(r["suppressed"]),
-            "reason": r.get("suppression_reason", "") or "", "published_2015": r["published_2015"]})
+            "featured": bool(r.get("featured", True)), "n": r["n"], "suppressed": False, "reason": "",
+            "w_withheld": False, "published_2015": r["published_2015"]})
         prefix = "w_" if r.get("weighted", False) else "u_"
-        for k in ("estimate", "ci_low", "ci_high", "ci_method", "deff"):
+        for k in ("estimate", "ci_low", "ci_high", "ci_method"):
             c[prefix + k] = r.get(k)
+        reason = r.get("suppression_reason", "") or ""
+        if r.get("weighted", False) and reason == WITHHELD:
+            c["w_withheld"] = True
+        elif bool(r["suppressed"]):
+            c["suppressed"], c["reason"] = True, reason
         if not r.get("weighted", False):
             c["n"] = r["n"]
         else:
@@ -159,7 +161,7 @@ def headline_chart(headline: pd.DataFrame) -> str:
     one row per featured indicator level (the figures the 2015 assessment reported)."""
     import plotly.graph_objects as go
 
-    shown = headline[~headline["suppressed"]].copy()
+    shown = headline[~headline["suppressed"].astype(bool)].copy()
     if "featured" in shown.columns:
         shown = shown[shown["featured"].astype(bool)]
     shown["name"] = [lbl if dom == "all" else f"{lbl} — {lvl}"
@@ -192,39 +194,34 @@ def headline_chart(headline: pd.DataFrame) -> str:
                        config={"displaylogo": False, "responsive": True})
 
 
-def build_site(
-    out_root: Path,
-    headline: pd.DataFrame,
-    themes: pd.DataFrame,
-    provenance: Provenance,
-    rules: DisclosureRules | None = None,
-    extra: dict[str, pd.DataFrame] | None = None,
-    assessment=None,
-) -> Path:
+def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance: Provenance,
+               assessment=None) -> Path:
     """Write the wave's site to ``out_root/<wave>/`` atomically; return the index.html path.
 
-    Every table goes through :func:`assets.estimates.publish.publishable` first (``rules``, by
-    default the provenance's minimum cell count), so nothing unprotected reaches the site.
-    ``extra`` holds the other stages' aggregate tables by asset name (see ``pages.page_contexts``);
-    ``assessment`` (the loaded config) gives the county geometry, FIPS codes and recommendations.
+    ``publication`` holds the gate's tables by name (:data:`assets.publication.gate.PUBLISHED_TABLES`)
+    and nothing else; ``assessment`` (the loaded config) gives the county geometry, FIPS codes and
+    recommendations, never a number.
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    rules = rules or DisclosureRules(min_count=provenance.min_cell_count)
+    from assets.report import pages as extra_pages
     from assets.report import tracking
+    from assets.report.downloads import write_downloads
 
-    extra = dict(extra or {})
-    headline = publishable(headline, rules, kind="indicators")
-    themes = publishable(themes, rules, kind="themes")
-    history = tracking.published_history(extra.get("headline_history", headline), provenance.wave, rules)
-    changes = tracking.published_changes(extra.get("indicator_trends"), history)
+    unknown = set(publication) - set(PUBLISHED_TABLES)
+    if unknown:
+        raise ValueError(f"not tables of the publication gate: {sorted(unknown)}")
+    pub = {name: publication.get(name, pd.DataFrame(columns=list(spec.columns))) for name, spec in
+           PUBLISHED_TABLES.items()}
+    headline = pub["published_indicators"]
+    changes = pub["published_changes"]
     cells = headline_cells(headline, tracking.change_since_previous(changes))
-    extra.update(published_headline=headline, published_themes=themes, published_history=history,
-                 published_changes=changes)
+    policy = _policy(assessment, provenance)
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
     env.filters["points"] = _points
+    env.filters["why"] = lambda reason: policy.reason_text(reason) if reason else ""
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / provenance.wave
     for leftover in out_root.glob(f".{provenance.wave}.*"):  # from a build that was killed part-way
@@ -235,22 +232,21 @@ def build_site(
         shutil.copy2(STATIC / "site.css", staging / "static" / "site.css")
         _copy_plotly_js(staging / "static" / "plotly.min.js")
         (staging / "static" / "offline-basemap.js").write_text(GEO_ASSETS_JS, encoding="utf-8")
-        (staging / "indicators.csv").write_text(indicators_csv(headline, rules), encoding="utf-8")
-        from assets.report import pages as extra_pages
-        from assets.report.downloads import write_downloads
-
-        downloads = write_downloads(staging, extra, rules, provenance)
+        (staging / "indicators.csv").write_text(indicators_csv(headline), encoding="utf-8")
+        downloads = write_downloads(staging, pub, provenance)
         prev_rows = changes[changes["comparison"] == "previous wave"] if len(changes) else changes
         previous = str(prev_rows["compared_with"].iloc[0]) if len(prev_rows) else None
+        sources = extra_pages._records(pub["published_sources"])
         html = env.get_template("index.html.j2").render(
             prov=provenance, pages=PAGES, current="index.html", headline=[c for c in cells if c["featured"]],
-            previous_wave=previous, chart=headline_chart(headline),
-            themes_summary=extra_pages.voices_summary(themes))
+            previous_wave=previous, chart=headline_chart(headline), sources=sources,
+            themes_summary=extra_pages.voices_summary(pub["published_interview_themes"]))
         (staging / "index.html").write_text(html, encoding="utf-8")
-        for file, context in extra_pages.page_contexts(extra, rules, provenance, assessment).items():
+        for file, context in extra_pages.page_contexts(pub, policy, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
-                prov=provenance, pages=PAGES, current=file, domain_tables=_domain_tables(cells),
-                downloads=downloads, **context)
+                prov=provenance, pages=PAGES, current=file,
+                domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
+                policy=policy, **context)
             (staging / file).write_text(html, encoding="utf-8")
         os.chmod(staging, 0o755)
         crash_point("report:before-swap")
@@ -267,12 +263,31 @@ def build_site(
     return final / "index.html"
 
 
-def _domain_tables(cells: list[dict]) -> list[dict]:
-    """Per indicator, its rows by domain (overall first), for the report's breakdown section."""
+def _policy(assessment, provenance: Provenance):
+    from assets.publication.policy import DisclosurePolicy
+
+    if assessment is not None:
+        return DisclosurePolicy.from_assessment(assessment)
+    return DisclosurePolicy(min_cell_count=provenance.min_cell_count)
+
+
+def _domain_tables(cells: list[dict], mostly_hidden: float = 0.5) -> list[dict]:
+    """Per indicator, its rows by domain (overall first), for the report's breakdown section; a
+    domain whose cells are mostly hidden is replaced by one sentence (``hidden_domains``)."""
     out: dict[str, dict] = {}
     for c in cells:
-        t = out.setdefault(c["indicator"], {"indicator": c["indicator"], "label": c["label"], "rows": []})
+        t = out.setdefault(c["indicator"], {"indicator": c["indicator"], "label": c["label"], "rows": [],
+                                            "hidden_domains": []})
         t["rows"].append(c)
+    for t in out.values():
+        by_domain: dict[str, list[dict]] = {}
+        for r in t["rows"]:
+            by_domain.setdefault(r["domain"], []).append(r)
+        for domain, rows in by_domain.items():
+            hidden = sum(r["suppressed"] for r in rows)
+            if domain != "all" and len(rows) > 1 and hidden / len(rows) > mostly_hidden:
+                t["hidden_domains"].append({"domain": domain, "hidden": hidden, "cells": len(rows)})
+                t["rows"] = [r for r in t["rows"] if r["domain"] != domain]
     return list(out.values())
 
 

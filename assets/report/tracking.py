@@ -1,11 +1,11 @@
 """Following the assessment over the years: the trend page, the change column of the summary, and
 the recommendations page (each recommendation, the measures that track it, and their direction).
 
-Everything here is built from published cells only: the indicator history goes through
-:func:`assets.estimates.publish.publishable` wave by wave, and a change between two waves is shown
-only when both of its cells are published (``indicator_trends`` already skips cells suppressed at
-the source). A change is called only when its 95% interval excludes zero (see
-:mod:`assets.estimates.trends`); everything else reads "no clear change".
+Everything here is read off the publication gate's tables: ``published_indicator_history`` (every
+wave's indicators as that wave published them, ``survey_wave`` naming the figure's wave) and
+``published_changes`` (changes only between two published cells). A change is called only when
+its 95% interval excludes zero (see :mod:`assets.estimates.trends`); everything else reads "no
+clear change".
 """
 
 from __future__ import annotations
@@ -14,35 +14,11 @@ import math
 
 import pandas as pd
 
-from assets.estimates.publish import DisclosureRules, publishable
-
 KEY = ["indicator", "domain", "level", "weighted"]
 
 
 def _nan(x: object) -> bool:
     return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
-
-
-def published_history(headline: pd.DataFrame | None, wave: str, rules: DisclosureRules) -> pd.DataFrame:
-    """The publishable indicator table of every wave up to ``wave`` (each wave protected on its own)."""
-    if headline is None or headline.empty:
-        return pd.DataFrame(columns=["wave", *KEY, "label", "estimate", "ci_low", "ci_high", "suppressed"])
-    table = headline[headline["wave"].astype(str) <= str(wave)]
-    parts = [publishable(part, rules, kind="indicators") for _, part in table.groupby("wave", sort=True)]
-    return pd.concat(parts, ignore_index=True) if parts else table.iloc[0:0]
-
-
-def published_changes(trends: pd.DataFrame | None, history: pd.DataFrame) -> pd.DataFrame:
-    """The trend rows whose two cells are both published."""
-    if trends is None or trends.empty or history.empty:
-        return pd.DataFrame(columns=list(trends.columns) if trends is not None else [])
-    shown = history[~history["suppressed"].astype(bool)]
-    ok = {(str(w), r[0], r[1], r[2], bool(r[3])) for w, *r in
-          shown[["wave", *KEY]].itertuples(index=False, name=None)}
-    keep = [((str(t.wave), t.indicator, t.domain, t.level, bool(t.weighted)) in ok
-             and (str(t.compared_with), t.indicator, t.domain, t.level, bool(t.weighted)) in ok)
-            for t in trends.itertuples(index=False)]
-    return trends[keep].reset_index(drop=True)
 
 
 def change_since_previous(changes: pd.DataFrame) -> dict[tuple, dict]:
@@ -66,7 +42,7 @@ def progress(direction: str, better: str) -> str:
 def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     """Small multiples: each featured overall indicator's weighted share by wave, with 95% intervals.
     Suppressed cells are left out of the line (a gap), never drawn as zero."""
-    if history.empty or history["wave"].nunique() < 2:
+    if history.empty or history["survey_wave"].nunique() < 2:
         return ""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -79,14 +55,14 @@ def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     indicators = list(dict.fromkeys(t["indicator"]))
     if not indicators:
         return ""
-    waves = sorted(history["wave"].astype(str).unique())
+    waves = sorted(history["survey_wave"].astype(str).unique())
     cols = 3
     rows = math.ceil(len(indicators) / cols)
     labels = [str(t[t["indicator"] == i]["label"].iloc[0]) for i in indicators]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_wrap(lbl) for lbl in labels],
                         shared_yaxes=True, vertical_spacing=0.5 / rows, horizontal_spacing=0.06)
     for k, ind in enumerate(indicators):
-        s = t[t["indicator"] == ind].set_index(t[t["indicator"] == ind]["wave"].astype(str))
+        s = t[t["indicator"] == ind].set_index(t[t["indicator"] == ind]["survey_wave"].astype(str))
         y, lo, hi = [], [], []
         for w in waves:
             r = s.loc[w] if w in s.index else None
@@ -122,13 +98,13 @@ def _wrap(text: str, width: int = 42) -> str:
 
 def trend_rows(history: pd.DataFrame, changes: pd.DataFrame, wave: str) -> dict:
     """The trend table: each indicator (overall, weighted) by wave, and its changes for this wave."""
-    waves = sorted(history["wave"].astype(str).unique()) if not history.empty else []
+    waves = sorted(history["survey_wave"].astype(str).unique()) if not history.empty else []
     t = history[(history["domain"] == "all") & history["weighted"].astype(bool)] if waves else history
     by_key: dict[str, dict] = {}
     for r in t.to_dict("records"):
         row = by_key.setdefault(r["indicator"], {"indicator": r["indicator"], "label": r["label"],
                                                  "level": r["level"], "by_wave": {}, "changes": []})
-        row["by_wave"][str(r["wave"])] = None if bool(r["suppressed"]) else r
+        row["by_wave"][str(r["survey_wave"])] = None if bool(r["suppressed"]) else r
     for c in changes.to_dict("records") if not changes.empty else []:
         if c["domain"] == "all" and bool(c["weighted"]) and c["indicator"] in by_key:
             by_key[c["indicator"]]["changes"].append(c)
@@ -140,14 +116,14 @@ def trend_rows(history: pd.DataFrame, changes: pd.DataFrame, wave: str) -> dict:
 
 
 def recommendation_rows(assessment, current: pd.DataFrame, changes: pd.DataFrame, themes: pd.DataFrame | None,
-                        coverage: pd.DataFrame | None, min_count: int) -> list[dict]:
+                        coverage: pd.DataFrame | None) -> list[dict]:
     """Per recommendation: its text, and each tracking measure with this wave's value and its direction."""
     recs = assessment.recommendations
     if recs is None:
         return []
     by_change = change_since_previous(changes)
     cells = current[current["weighted"].astype(bool)] if not current.empty else current
-    theme_rows = themes if themes is not None and not themes.empty else None
+    theme_rows = themes[themes["domain"] == "all"] if themes is not None and not themes.empty else None
     out = []
     for rec in sorted(recs.recommendations, key=lambda r: r.number):
         measures = []
@@ -170,7 +146,7 @@ def recommendation_rows(assessment, current: pd.DataFrame, changes: pd.DataFrame
                 else:
                     entry["status"] = "no earlier wave to compare"
             else:
-                entry["status"] = "suppressed this wave"
+                entry["status"] = "hidden this wave"
             measures.append(entry)
         heard = []
         for code in rec.themes:

@@ -65,6 +65,8 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str]
 
     add_sheet("About", ([safe_text(line)] for line in notes), freeze=False)
     for name, table in sheets.items():
+        if len(name) > 31 or any(ch in name for ch in ":\\/?*[]"):
+            raise ValueError(f"not a valid sheet name: {name!r}")
         header = [[safe_text(str(c)) for c in table.columns]]
         body = ([_cell(v) for v in rec] for rec in table.itertuples(index=False))
         add_sheet(name[:31], (r for part in (header, body) for r in part), freeze=True)

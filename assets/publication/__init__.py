@@ -1,0 +1,1 @@
+"""Publication stage: the one gate every published number goes through (disclosure control)."""

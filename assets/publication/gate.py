@@ -1,0 +1,179 @@
+"""The publication gate: the one function that turns a wave's internal tables into what may be
+published. Every page, chart, CSV and workbook sheet of the site is built from its output and from
+nothing else (``assets/report`` reads no other table), and :data:`PUBLISHED_TABLES` lists every
+table it produces with every column and what the gate did to it, so a test can check that nothing
+reaches readers that did not come through here.
+
+The policy (config ``disclosure:``; :class:`~assets.publication.policy.DisclosurePolicy`) and the
+intruder it is checked against (:mod:`assets.publication.audit`) are described on the site's
+methods page and in ``reports/indicators_schema.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from assets.publication.counties import PUBLISHED_COUNTY_COLUMNS, publish_county_estimates
+from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, AtomWeights, publish_indicators
+from assets.publication.models import (PUBLISHED_CARD_COLUMNS, PUBLISHED_MODEL_COLUMNS, publish_model_cards,
+                                       publish_model_results)
+from assets.publication.policy import DisclosurePolicy
+from assets.publication.prevalence import (PUBLISHED_CASE_COUNT_COLUMNS, PUBLISHED_OVERLAP_COLUMNS,
+                                           PUBLISHED_PREVALENCE_COLUMNS, PUBLISHED_SENSITIVITY_COLUMNS,
+                                           publish_prevalence)
+from assets.publication.quality import QUALITY_SECTIONS, publish_quality
+from assets.publication.themes import PUBLISHED_THEME_COLUMNS, publish_themes
+from assets.publication.trends import PUBLISHED_CHANGE_COLUMNS
+
+__all__ = ["PUBLISHED_TABLES", "PublishedTable", "WaveTables", "indicator_history", "publish_wave"]
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """A table readers get: its columns, its title on the site and in the workbook, and what the
+    gate did to protect it."""
+
+    columns: tuple[str, ...]
+    title: str
+    protection: str
+
+
+SERVICE_COVERAGE_COLUMNS = ["wave", "county", "fips", "county_group", "service_type", "service_label", "providers",
+                            "local_providers", "after_hours_providers", "local_after_hours_providers",
+                            "providers_24_7", "covered", "any_after_hours", "local_after_hours", "any_24_7",
+                            "after_hours_cover"]
+AFTER_HOURS_COLUMNS = ["wave", "county", "fips", "county_group", "required_without_after_hours",
+                       "service_types_without_after_hours", "service_labels_without_after_hours",
+                       "n_without_after_hours"]
+SOURCE_COLUMNS = ["wave", "dataset", "file_name", "sha256", "rows", "synthetic"]
+HISTORY_COLUMNS = ["survey_wave", *[c for c in PUBLISHED_INDICATOR_COLUMNS if c != "wave"]]
+
+SHARES = "hidden below the minimum with complements chosen by the intruder audit; shares rounded"
+PUBLISHED_TABLES: dict[str, PublishedTable] = {
+    "published_indicators": PublishedTable(tuple(PUBLISHED_INDICATOR_COLUMNS), "Indicators", SHARES),
+    "published_indicator_history": PublishedTable(("wave", *HISTORY_COLUMNS), "Indicators of every wave", SHARES),
+    "published_changes": PublishedTable(tuple(PUBLISHED_CHANGE_COLUMNS), "Changes since earlier waves",
+                                        "only between two published cells; rounded"),
+    "published_interview_themes": PublishedTable(tuple(PUBLISHED_THEME_COLUMNS), "Interview themes", SHARES),
+    "published_county_estimates": PublishedTable(tuple(PUBLISHED_COUNTY_COLUMNS), "Training gap by county",
+                                                 "model estimates only for counties whose survey cell is published; "
+                                                 "the others combined; rounded"),
+    "published_model_results": PublishedTable(tuple(PUBLISHED_MODEL_COLUMNS), "Training gap model",
+                                              "terms of hidden groups hidden; rounded"),
+    "published_model_cards": PublishedTable(tuple(PUBLISHED_CARD_COLUMNS), "Model cards",
+                                            "words and counts of the fit only"),
+    "published_quality_status": PublishedTable(("wave", *QUALITY_SECTIONS["status"]), "Data quality - datasets",
+                                               "small record counts hidden with rows read"),
+    "published_quality_checks": PublishedTable(("wave", *QUALITY_SECTIONS["checks"]), "Data quality - checks",
+                                               "small record counts hidden; no messages from the data"),
+    "published_quarantine": PublishedTable(("wave", *QUALITY_SECTIONS["quarantine_by_reason"]),
+                                           "Records held back", "small counts hidden with complements"),
+    "published_completeness": PublishedTable(("wave", *QUALITY_SECTIONS["completeness"]),
+                                             "Questions answered", "fewer than the minimum hidden"),
+    "published_prevalence": PublishedTable(tuple(PUBLISHED_PREVALENCE_COLUMNS), "Prevalence",
+                                           "estimates rounded; small case counts hidden with complements"),
+    "published_case_list_counts": PublishedTable(tuple(PUBLISHED_CASE_COUNT_COLUMNS), "Cases on each list",
+                                                 "small counts hidden with complements"),
+    "published_case_list_overlap": PublishedTable(tuple(PUBLISHED_OVERLAP_COLUMNS), "Cases on combinations of lists",
+                                                  "small counts hidden with complements"),
+    "published_prevalence_sensitivity": PublishedTable(tuple(PUBLISHED_SENSITIVITY_COLUMNS),
+                                                       "Prevalence under other models", "estimates only, rounded"),
+    "published_service_coverage": PublishedTable(tuple(SERVICE_COVERAGE_COLUMNS), "Service coverage",
+                                                 "counts of organisations, never names"),
+    "published_counties_without_after_hours": PublishedTable(tuple(AFTER_HOURS_COLUMNS),
+                                                             "No after-hours response",
+                                                             "counts of organisations, never names"),
+    "published_sources": PublishedTable(tuple(SOURCE_COLUMNS), "Input files",
+                                        "file names and fingerprints; row counts hidden where they would reveal "
+                                        "a small count of records held back"),
+}
+
+
+@dataclass
+class WaveTables:
+    """The internal tables of a wave the gate reads (every count as computed)."""
+
+    wave: str
+    headline: pd.DataFrame           # headline_indicators
+    weights: pd.DataFrame | None     # officer_weights (post-stratum and weight per respondent)
+    themes: pd.DataFrame
+    quality: pd.DataFrame            # data_quality_summary
+    county: pd.DataFrame
+    model: pd.DataFrame
+    cards: pd.DataFrame
+    prevalence: pd.DataFrame
+    overlap: pd.DataFrame
+    sensitivity: pd.DataFrame
+    coverage: pd.DataFrame
+    after_hours: pd.DataFrame
+    sources: pd.DataFrame
+
+
+def _with_wave(frame: pd.DataFrame | None, columns, wave: str) -> pd.DataFrame:
+    out = frame.copy() if frame is not None else pd.DataFrame()
+    out["wave"] = wave
+    return out.reindex(columns=list(columns)).reset_index(drop=True)
+
+
+def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
+    """Every published table of the wave, by name (:data:`PUBLISHED_TABLES`; the indicator history
+    and the changes are made from the published indicators of every wave, see
+    :func:`indicator_history` and :func:`assets.publication.trends.publish_changes`)."""
+    from assets.quality.summary import split_summary
+
+    wave = str(t.wave)
+    atoms = AtomWeights.from_weights(t.weights, assessment.county_names)
+    indicators = publish_indicators(t.headline, assessment, policy, atoms)
+    quality = publish_quality(split_summary(t.quality), policy) if t.quality is not None and len(t.quality) \
+        else {name: pd.DataFrame(columns=cols) for name, cols in QUALITY_SECTIONS.items()}
+    hidden_rows = set(quality.pop("hidden_rows_read", pd.DataFrame({"dataset": []}))["dataset"])
+    sources = t.sources.copy() if t.sources is not None else pd.DataFrame(columns=SOURCE_COLUMNS)
+    if len(sources):
+        sources["rows"] = sources["rows"].astype(object).where(~sources["dataset"].isin(hidden_rows), None)
+    prevalence = publish_prevalence(t.prevalence, t.overlap, t.sensitivity, assessment, policy, wave)
+    out = {
+        "published_indicators": indicators,
+        "published_interview_themes": publish_themes(t.themes, policy),
+        "published_county_estimates": publish_county_estimates(t.county, indicators, assessment, policy, wave),
+        "published_model_results": publish_model_results(t.model, indicators, assessment, policy),
+        "published_model_cards": publish_model_cards(t.cards),
+        "published_quality_status": quality["status"],
+        "published_quality_checks": quality["checks"],
+        "published_quarantine": quality["quarantine_by_reason"],
+        "published_completeness": quality["completeness"],
+        "published_prevalence": prevalence["estimate"],
+        "published_case_list_counts": prevalence["case_counts"],
+        "published_case_list_overlap": prevalence["overlap"],
+        "published_prevalence_sensitivity": prevalence["sensitivity"],
+        "published_service_coverage": t.coverage,
+        "published_counties_without_after_hours": t.after_hours,
+        "published_sources": sources,
+    }
+    return {name: _with_wave(frame, PUBLISHED_TABLES[name].columns, wave) for name, frame in out.items()}
+
+
+def indicator_history(published: pd.DataFrame, wave: str) -> pd.DataFrame:
+    """The published indicators of every wave up to ``wave`` (``survey_wave`` names each figure's)."""
+    columns = PUBLISHED_TABLES["published_indicator_history"].columns
+    if published is None or published.empty:
+        return pd.DataFrame(columns=list(columns)).assign(wave=pd.Series(dtype=object))
+    history = published[published["wave"].astype(str) <= str(wave)]
+    return _with_wave(history.rename(columns={"wave": "survey_wave"}), columns, str(wave))
+
+
+def empty_publication(wave: str) -> dict[str, pd.DataFrame]:
+    """Every published table, empty (a wave with nothing to publish)."""
+    return {name: pd.DataFrame(columns=list(spec.columns)).assign(wave=pd.Series(dtype=object))
+            for name, spec in PUBLISHED_TABLES.items()}
+
+
+def describe(publication: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """How many figures each published table hides (for the run's metadata)."""
+    out = {}
+    for name, frame in publication.items():
+        if "suppressed" in frame.columns and len(frame):
+            out[name] = int(np.asarray(frame["suppressed"], dtype=bool).sum())
+    return out

@@ -1,0 +1,194 @@
+"""Choosing the hidden cells of linked measures: indicators of one survey, themes of one interview set.
+
+A *measure* is a share of people (officers who agree they are trained; interviews that raised
+housing), published overall and by domain levels. Its table has one row per cell (``domain``,
+``level``) with ``respondents`` (people of the measure's population in the cell), ``n`` (who
+answered) and ``successes``. Cells are linked three ways, and the pattern of hidden cells is
+chosen so that none of the links helps an intruder (:mod:`assets.publication.audit`):
+
+1. **Within a measure**: the levels of a domain add up to the overall cell, nested levels to their
+   parent (counties to county groups).
+2. **Across measures of the same people**: every measure prints how many answered in each cell, so
+   a cell's ``n`` hidden in one measure is known from the others. The cells whose *respondents*
+   are too few (the *frame* of a population) are therefore hidden in every measure of that
+   population with the same complements, and other hidden cells are audited with their ``n`` taken
+   as known. Measures on the same question and subgroup share one pattern; a measure whose subgroup
+   is another measure's answer (officers who handled a case) hides every cell that one hides,
+   since its ``n`` is that one's numerator.
+3. **Weighted against unweighted**: a published weighted share is a linear constraint on the
+   counts of the weighting atoms below it (supplied by the caller as
+   :class:`~assets.publication.audit.WeightedShare` links); it is part of the audit and is
+   withheld (the unweighted figure kept) when it alone would give a hidden count away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from assets.publication.audit import (COMPLEMENTARY, PRIMARY, LinkedCounts, ProtectionFailed, Secrets,
+                                      WeightedShare, protect)
+from assets.publication.policy import DisclosurePolicy
+
+__all__ = ["FRAME", "Measure", "Nesting", "protect_measures"]
+
+#: hidden in the frame of the population: reported as primary or complementary by the cell's own counts
+FRAME = "frame"
+
+Key = tuple[str, str]  # (domain, level)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a measure counts: answers ``success`` to ``variable`` among ``among`` (sorted pairs of a
+    variable and its accepted answers; empty for everyone)."""
+
+    id: str
+    variable: str
+    success: tuple[str, ...] = ()
+    among: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of_indicator(cls, ind) -> Measure:
+        among = tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in (ind.among or {}).items()))
+        return cls(ind.id, ind.variable, tuple(sorted(map(str, ind.success))), among)
+
+
+@dataclass(frozen=True)
+class Nesting:
+    """How domains nest: child domain -> (parent domain, parent level of each child level)."""
+
+    parents: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+
+
+def equations(cells: pd.DataFrame, nesting: Nesting) -> list[tuple[int, tuple[int, ...]]]:
+    """The additive structure of one measure's cells (positions in ``cells``)."""
+    domains = cells["domain"].to_numpy()
+    levels = cells["level"].astype(str).to_numpy()
+    pos = np.arange(len(cells))
+    overall = pos[domains == "all"]
+    if len(overall) != 1:
+        return []
+    root = int(overall[0])
+    eqs: list[tuple[int, tuple[int, ...]]] = []
+    for d in dict.fromkeys(domains):
+        if d == "all":
+            continue
+        members = pos[domains == d]
+        nest = nesting.parents.get(d)
+        parent_cells = {levels[i]: int(i) for i in pos[domains == nest[0]]} if nest else {}
+        if nest and parent_cells:
+            by_parent: dict[int, list[int]] = {}
+            loose = []
+            for i in members:
+                p = parent_cells.get(nest[1].get(levels[i], ""))
+                (by_parent.setdefault(p, []) if p is not None else loose).append(int(i))
+            eqs += [(p, tuple(ch)) for p, ch in by_parent.items()]
+            if loose:
+                eqs.append((root, tuple(loose)))
+        else:
+            eqs.append((root, tuple(int(i) for i in members)))
+    return eqs
+
+
+def _frame_pattern(cells: pd.DataFrame, eqs, policy: DisclosurePolicy, initial: np.ndarray) -> np.ndarray:
+    """Cells hidden in every measure of a population: too few respondents, and their complements."""
+    r = cells["respondents"].to_numpy(dtype=float)
+    frame = LinkedCounts(n=np.nan_to_num(r), k=np.nan_to_num(r), equations=eqs)
+    sensitive = np.isnan(r) | (r < policy.min_cell_count)
+    start = np.where(initial, FRAME, "")
+    reasons, _ = protect(frame, Secrets.frame(sensitive), policy.protection_values, initial=start,
+                         keep=(cells["domain"] == "all").to_numpy(), min_count=policy.min_cell_count)
+    return reasons != ""
+
+
+def _measure_pattern(cells: pd.DataFrame, eqs, links: list[WeightedShare], policy: DisclosurePolicy,
+                     frame_hidden: np.ndarray, initial: np.ndarray) -> tuple[np.ndarray, set[int]]:
+    """Reasons per cell, and the cells whose weighted figure is withheld."""
+    n = cells["n"].to_numpy(dtype=float)
+    k = cells["successes"].to_numpy(dtype=float)
+    known = ~frame_hidden & ~np.isnan(n) & (n >= policy.min_cell_count)
+    counts = LinkedCounts(n=np.nan_to_num(n), k=np.nan_to_num(k), equations=eqs, n_known=known, weighted=links)
+    sensitive = policy.small(n, k)
+    secrets = Secrets.of(counts, policy.min_cell_count, policy.protect_numerators, sensitive)
+    start = np.where(initial | frame_hidden, FRAME, "")
+    root = (cells["domain"] == "all").to_numpy()
+    try:
+        reasons, ok = protect(counts, secrets, policy.protection_values, initial=start, keep=root,
+                              min_count=policy.min_cell_count)
+    except ProtectionFailed:
+        reasons, ok = np.full(len(cells), PRIMARY, dtype=object), np.zeros(len(links), dtype=bool)
+    reasons = reasons.copy()
+    reasons[(reasons == FRAME) & sensitive] = PRIMARY
+    reasons[(reasons == FRAME) & ~sensitive] = COMPLEMENTARY
+    return reasons, {links[j].cell for j in range(len(links)) if not ok[j]}
+
+
+def _defining(m: Measure, measures: Sequence[Measure]) -> list[Measure]:
+    """Measures whose successes are exactly ``m``'s subgroup (their numerator is its ``n``)."""
+    if len(m.among) != 1:
+        return []
+    (var, values), = m.among
+    return [d for d in measures if not d.among and d.variable == var and set(d.success) == set(values)]
+
+
+def protect_measures(cells: Mapping[str, pd.DataFrame], measures: Sequence[Measure], policy: DisclosurePolicy,
+                     nesting: Nesting,
+                     weighted_links: Callable[[str, pd.DataFrame], list[WeightedShare]] | None = None,
+                     ) -> tuple[dict[tuple[str, str, str], str], set[tuple[str, str, str]]]:
+    """Hidden cells of every measure: ``{(measure, domain, level): reason}`` (empty reason: shown),
+    and the ``(measure, domain, level)`` cells whose weighted figure is withheld.
+
+    ``cells`` maps a measure id to its cells (see the module docstring); ``weighted_links(id,
+    cells)`` gives the published weighted shares of a measure as constraints (none by default).
+    """
+    measures = [m for m in measures if m.id in cells]
+    keys = {m.id: list(zip(cells[m.id]["domain"].astype(str), cells[m.id]["level"].astype(str))) for m in measures}
+    eqs = {m.id: equations(cells[m.id], nesting) for m in measures}
+    hidden: dict[str, set[Key]] = {}
+    reasons: dict[str, np.ndarray] = {}
+    withheld: dict[str, set[Key]] = {}
+
+    def mask(mid: str, chosen: set[Key]) -> np.ndarray:
+        return np.array([kk in chosen for kk in keys[mid]], dtype=bool)
+
+    def frame(m: Measure, start: set[Key]) -> set[Key]:
+        f = _frame_pattern(cells[m.id], eqs[m.id], policy, mask(m.id, start))
+        return {kk for kk, h in zip(keys[m.id], f) if h}
+
+    classes: dict[tuple, list[Measure]] = {}
+    for m in measures:
+        classes.setdefault((m.variable, m.among), []).append(m)
+    # measures without a subgroup first: a subgroup may be another measure's answer
+    for cls in sorted(classes.values(), key=lambda c: bool(c[0].among)):
+        first = cls[0]
+        start: set[Key] = set()
+        for d in _defining(first, measures):
+            start |= hidden.get(d.id, set())
+        framed = frame(first, start)
+        union = framed | start
+        for _ in range(len(keys[first.id]) + 2):  # members share one pattern: until nobody adds a cell
+            grew = False
+            for m in cls:
+                links = weighted_links(m.id, cells[m.id]) if weighted_links else []
+                r, w = _measure_pattern(cells[m.id], eqs[m.id], links, policy, mask(m.id, framed), mask(m.id, union))
+                reasons[m.id] = r
+                withheld[m.id] = {keys[m.id][c] for c in w}
+                now = union | {kk for kk, x in zip(keys[m.id], r) if x}
+                grew |= now != union
+                union = now
+            if not grew or len(cls) == 1:
+                break
+        # a later measure whose subgroup is this one's answer: that subgroup's frame may hide more
+        for later in measures:
+            if first in _defining(later, measures) and later not in cls:
+                union |= {kk for kk in frame(later, union) if kk in set(keys[first.id])}
+        for m in cls:
+            hidden[m.id] = union
+            r = reasons[m.id]
+            r[mask(m.id, union) & (r == "")] = COMPLEMENTARY
+    cell_reason = {(mid, *kk): x for mid, r in reasons.items() for kk, x in zip(keys[mid], r)}
+    return cell_reason, {(mid, *kk) for mid, ks in withheld.items() for kk in ks}
