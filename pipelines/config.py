@@ -123,7 +123,7 @@ class Weighting(_Strict):
     weight and are left out of every estimate (``exclude``).
     """
 
-    min_respondents_per_cell: int = Field(default=3, ge=1)
+    min_respondents_per_cell: int = Field(default=6, ge=1)
     unknown_county: Literal["own_cell", "exclude"] = "own_cell"
     margins: list[Margin] = []
     trim: Trim | None = None
@@ -394,6 +394,12 @@ class AssessmentConfig(_Strict):
         ungrouped = sorted(set(names) - set(grouped))
         if ungrouped:
             problems.append(f"counties in no group: {', '.join(ungrouped)}")
+        if self.weighting.min_respondents_per_cell < self.disclosure.min_cell_count:
+            problems.append(
+                f"weighting.min_respondents_per_cell ({self.weighting.min_respondents_per_cell}) is below "
+                f"disclosure.min_cell_count ({self.disclosure.min_cell_count}): a county's weight is its officer "
+                "headcount over its respondents, so a weighting cell smaller than the publication minimum would "
+                "let the public headcounts reveal a count the site hides; raise min_respondents_per_cell")
         missing_hc = sorted(set(names) - set(self.officer_headcounts.by_county))
         if missing_hc:
             problems.append(f"officer_headcounts.by_county lacks: {', '.join(missing_hc)}")

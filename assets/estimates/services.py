@@ -14,7 +14,7 @@ A provider is counted once per county and service type however many inventory ro
 name the county; statewide providers (a hotline) serve every county through a ``Statewide`` entry.
 
 Disclosure: these are counts of *organisations* from a public-facing inventory, not of
-respondents, so the small-count suppression of ``assets/estimates/publish.py`` does not apply and
+respondents, so the small-count suppression of the publication gate (``assets/publication``) does not apply and
 a count of 1 or 2 may be published. Provider names never leave the warehouse: these tables hold
 counts and flags only.
 """

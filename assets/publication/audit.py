@@ -471,13 +471,15 @@ def _small_remainders(counts: LinkedCounts, hidden: np.ndarray, secrets: Secrets
 
 def protect(counts: LinkedCounts, secrets: Secrets, min_values: int, *,
             initial: Sequence[str] | None = None, cost: np.ndarray | None = None,
-            keep: np.ndarray | None = None, min_count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+            keep: np.ndarray | None = None, min_count: int | None = None,
+            fixed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hide every cell with a secret and as few others as needed until no secret count is narrowed
     to fewer than ``min_values`` whole numbers.
 
     ``initial`` holds reasons decided earlier (kept). ``cost`` ranks cells for complementary
     suppression (lowest first; default ``n``); ``keep`` marks cells to hide only as a last resort
-    (the overall figure). When a violation needs a published weighted share (it disappears without
+    (the overall figure); ``fixed`` marks cells that are public whatever is hidden (never chosen).
+    When a violation needs a published weighted share (it disappears without
     the shares linked to the cell), the smallest such share is withheld instead of hiding cells.
     Returns ``(reasons, weighted_ok)``: ``"primary"``, ``"complementary"``, an initial reason or
     ``""`` per cell, and per weighted share whether it may still be published. ``min_count``: hidden
@@ -492,6 +494,7 @@ def protect(counts: LinkedCounts, secrets: Secrets, min_values: int, *,
     reasons[secrets.any & (reasons == "")] = PRIMARY
     cost = counts.n.copy() if cost is None else np.asarray(cost, dtype=float)
     keep = np.zeros(size, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    fixed = np.zeros(size, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
     weighted_ok = np.ones(len(counts.weighted), dtype=bool)
     whole = False  # the relaxation while cells are being added; whole numbers before returning
     for _ in range(4 * size + 4 + len(counts.weighted)):
@@ -514,7 +517,7 @@ def protect(counts: LinkedCounts, secrets: Secrets, min_values: int, *,
                     if not violations(counts, hidden, secrets, min_values, weighted_ok, cells=[cell], whole=whole):
                         break
                 continue
-        pick = _complement(counts, cell, hidden, cost, keep)
+        pick = _complement(counts, cell, hidden | fixed, cost, keep)
         if pick is None:
             raise ProtectionFailed(f"cell {cell} cannot be protected")
         reasons[pick] = COMPLEMENTARY

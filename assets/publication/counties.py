@@ -33,8 +33,9 @@ from assets.publication.policy import DisclosurePolicy
 __all__ = ["PUBLISHED_COUNTY_COLUMNS", "publish_county_estimates"]
 
 PUBLISHED_COUNTY_COLUMNS = ["wave", "measure", "measure_label", "breakdown", "county", "county_group",
-                            "experience_band", "shown_as", "estimate", "ci_low", "ci_high", "headcount",
-                            "officers_needing_training", "officers_low", "officers_high", "rank", "method", "note"]
+                            "experience_band", "shown_as", "respondents", "survey_share", "estimate", "ci_low",
+                            "ci_high", "headcount", "officers_needing_training", "officers_low", "officers_high",
+                            "rank", "method", "note"]
 MODEL = "model estimate"
 COMBINED = "combined with similar counties"
 
@@ -75,7 +76,7 @@ def publish_county_estimates(county: pd.DataFrame, indicators: pd.DataFrame, ass
     """
     if county is None or county.empty:
         return pd.DataFrame(columns=PUBLISHED_COUNTY_COLUMNS)
-    if not policy.enabled:
+    if not policy.linked:
         return _unprotected(county, wave)
     unweighted = indicators[~indicators["weighted"].astype(bool)] if len(indicators) else indicators
     headcounts = assessment.config.officer_headcounts.by_county
@@ -90,8 +91,11 @@ def publish_county_estimates(county: pd.DataFrame, indicators: pd.DataFrame, ass
         label = str(part["measure_label"].iloc[0])
         by_county = part[part["breakdown"] == "county"]
         for r in by_county.itertuples():
-            if str(r.county) in shown:
-                rows.append(_model_row(r, wave, measure, label, policy))
+            cell = shown.get(str(r.county))
+            if cell is not None:  # its survey figures are the indicator table's, as published there
+                share = float(cell.estimate)
+                rows.append({**_model_row(r, wave, measure, label, policy), "respondents": float(cell.n),
+                             "survey_share": policy.share(share if gap_is_share else 1 - share)})
         for g, members in groups.items():
             hidden = [c for c in members if c not in shown]
             if not hidden:
@@ -130,7 +134,8 @@ def _combined_row(group: str, hidden: list[str], members: list[str], shown: dict
     head = float(sum(headcounts.get(c, 0) for c in hidden))
     row = {"wave": wave, "measure": measure, "measure_label": label, "breakdown": "county",
            "county": f"Other counties of {group} ({len(hidden)})", "county_group": group, "experience_band": "All",
-           "shown_as": COMBINED, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "shown_as": COMBINED, "respondents": np.nan, "survey_share": np.nan, "estimate": np.nan,
+           "ci_low": np.nan, "ci_high": np.nan,
            "headcount": policy.people(head), "officers_needing_training": np.nan, "officers_low": np.nan,
            "officers_high": np.nan, "rank": np.nan, "method": "survey share (combined)",
            "note": "too few officers answered in " + ", ".join(hidden) + " to show each county"}
@@ -144,18 +149,22 @@ def _combined_row(group: str, hidden: list[str], members: list[str], shown: dict
     gap_k = k if gap_is_share else n - k
     low, high = wilson_interval(int(round(gap_k)), int(round(n)), level)
     est = policy.share(gap_k / n)
-    row.update(estimate=est, ci_low=policy.share(low), ci_high=policy.share(high),
+    row.update(respondents=n, survey_share=est, estimate=est, ci_low=policy.share(low), ci_high=policy.share(high),
                officers_needing_training=policy.people(est * head), officers_low=policy.people(policy.share(low) * head),
                officers_high=policy.people(policy.share(high) * head))
     return row
 
 
 def _unprotected(county: pd.DataFrame, wave: str) -> pd.DataFrame:
-    """Every county's full-precision estimate (only for showing the intruder tests an unprotected site)."""
+    """Every county's full-precision model estimate, and its respondents and survey share where at
+    least the minimum answered (the gate bypassed, as the county sheet was published before the gate;
+    see ``DisclosurePolicy.linked``)."""
+    enough = county["respondents"].fillna(0) >= 6
     out = pd.DataFrame({"wave": wave, "measure": county["measure"], "measure_label": county["measure_label"],
                         "breakdown": county["breakdown"], "county": county["county"],
                         "county_group": county["county_group"],
                         "experience_band": county.get("experience_band", "All"), "shown_as": MODEL,
+                        "respondents": county["respondents"], "survey_share": county["direct"].where(enough),
                         "estimate": county["eblup"], "ci_low": county["ci_low"], "ci_high": county["ci_high"],
                         "headcount": county["headcount"],
                         "officers_needing_training": county["officers_needing_training"],

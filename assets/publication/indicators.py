@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from assets.publication.audit import WeightedShare
-from assets.publication.measures import Measure, Nesting, protect_measures
+from assets.publication.measures import Measure, Nesting, Strata, protect_measures
 from assets.publication.policy import DisclosurePolicy
 
 __all__ = ["AtomWeights", "PUBLISHED_INDICATOR_COLUMNS", "WITHHELD", "publish_indicators", "nesting_of"]
@@ -38,6 +38,8 @@ class AtomWeights:
 
     county: Mapping[str, float | None]
     unknown: float | None = None
+    #: the weighting cells: their counties and respondents
+    cells: tuple[tuple[tuple[str, ...], float], ...] = ()
 
     @classmethod
     def from_weights(cls, weights: pd.DataFrame | None, counties: Sequence[str]) -> AtomWeights:
@@ -47,6 +49,7 @@ class AtomWeights:
         if weights is None or weights.empty:
             return cls(out, None)
         w = weights[weights["in_weighting"].astype(bool)]
+        cells = []
         for cell, part in w.groupby("poststratum", sort=False):
             values = part["weight"].to_numpy(dtype=float)
             constant = float(values[0]) if np.allclose(values, values[0], rtol=1e-9, atol=0) else None
@@ -54,9 +57,10 @@ class AtomWeights:
             if all(m in out for m in members):
                 for m in members:
                     out[m] = constant
+                cells.append((tuple(members), float(len(part))))
             else:
                 unknown = constant
-        return cls(out, unknown)
+        return cls(out, unknown, tuple(cells))
 
 
 def nesting_of(assessment) -> Nesting:
@@ -141,8 +145,6 @@ def publish_indicators(table: pd.DataFrame, assessment, policy: DisclosurePolicy
     """
     if table.empty:
         return pd.DataFrame(columns=PUBLISHED_INDICATOR_COLUMNS)
-    if not policy.enabled:
-        return _format(table, {}, set(), policy)
     nesting = nesting_of(assessment)
     by_id = dict(tuple(table.groupby("indicator", sort=False)))
     cells = {i: p[~p["weighted"].astype(bool)].reset_index(drop=True) for i, p in by_id.items()}
@@ -155,8 +157,9 @@ def publish_indicators(table: pd.DataFrame, assessment, policy: DisclosurePolicy
         link_cells[mid] = {w.cell for w in found}
         return found
 
-    reasons, withheld = protect_measures(cells, measures, policy, nesting, links)
-    for mid, c in cells.items():
+    strata = Strata(WEIGHTING_DOMAIN, atoms.cells) if atoms is not None else None
+    reasons, withheld = protect_measures(cells, measures, policy, nesting, links, strata)
+    for mid, c in (cells.items() if policy.linked else ()):
         keys = list(zip(c["domain"].astype(str), c["level"].astype(str)))
         hidden = np.array([reasons.get((mid, *kk), "") != "" for kk in keys])
         for i in _unsafe_withheld(c, hidden, nesting, atoms, link_cells.get(mid, set())):

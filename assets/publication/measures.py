@@ -33,7 +33,7 @@ from assets.publication.audit import (COMPLEMENTARY, PRIMARY, LinkedCounts, Prot
                                       WeightedShare, protect)
 from assets.publication.policy import DisclosurePolicy
 
-__all__ = ["FRAME", "Measure", "Nesting", "protect_measures"]
+__all__ = ["FRAME", "Measure", "Nesting", "Strata", "protect_measures"]
 
 #: hidden in the frame of the population: reported as primary or complementary by the cell's own counts
 FRAME = "frame"
@@ -55,6 +55,16 @@ class Measure:
     def of_indicator(cls, ind) -> Measure:
         among = tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in (ind.among or {}).items()))
         return cls(ind.id, ind.variable, tuple(sorted(map(str, ind.success))), among)
+
+
+@dataclass(frozen=True)
+class Strata:
+    """The weighting cells of the domain ``domain`` (counties): each a tuple of its levels and its
+    number of respondents. A weight is a public headcount over a cell's respondents, so the intruder
+    knows every cell's respondents: one more sum over the counties (see :func:`_with_strata`)."""
+
+    domain: str
+    cells: tuple[tuple[tuple[str, ...], float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,34 +104,67 @@ def equations(cells: pd.DataFrame, nesting: Nesting) -> list[tuple[int, tuple[in
     return eqs
 
 
-def _frame_pattern(cells: pd.DataFrame, eqs, policy: DisclosurePolicy, initial: np.ndarray) -> np.ndarray:
+def _with_strata(cells: pd.DataFrame, eqs: list, strata: Strata | None, n: np.ndarray, k: np.ndarray,
+                 frame: bool) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    """Counts with one cell more per weighting cell, summing its counties: in a frame the weighting
+    cell's respondents are published (the public weight gives them away); in a measure its ``n`` is
+    known and how it answered is not. Returns (n, k, equations, mask of the added cells)."""
+    if strata is None or not strata.cells:
+        return n, k, eqs, np.zeros(len(n), dtype=bool)
+    domains = cells["domain"].astype(str).to_numpy()
+    levels = cells["level"].astype(str).to_numpy()
+    pos = {lv: i for i, (d, lv) in enumerate(zip(domains, levels)) if d == strata.domain}
+    n, k, eqs = list(n), list(k), list(eqs)
+    added = []
+    for members, respondents in strata.cells:
+        idx = tuple(pos[m] for m in members if m in pos)
+        if not idx:
+            continue
+        total_n = float(respondents) if frame else float(sum(n[i] for i in idx))
+        total_k = total_n if frame else float(sum(k[i] for i in idx))
+        eqs.append((len(n), idx))
+        n.append(total_n)
+        k.append(total_k)
+        added.append(True)
+    mask = np.concatenate([np.zeros(len(cells), dtype=bool), np.array(added, dtype=bool)])
+    return np.array(n, dtype=float), np.array(k, dtype=float), eqs, mask
+
+
+def _frame_pattern(cells: pd.DataFrame, eqs, policy: DisclosurePolicy, initial: np.ndarray,
+                   strata: Strata | None = None) -> np.ndarray:
     """Cells hidden in every measure of a population: too few respondents, and their complements."""
-    r = cells["respondents"].to_numpy(dtype=float)
-    frame = LinkedCounts(n=np.nan_to_num(r), k=np.nan_to_num(r), equations=eqs)
-    sensitive = np.isnan(r) | (r < policy.min_cell_count)
-    start = np.where(initial, FRAME, "")
-    reasons, _ = protect(frame, Secrets.frame(sensitive), policy.protection_values, initial=start,
-                         keep=(cells["domain"] == "all").to_numpy(), min_count=policy.min_cell_count)
-    return reasons != ""
+    r = np.nan_to_num(cells["respondents"].to_numpy(dtype=float))
+    sensitive = r < policy.min_cell_count
+    n, k, eqs, extra = _with_strata(cells, eqs, strata, r, r, frame=True)
+    frame = LinkedCounts(n=n, k=k, equations=eqs)
+    start = np.concatenate([np.where(initial, FRAME, ""), np.full(extra.sum(), "")]).astype(object)
+    secret = np.concatenate([sensitive, np.zeros(extra.sum(), dtype=bool)])
+    keep = np.concatenate([(cells["domain"] == "all").to_numpy(), np.zeros(extra.sum(), dtype=bool)])
+    reasons, _ = protect(frame, Secrets.frame(secret), policy.protection_values, initial=start, keep=keep,
+                         min_count=policy.min_cell_count, fixed=extra)
+    return reasons[:len(cells)] != ""
 
 
 def _measure_pattern(cells: pd.DataFrame, eqs, links: list[WeightedShare], policy: DisclosurePolicy,
-                     frame_hidden: np.ndarray, initial: np.ndarray) -> tuple[np.ndarray, set[int]]:
+                     frame_hidden: np.ndarray, initial: np.ndarray,
+                     strata: Strata | None = None) -> tuple[np.ndarray, set[int]]:
     """Reasons per cell, and the cells whose weighted figure is withheld."""
-    n = cells["n"].to_numpy(dtype=float)
-    k = cells["successes"].to_numpy(dtype=float)
-    known = ~frame_hidden & ~np.isnan(n) & (n >= policy.min_cell_count)
-    counts = LinkedCounts(n=np.nan_to_num(n), k=np.nan_to_num(k), equations=eqs, n_known=known, weighted=links)
-    sensitive = policy.small(n, k)
-    secrets = Secrets.of(counts, policy.min_cell_count, policy.protect_numerators, sensitive)
-    start = np.where(initial | frame_hidden, FRAME, "")
-    root = (cells["domain"] == "all").to_numpy()
+    n0 = cells["n"].to_numpy(dtype=float)
+    k0 = cells["successes"].to_numpy(dtype=float)
+    sensitive = policy.small(n0, k0)
+    n, k, eqs, extra = _with_strata(cells, eqs, strata, np.nan_to_num(n0), np.nan_to_num(k0), frame=False)
+    known = np.concatenate([~frame_hidden & ~np.isnan(n0) & (n0 >= policy.min_cell_count), extra[len(cells):]])
+    counts = LinkedCounts(n=n, k=k, equations=eqs, n_known=known, weighted=links)
+    secret_mask = np.concatenate([sensitive, np.zeros(extra.sum(), dtype=bool)])
+    secrets = Secrets.of(counts, policy.min_cell_count, policy.protect_numerators, secret_mask)
+    start = np.concatenate([np.where(initial | frame_hidden, FRAME, ""), np.full(extra.sum(), "weighting cell")])
+    root = np.concatenate([(cells["domain"] == "all").to_numpy(), np.zeros(extra.sum(), dtype=bool)])
     try:
-        reasons, ok = protect(counts, secrets, policy.protection_values, initial=start, keep=root,
-                              min_count=policy.min_cell_count)
+        reasons, ok = protect(counts, secrets, policy.protection_values, initial=start.astype(object), keep=root,
+                              min_count=policy.min_cell_count, fixed=extra)
     except ProtectionFailed:
-        reasons, ok = np.full(len(cells), PRIMARY, dtype=object), np.zeros(len(links), dtype=bool)
-    reasons = reasons.copy()
+        reasons, ok = np.full(len(n), PRIMARY, dtype=object), np.zeros(len(links), dtype=bool)
+    reasons = reasons[:len(cells)].copy()
     reasons[(reasons == FRAME) & sensitive] = PRIMARY
     reasons[(reasons == FRAME) & ~sensitive] = COMPLEMENTARY
     return reasons, {links[j].cell for j in range(len(links)) if not ok[j]}
@@ -138,14 +181,23 @@ def _defining(m: Measure, measures: Sequence[Measure]) -> list[Measure]:
 def protect_measures(cells: Mapping[str, pd.DataFrame], measures: Sequence[Measure], policy: DisclosurePolicy,
                      nesting: Nesting,
                      weighted_links: Callable[[str, pd.DataFrame], list[WeightedShare]] | None = None,
+                     strata: Strata | None = None,
                      ) -> tuple[dict[tuple[str, str, str], str], set[tuple[str, str, str]]]:
     """Hidden cells of every measure: ``{(measure, domain, level): reason}`` (empty reason: shown),
     and the ``(measure, domain, level)`` cells whose weighted figure is withheld.
 
     ``cells`` maps a measure id to its cells (see the module docstring); ``weighted_links(id,
-    cells)`` gives the published weighted shares of a measure as constraints (none by default).
+    cells)`` gives the published weighted shares of a measure as constraints (none by default);
+    ``strata`` the weighting cells, whose respondents the public weights give away.
     """
     measures = [m for m in measures if m.id in cells]
+    if not policy.linked:  # the gate bypassed: every cell on its own
+        out = {}
+        for m in measures:
+            c = cells[m.id]
+            small = policy.small(c["n"].to_numpy(dtype=float), c["successes"].to_numpy(dtype=float))
+            out.update({(m.id, str(d), str(lv)): PRIMARY if s else "" for d, lv, s in zip(c["domain"], c["level"], small)})
+        return out, set()
     keys = {m.id: list(zip(cells[m.id]["domain"].astype(str), cells[m.id]["level"].astype(str))) for m in measures}
     eqs = {m.id: equations(cells[m.id], nesting) for m in measures}
     hidden: dict[str, set[Key]] = {}
@@ -156,7 +208,7 @@ def protect_measures(cells: Mapping[str, pd.DataFrame], measures: Sequence[Measu
         return np.array([kk in chosen for kk in keys[mid]], dtype=bool)
 
     def frame(m: Measure, start: set[Key]) -> set[Key]:
-        f = _frame_pattern(cells[m.id], eqs[m.id], policy, mask(m.id, start))
+        f = _frame_pattern(cells[m.id], eqs[m.id], policy, mask(m.id, start), strata if not m.among else None)
         return {kk for kk, h in zip(keys[m.id], f) if h}
 
     classes: dict[tuple, list[Measure]] = {}
@@ -174,7 +226,8 @@ def protect_measures(cells: Mapping[str, pd.DataFrame], measures: Sequence[Measu
             grew = False
             for m in cls:
                 links = weighted_links(m.id, cells[m.id]) if weighted_links else []
-                r, w = _measure_pattern(cells[m.id], eqs[m.id], links, policy, mask(m.id, framed), mask(m.id, union))
+                r, w = _measure_pattern(cells[m.id], eqs[m.id], links, policy, mask(m.id, framed), mask(m.id, union),
+                                        strata)
                 reasons[m.id] = r
                 withheld[m.id] = {keys[m.id][c] for c in w}
                 now = union | {kk for kk, x in zip(keys[m.id], r) if x}

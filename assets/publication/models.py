@@ -63,7 +63,7 @@ def publish_model_results(model: pd.DataFrame, indicators: pd.DataFrame, assessm
     for col in PUBLISHED_MODEL_COLUMNS:
         if col not in out.columns:
             out[col] = np.nan if col not in ("note", "suppression_reason") else ""
-    if not policy.enabled:
+    if not policy.linked:
         out["suppressed"], out["suppression_reason"] = False, ""
         return out[PUBLISHED_MODEL_COLUMNS].reset_index(drop=True)
     reasons = []

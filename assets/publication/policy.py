@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DisclosurePolicy", "NO_PROTECTION", "REASON_TEXT", "round_half_up"]
+__all__ = ["DisclosurePolicy", "REASON_TEXT", "THRESHOLD_ONLY", "round_half_up"]
 
 #: What a reader is told about a hidden figure, by reason (the data-quality page lists them).
 REASON_TEXT = {
@@ -41,8 +41,11 @@ class DisclosurePolicy:
     reach the minimum too. ``share_decimals``: published shares and their intervals are rounded to
     this many decimals (2: whole percent). ``people_step``: model-based numbers of people (officers
     needing training, victims) are rounded to this step. ``mostly_hidden``: a breakdown table with a
-    larger share of hidden cells is replaced on the page by a sentence. ``enabled`` false publishes
-    everything unprotected; it exists only for the intruder tests (the config cannot set it).
+    larger share of hidden cells is replaced on the page by a sentence. ``linked`` false turns the
+    gate into a plain threshold: every table on its own, small cells blanked, no complementary
+    suppression, nothing rounded, every county's model estimate shown. That is what a pipeline
+    without the gate publishes; it exists only so the intruder tests can show what they catch (the
+    config cannot set it).
     """
 
     min_cell_count: int = 6
@@ -51,7 +54,7 @@ class DisclosurePolicy:
     share_decimals: int = 2
     people_step: int = 10
     mostly_hidden: float = 0.5
-    enabled: bool = True
+    linked: bool = True
 
     @classmethod
     def from_assessment(cls, assessment) -> DisclosurePolicy:
@@ -82,18 +85,18 @@ class DisclosurePolicy:
 
     def share(self, x):
         """A share as published (rounded to ``share_decimals``)."""
-        return round_half_up(x, self.share_decimals) if self.enabled else x
+        return round_half_up(x, self.share_decimals) if self.linked else x
 
     def share_interval(self, published: float) -> tuple[float, float]:
         """The values a published (rounded) share can stand for."""
-        if not self.enabled or math.isnan(published):
+        if not self.linked or math.isnan(published):
             return (published, published)
         half = self.share_step / 2
         return (published - half - 1e-12, published + half + 1e-12)
 
     def people(self, x):
         """A model-based number of people as published (rounded to ``people_step``)."""
-        if not self.enabled:
+        if not self.linked:
             return x
         arr = np.asarray(x, dtype=float)
         out = np.floor(arr / self.people_step + 0.5) * self.people_step
@@ -103,5 +106,5 @@ class DisclosurePolicy:
         return REASON_TEXT.get(reason, reason).format(m=self.min_cell_count)
 
 
-#: Publishes everything as computed: only for showing that the intruder tests catch an unprotected site.
-NO_PROTECTION = DisclosurePolicy(enabled=False)
+#: The gate bypassed: a plain per-table threshold, for showing what the intruder tests catch.
+THRESHOLD_ONLY = DisclosurePolicy(linked=False)

@@ -89,6 +89,8 @@ def _protect_counts(estimate: pd.DataFrame, overlap: pd.DataFrame, lists: list[s
     values = np.array(cells)
     counts = LinkedCounts(n=values, k=values, equations=[e for e in eqs if e[1]])
     secret = (values > 0) & (values < policy.min_cell_count)
+    if not policy.linked:  # the gate bypassed: every count on its own
+        return {k: PRIMARY if secret[i] else "" for k, i in where.items()}, histories
     try:
         reasons, _ = protect(counts, Secrets.frame(secret), policy.protection_values, min_count=policy.min_cell_count)
     except ProtectionFailed:  # nothing short of hiding every count protects them
@@ -108,10 +110,7 @@ def publish_prevalence(estimate: pd.DataFrame, overlap: pd.DataFrame, sensitivit
     lists = [x for x in str(estimate["lists"].iloc[0]).split(",") if x]
     for r in estimate.itertuples():
         lists += [x for x in _json(r.cases_per_list) if x not in lists]
-    if policy.enabled:
-        reasons, histories = _protect_counts(estimate, overlap, lists, policy)
-    else:
-        reasons, histories = {}, {}
+    reasons, histories = _protect_counts(estimate, overlap, lists, policy)
 
     def shown(key: tuple, value) -> tuple[float, str]:
         reason = reasons.get(key, "")

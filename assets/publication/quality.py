@@ -68,9 +68,10 @@ def publish_quality(tables: dict[str, pd.DataFrame], policy: DisclosurePolicy) -
     hidden_read: set[str] = set()
     for i, s in status.iterrows():
         mine = reasons["dataset"] == s["dataset"]
-        if not policy.enabled:
-            continue
-        read_hidden, reason_hidden = _dataset_pattern(s, reasons[mine], policy)
+        if policy.linked:
+            read_hidden, reason_hidden = _dataset_pattern(s, reasons[mine], policy)
+        else:  # the gate bypassed: every count on its own
+            read_hidden, reason_hidden = False, np.array([_small(r, m) for r in reasons.loc[mine, "rows"]], dtype=bool)
         idx = reasons.index[mine]
         reasons.loc[idx, "suppressed"] = reason_hidden
         reasons.loc[idx, "suppression_reason"] = [
@@ -89,7 +90,7 @@ def publish_quality(tables: dict[str, pd.DataFrame], policy: DisclosurePolicy) -
         reasons[col] = reasons[col].astype(object).where(~reasons["suppressed"], None)
     # the checks that quarantine rows: their counts are the reasons' (hidden together)
     hidden_checks = set(zip(reasons["dataset"], reasons["check"], reasons["suppressed"]))
-    if policy.enabled:
+    if policy.linked:
         for i, c in checks.iterrows():
             row_check = str(c.get("severity")) == "row"
             secret = row_check and (_small(c.get("unexpected"), m) or _small(c.get("quarantined"), m)
@@ -98,13 +99,11 @@ def publish_quality(tables: dict[str, pd.DataFrame], policy: DisclosurePolicy) -
                 checks.loc[i, ["unexpected", "percent", "quarantined"]] = pd.NA
                 checks.loc[i, "suppressed_counts"] = "unexpected, percent, quarantined"
     completeness["suppressed"] = False
-    completeness["suppression_reason"] = ""
-    if policy.enabled:
-        small = [(_small(a, m) or _small(b, m)) for a, b in zip(completeness["asked"], completeness["answered"])]
-        completeness["suppressed"] = small
-        completeness["suppression_reason"] = ["primary" if s else "" for s in small]
-        for col in ("asked", "answered", "percent"):
-            completeness[col] = completeness[col].astype(object).where(~completeness["suppressed"], None)
+    small = [(_small(a, m) or _small(b, m)) for a, b in zip(completeness["asked"], completeness["answered"])]
+    completeness["suppressed"] = small
+    completeness["suppression_reason"] = ["primary" if s else "" for s in small]
+    for col in ("asked", "answered", "percent"):
+        completeness[col] = completeness[col].astype(object).where(~completeness["suppressed"], None)
     out = {"status": status, "checks": checks, "quarantine_by_reason": reasons, "completeness": completeness}
     return {name: frame.reindex(columns=QUALITY_SECTIONS[name]).reset_index(drop=True) for name, frame in out.items()} \
         | {"hidden_rows_read": pd.DataFrame({"dataset": sorted(hidden_read)})}

@@ -24,10 +24,7 @@ def publish_themes(table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFram
         return pd.DataFrame(columns=PUBLISHED_THEME_COLUMNS)
     ids = table["dataset"].astype(str) + "/" + table["theme"].astype(str)
     cells = {i: part.reset_index(drop=True) for i, part in table.assign(_id=ids).groupby("_id", sort=False)}
-    reasons: dict = {}
-    if policy.enabled:
-        measures = [Measure(i, i) for i in cells]
-        reasons, _ = protect_measures(cells, measures, policy, Nesting())
+    reasons, _ = protect_measures(cells, [Measure(i, i) for i in cells], policy, Nesting())
     keys = list(zip(ids, table["domain"].astype(str), table["level"].astype(str)))
     reason = np.array([reasons.get(k, "") for k in keys], dtype=object)
     hidden = reason != ""
