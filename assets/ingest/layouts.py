@@ -251,23 +251,38 @@ def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path) -> Non
 # --------------------------------------------------------------------------- REDCap
 
 
+#: how a writer codes a variable's answers: label -> code (default: positions 1..k, as REDCap numbers
+#: a new field's choices)
+Coder = Callable[[Variable], dict[str, str]]
+
+
+def positional_codes(assessment: Assessment) -> Coder:
+    """REDCap's default numbering of a field's choices: 1..k in order."""
+    def coder(v: Variable) -> dict[str, str]:
+        labels = [o.label for o in _opts(v)] if v.type == "multi" else assessment.options(v)
+        return {lab: str(i) for i, lab in enumerate(labels, start=1)}
+    return coder
+
+
 def redcap_rows(assessment: Assessment, answers: pd.DataFrame, *, labels: bool = False,
-                form: str = "officer_survey") -> list[list[str]]:
+                form: str = "officer_survey", codes: Coder | None = None) -> list[list[str]]:
     """A REDCap records export: raw codes (field names header) or labels (field labels header)."""
+    codes = codes or positional_codes(assessment)
     head = ["Record ID" if labels else "record_id", "Start Date" if labels else "start_date",
             "End Date" if labels else "end_date"]
     getters: list[Callable[[dict], str]] = []
     for v in assessment.codebook.variables:
         if v.type == "single":
-            opts = assessment.options(v)
-            code = {lab: str(i) for i, lab in enumerate(opts, start=1)}
+            code = codes(v)
             head.append(v.question if labels else v.name)
             getters.append(lambda r, n=v.name, c=code: "" if _blank(r[n]) else (str(r[n]) if labels else c[r[n]]))
         elif v.type == "text":
             head.append(v.question if labels else v.name)
             getters.append(lambda r, n=v.name: _text(r[n]))
         else:
-            for j, o in enumerate(_opts(v), start=1):
+            code = codes(v)
+            for o in _opts(v):
+                j = code[o.label]
                 head.append(f"{v.question} (choice={o.label})" if labels else f"{v.name}___{j}")
                 on, off = ("Checked", "Unchecked") if labels else ("1", "0")
                 getters.append(lambda r, c=f"{v.name}__{o.code}", on=on, off=off: on if _is_true(r[c]) else off)
@@ -282,8 +297,44 @@ def redcap_rows(assessment: Assessment, answers: pd.DataFrame, *, labels: bool =
     return rows
 
 
-def write_redcap_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, *, labels: bool = False) -> None:
-    _write_delimited(redcap_rows(assessment, answers, labels=labels), path, ",", "utf-8")
+def redcap_dictionary_rows(assessment: Assessment, codes: Coder | None = None,
+                           form: str = "officer_survey") -> list[list[str]]:
+    """The project's data dictionary as REDCap exports it (Project Setup > Data Dictionary)."""
+    codes = codes or positional_codes(assessment)
+    rows = [["Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
+             "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
+             "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
+             "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
+             "Matrix Ranking?", "Field Annotation"]]
+    blank = [""] * 12
+    rows.append(["record_id", form, "", "text", "Record ID", "", *blank])
+    for f in ("start_date", "end_date"):
+        rows.append([f, form, "", "text", f.replace("_", " ").capitalize(), "", "", "datetime_seconds_ymd",
+                     *blank[2:]])
+    for v in assessment.codebook.variables:
+        if v.type == "text":
+            rows.append([v.name, form, "", "notes", v.question, "", *blank])
+            continue
+        code = codes(v)
+        labels = [o.label for o in _opts(v)] if v.type == "multi" else assessment.options(v)
+        choices = " | ".join(f"{code[lab]}, {lab}" for lab in labels)
+        rows.append([v.name, form, "", "checkbox" if v.type == "multi" else "radio", v.question, choices, *blank])
+        if v.type == "multi" and v.other_specify:
+            rows.append([f"{v.name}_other", form, "", "text", f"{v.question} - {OTHER_LABEL}", "", *blank])
+    return rows
+
+
+def redcap_dictionary_path(path: Path) -> Path:
+    """Where a REDCap export's data dictionary is written: beside it, as REDCap names it."""
+    return path.with_name(f"{path.stem}_DataDictionary.csv")
+
+
+def write_redcap_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, *, labels: bool = False,
+                     codes: Coder | None = None, dictionary: bool | None = None) -> None:
+    """A REDCap records export; a raw export gets its data dictionary beside it (``dictionary``)."""
+    _write_delimited(redcap_rows(assessment, answers, labels=labels, codes=codes), path, ",", "utf-8")
+    if dictionary if dictionary is not None else not labels:
+        _write_delimited(redcap_dictionary_rows(assessment, codes), redcap_dictionary_path(path), ",", "utf-8")
 
 
 # --------------------------------------------------------------------------- plain

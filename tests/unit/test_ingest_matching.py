@@ -5,23 +5,36 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from assets.ingest.officer_responses import _match_value, _option_lookup, _split_choices, normalise_text, to_officer_responses
+from assets.ingest.codes import OUTSIDE, UNDECLARED, Coding, codebook_coding, match_label, read_value
+from assets.ingest.answers import split_choices
+from assets.ingest.officer_responses import normalise_text, to_officer_responses
 from assets.ingest.readers import read_bytes_as_export
+from pipelines.config import Variable
 from pipelines.errors import InputError
 
 SCALE = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]
+BY_LABEL = {normalise_text(x): i for i, x in enumerate(SCALE)}
+POSITIONAL = codebook_coding(Variable(name="x", type="single", question="x", options=SCALE, codes="positional"), SCALE)
 
 
-@pytest.mark.parametrize("given", ["Strongly Agree", "strongly agree", "  STRONGLY   agree. ", "5", "5.0",
-                                   "5 - Strongly agree", "5. Strongly agree", "(5) Strongly agree",
-                                   "Strongly agree (5)", "Strongly\u00a0agree"])
+@pytest.mark.parametrize("given", ["Strongly Agree", "strongly agree", "  STRONGLY   agree. ", "5 - Strongly agree",
+                                   "5. Strongly agree", "(5) Strongly agree", "Strongly agree (5)", "Strongly\u00a0agree"])
 def test_value_labels_normalise(given):
-    assert _match_value(given, _option_lookup(SCALE)) == "Strongly agree"
+    assert match_label(given, BY_LABEL, Coding()) == 4
+    assert read_value(given, BY_LABEL, POSITIONAL).answer == 4
 
 
-@pytest.mark.parametrize("given", ["6", "0", "Agree strongly", "4 - Strongly agree", "yes"])
-def test_values_that_do_not_fit(given):
-    assert _match_value(given, _option_lookup(SCALE)) is None
+@pytest.mark.parametrize("given", ["5", "5.0", "05"])
+def test_numeric_answers_are_read_only_through_a_declared_coding(given):
+    assert read_value(given, BY_LABEL, Coding()).problem == UNDECLARED  # never by position unless declared
+    assert read_value(given, BY_LABEL, POSITIONAL).answer == 4
+
+
+@pytest.mark.parametrize("given, problem", [("6", UNDECLARED), ("0", UNDECLARED), ("Agree strongly", OUTSIDE),
+                                            ("4 - Strongly agree", OUTSIDE), ("yes", OUTSIDE)])
+def test_values_that_do_not_fit(given, problem):
+    r = read_value(given, BY_LABEL, POSITIONAL)
+    assert r.answer is None and r.problem == problem
 
 
 def test_normalise_text_folds_quotes_case_space_punctuation():
@@ -31,11 +44,14 @@ def test_normalise_text_folds_quotes_case_space_punctuation():
 
 def test_choice_lists_with_commas_inside_labels():
     labels = ["Municipal police department", "Other (e.g., campus, tribal, Marine Patrol, Warden Service)", "A"]
-    chosen, other, unknown = _split_choices("A,Other (e.g., campus, tribal, Marine Patrol, Warden Service)", labels,
-                                            ["m", "o", "a"])
-    assert chosen == {1, 2} and not other and unknown == []
-    chosen, other, unknown = _split_choices("1;3, Other (please specify), Bogus", labels, ["m", "o", "a"])
-    assert chosen == {0, 2} and other and unknown == ["Bogus"]
+    chosen, other, undeclared, unknown = split_choices("A,Other (e.g., campus, tribal, Marine Patrol, Warden Service)",
+                                                       labels, Coding())
+    assert chosen == {1, 2} and not other and undeclared == [] and unknown == []
+    chosen, other, undeclared, unknown = split_choices("1;3, Other (please specify), Bogus", labels, Coding())
+    assert chosen == set() and other and undeclared == ["1", "3"] and unknown == ["Bogus"]
+    declared = Coding({"1": 0, "3": 2})
+    chosen, other, undeclared, unknown = split_choices("1;3, Other (please specify), Bogus", labels, declared)
+    assert chosen == {0, 2} and other and undeclared == [] and unknown == ["Bogus"]
 
 
 def _export(header1, header2, *rows):
@@ -94,13 +110,23 @@ def test_aliases_match_reworded_questions(assessment):
     assert accepted["gender"][0] == "Female" and report.matched_by["gender"] == "alias 'Your gender:'"
 
 
-def test_value_problems_name_rows_and_values(assessment):
+def test_an_answer_outside_the_codebook_quarantines_its_row(assessment):
+    raw = _export([COUNTY_Q, "What is your gender?"], ["Response", "Response"],
+                  ["1", "York", "Male"], ["2", "York", "Robot"], ["3", "York", "female"], ["4", "Knox", "Male"])
+    accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")
+    assert report.value_problems == ["gender: 1 answer(s) is not one of the codebook's answers, quarantined (row 4)"]
+    assert list(accepted["gender"]) == ["Male", "Female", "Male"] and report.reconciles()
+    assert dict(zip(quarantine["source_row"], quarantine["check"])) == {4: "codebook_answer"}
+    assert "Robot" not in " ".join(quarantine["reason"])  # reasons name the rule, never the answer
+
+
+def test_many_answers_outside_the_codebook_stop_the_wave(assessment):
     raw = _export([COUNTY_Q, "What is your gender?"], ["Response", "Response"],
                   ["1", "York", "Male"], ["2", "York", "Robot"], ["3", "York", "robot "])
-    accepted, _q, report = to_officer_responses(raw, assessment, "2015")
-    assert report.value_problems == ["gender: 'Robot' is not one of the codebook's answers (row 4)",
-                                     "gender: 'robot' is not one of the codebook's answers (row 5)"]
-    assert list(accepted["gender"]) == ["Male", None, None]
+    with pytest.raises(InputError) as err:
+        to_officer_responses(raw, assessment, "2015")
+    assert err.value.column == "What is your gender?" and "gender" in err.value.problem
+    assert "Robot" not in str(err.value) and "codes:" in err.value.fix
 
 
 def test_quarantine_reasons_and_reconciliation(assessment):
@@ -127,4 +153,6 @@ def test_multi_select_ticks_and_skips(assessment):
     assert as_list("help_wanted__clear_definitions") == [True, False, None]
     assert as_list("help_wanted__identification_training") == [False, False, None]
     assert list(accepted["help_wanted__other_text"]) == [None, "Maps", None]
-    assert "help_wanted__legal_guidance" in report.missing_variables
+    # an option the export has no column for is not collected: missing, never "not ticked"
+    assert "help_wanted__legal_guidance" in report.not_collected
+    assert accepted["help_wanted__legal_guidance"].isna().all()
