@@ -254,14 +254,17 @@ def read_multi(raw: RawExport, v: Variable, cols: list[ExportColumn], coding: Co
                                  "matches no codebook option" + (" (declare its code under `codes`)" if c.choice else ""))
             continue
         own = {normalise_text(options[idx].label), normalise_text(c.subheader)} - {""}
-        own_codes = {code_key(c.choice)} if c.choice else set()
-        own_codes |= {k for k, i in coding.codes.items() if i == idx}
+        # a column named by its choice (REDCap field___code, Qualtrics Q11_3) holds flags (1/0); one
+        # named by its label (SurveyMonkey's numeric export) holds the option's declared code when ticked
+        own_codes = set() if c.choice else {k for k, i in coding.codes.items() if i == idx}
 
         def state(s: str, own: set = own, own_codes: set = own_codes) -> str:
             k = normalise_text(s)
+            if k in own or code_key(s) in own_codes:  # the option's own label or code first: it may be "No" or 0
+                return "yes"
             if k in FALSY:
                 return "no"
-            if k in own or k in TICKED or code_key(s) in own_codes:
+            if k in TICKED:
                 return "yes"
             return "code" if is_code(s) else "bad"
         states = col.apply(state)

@@ -27,6 +27,9 @@ SUFFIX = {"surveymonkey_csv": ".csv", "surveymonkey_xlsx": ".xlsx", "qualtrics_c
           "qualtrics_legacy_csv": ".csv", "spss": ".sav", "redcap_raw": ".csv", "redcap_labels": ".csv",
           "plain_csv": ".csv", "plain_xlsx": ".xlsx"}
 OTHER_LABEL = "Other (please specify)"
+#: the older SurveyMonkey export's ID columns (before about 2017)
+SURVEYMONKEY_LEGACY_ID_COLUMNS = ["RespondentID", "CollectorID", "StartDate", "EndDate", "IP Address",
+                                  "Email Address", "First Name", "LastName", "Custom Data"]
 QUALTRICS_META = [  # name, text, ImportId
     ("StartDate", "Start Date", '{"ImportId":"startDate","timeZone":"America/New_York"}'),
     ("EndDate", "End Date", '{"ImportId":"endDate","timeZone":"America/New_York"}'),
@@ -62,6 +65,19 @@ def _iso(ts: Any) -> str:
     return "" if _blank(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
+#: how a writer codes a variable's answers: label -> code (default: positions 1..k, as REDCap numbers
+#: a new field's choices)
+Coder = Callable[[Variable], dict[str, str]]
+
+
+def positional_codes(assessment: Assessment) -> Coder:
+    """REDCap's default numbering of a field's choices: 1..k in order."""
+    def coder(v: Variable) -> dict[str, str]:
+        labels = [o.label for o in _opts(v)] if v.type == "multi" else assessment.options(v)
+        return {lab: str(i) for i, lab in enumerate(labels, start=1)}
+    return coder
+
+
 def _ticked(r: dict, v: Variable) -> list[str]:
     return [o.label for o in _opts(v) if _is_true(r.get(f"{v.name}__{o.code}"))]
 
@@ -69,27 +85,43 @@ def _ticked(r: dict, v: Variable) -> list[str]:
 # --------------------------------------------------------------------------- SurveyMonkey
 
 
-def surveymonkey_rows(assessment: Assessment, answers: pd.DataFrame) -> list[list[Any]]:
-    """The two header rows and the respondent rows of a SurveyMonkey export (dates as datetimes)."""
+def surveymonkey_rows(assessment: Assessment, answers: pd.DataFrame, *, codes: Coder | None = None,
+                      legacy: bool = False, condensed: bool = False) -> list[list[Any]]:
+    """The two header rows and the respondent rows of a SurveyMonkey export (dates as datetimes).
+
+    ``codes``: the "Numerical value" export (each answer as its number); ``legacy``: the older export's
+    ID columns (``RespondentID``, ``CollectorID``, ...); ``condensed``: the "Condensed" columns (a
+    multi-select in one column listing the choices)."""
     from assets.ingest.synthetic import SURVEYMONKEY_ID_COLUMNS
 
-    h1: list[str] = list(SURVEYMONKEY_ID_COLUMNS)
+    h1: list[str] = list(SURVEYMONKEY_LEGACY_ID_COLUMNS if legacy else SURVEYMONKEY_ID_COLUMNS)
     h2: list[str] = [""] * len(h1)
     getters: list[Callable[[dict], Any]] = []
     for v in assessment.codebook.variables:
+        code = codes(v) if codes and v.type != "text" else None
         if v.type in ("single", "text"):
             h1.append(v.question)
             h2.append("Response" if v.type == "single" else "Open-Ended Response")
-            getters.append(lambda r, name=v.name: _text(r[name]))
+            getters.append(lambda r, name=v.name, c=code: c.get(r[name], "") if c and not _blank(r[name])
+                           else _text(r[name]))
+        elif condensed:
+            h1.append(v.question)
+            h2.append("Response")
+
+            def listed(r: dict, v: Variable = v, c: dict | None = code) -> str:
+                chosen = [(c[o.label] if c else o.label) for o in _opts(v) if _is_true(r[f"{v.name}__{o.code}"])]
+                return ",".join(chosen)
+            getters.append(listed)
         else:
             for i, o in enumerate(_opts(v)):
                 h1.append(v.question if i == 0 else "")
                 h2.append(o.label)
-                getters.append(lambda r, c=f"{v.name}__{o.code}", lab=o.label: lab if _is_true(r[c]) else "")
-            if v.other_specify:
-                h1.append("")
-                h2.append(OTHER_LABEL)
-                getters.append(lambda r, c=f"{v.name}__other_text": _text(r[c]))
+                shown = code[o.label] if code else o.label
+                getters.append(lambda r, c=f"{v.name}__{o.code}", lab=shown: lab if _is_true(r[c]) else "")
+        if v.type == "multi" and v.other_specify:
+            h1.append("")
+            h2.append(OTHER_LABEL)
+            getters.append(lambda r, c=f"{v.name}__other_text": _text(r[c]))
     rows: list[list[Any]] = [h1, h2]
     for r in answers.to_dict("records"):
         rows.append([r["respondent_id"], r.get("collector_id", ""), pd.Timestamp(r["start_date"]).to_pydatetime(),
@@ -118,17 +150,21 @@ def _write_xlsx(rows: list[list[Any]], path: Path) -> None:
 
 
 def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi: bool = False,
-                   statuses: list[str] | None = None) -> list[list[str]]:
-    """Qualtrics' three header rows (short name, question text, ImportId JSON) and the responses."""
+                   statuses: list[str] | None = None, codes: Coder | None = None) -> list[list[str]]:
+    """Qualtrics' three header rows (short name, question text, ImportId JSON) and the responses.
+
+    ``codes``: the "Use numeric values" export (recode values; a split multi-select's ticks as 1)."""
     names = [m[0] for m in QUALTRICS_META]
     texts = [m[1] for m in QUALTRICS_META]
     iids = [m[2] for m in QUALTRICS_META]
     getters: list[Callable[[dict], str]] = []
     for k, v in enumerate(assessment.codebook.variables, start=1):
         q = v.question
+        code = codes(v) if codes and v.type != "text" else None
         if v.type == "single":
             names.append(f"Q{k}"), texts.append(q), iids.append(json.dumps({"ImportId": f"QID{k}"}))
-            getters.append(lambda r, name=v.name: _text(r[name]))
+            getters.append(lambda r, name=v.name, c=code: c.get(r[name], "") if c and not _blank(r[name])
+                           else _text(r[name]))
         elif v.type == "text":
             names.append(f"Q{k}"), texts.append(q), iids.append(json.dumps({"ImportId": f"QID{k}_TEXT"}))
             getters.append(lambda r, name=v.name: _text(r[name]))
@@ -139,7 +175,8 @@ def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi
                 for j, o in enumerate(opts, start=1):
                     names.append(f"Q{k}_{j}"), texts.append(f"{q} - Selected Choice - {o.label}")
                     iids.append(json.dumps({"ImportId": f"QID{k}_{j}"}))
-                    getters.append(lambda r, c=f"{v.name}__{o.code}", lab=o.label: lab if _is_true(r[c]) else "")
+                    getters.append(lambda r, c=f"{v.name}__{o.code}", lab="1" if code else o.label:
+                                   lab if _is_true(r[c]) else "")
                 if v.other_specify:
                     names.append(f"Q{k}_{other_no}"), texts.append(f"{q} - Selected Choice - {OTHER_LABEL}")
                     iids.append(json.dumps({"ImportId": f"QID{k}_{other_no}"}))
@@ -148,8 +185,8 @@ def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi
                 names.append(f"Q{k}"), texts.append(f"{q} - Selected Choice")
                 iids.append(json.dumps({"ImportId": f"QID{k}"}))
 
-                def joined(r: dict, v: Variable = v) -> str:
-                    chosen = _ticked(r, v)
+                def joined(r: dict, v: Variable = v, c: dict | None = code) -> str:
+                    chosen = [c[lab] for lab in _ticked(r, v)] if c else _ticked(r, v)
                     if v.other_specify and _text(r[f"{v.name}__other_text"]):
                         chosen.append(OTHER_LABEL)
                     return ",".join(chosen)
@@ -197,6 +234,11 @@ def write_qualtrics_legacy_csv(assessment: Assessment, answers: pd.DataFrame, pa
     _write_delimited(out, path, ",", "utf-8")
 
 
+def write_delimited(rows: list[list[Any]], path: Path, delimiter: str = ",", encoding: str = "utf-8") -> None:
+    """Rows of cells as a CSV (or other delimited) file, as the platforms write them (CRLF line ends)."""
+    _write_delimited(rows, path, delimiter, encoding)
+
+
 def _write_delimited(rows: list[list[Any]], path: Path, delimiter: str, encoding: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding=encoding) as fh:
@@ -206,9 +248,14 @@ def _write_delimited(rows: list[list[Any]], path: Path, delimiter: str, encoding
 # --------------------------------------------------------------------------- SPSS
 
 
-def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
-    """An SPSS .sav as Qualtrics writes it: numeric codes with value labels, variable labels = question text."""
+def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path, *, codes: Coder | None = None,
+               value_labels: bool = True) -> None:
+    """An SPSS .sav as Qualtrics writes it: numeric codes with value labels, variable labels = question text.
+
+    ``codes``: the answers' numeric codes (default 1..k); ``value_labels=False``: a file without them."""
     import pyreadstat
+
+    codes = codes or positional_codes(assessment)
 
     data: dict[str, Any] = {
         "ResponseId": answers["respondent_id"].astype(str).to_numpy(),
@@ -219,15 +266,14 @@ def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path) -> Non
     }
     labels = {"ResponseId": "Response ID", "StartDate": "Start Date", "EndDate": "End Date", "Status": "Response Type",
               "Finished": "Finished"}
-    value_labels: dict[str, dict[float, str]] = {"Status": {0.0: "IP Address", 1.0: "Survey Preview", 2.0: "Survey Test",
-                                                            8.0: "Spam"}, "Finished": {0.0: "False", 1.0: "True"}}
+    declared: dict[str, dict[float, str]] = {"Status": {0.0: "IP Address", 1.0: "Survey Preview", 2.0: "Survey Test",
+                                                        8.0: "Spam"}, "Finished": {0.0: "False", 1.0: "True"}}
     for k, v in enumerate(assessment.codebook.variables, start=1):
         if v.type == "single":
-            opts = assessment.options(v)
-            code = {lab: float(i) for i, lab in enumerate(opts, start=1)}
+            code = {lab: float(c) for lab, c in codes(v).items()}
             data[f"Q{k}"] = answers[v.name].map(lambda x, c=code: c.get(x, np.nan) if not _blank(x) else np.nan).astype(float).to_numpy()
             labels[f"Q{k}"] = v.question
-            value_labels[f"Q{k}"] = {c: lab for lab, c in code.items()}
+            declared[f"Q{k}"] = {c: lab for lab, c in code.items()}
         elif v.type == "text":
             data[f"Q{k}_TEXT"] = answers[v.name].map(_text).to_numpy()
             labels[f"Q{k}_TEXT"] = v.question
@@ -237,7 +283,7 @@ def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path) -> Non
                 col = f"Q{k}_{j}"
                 data[col] = answers[f"{v.name}__{o.code}"].map(lambda x: 1.0 if _is_true(x) else np.nan).astype(float).to_numpy()
                 labels[col] = f"{v.question} - {o.label}"
-                value_labels[col] = {1.0: o.label}
+                declared[col] = {1.0: o.label}
             if v.other_specify:
                 col = f"Q{k}_{len(opts) + 1}_TEXT"
                 data[col] = answers[f"{v.name}__other_text"].map(_text).to_numpy()
@@ -245,23 +291,11 @@ def write_spss(assessment: Assessment, answers: pd.DataFrame, path: Path) -> Non
     frame = pd.DataFrame(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     pyreadstat.write_sav(frame, str(path), column_labels=[labels[c] for c in frame.columns],
-                         variable_value_labels=value_labels)
+                         variable_value_labels=declared if value_labels else
+                         {k: x for k, x in declared.items() if k in ("Status", "Finished")})
 
 
 # --------------------------------------------------------------------------- REDCap
-
-
-#: how a writer codes a variable's answers: label -> code (default: positions 1..k, as REDCap numbers
-#: a new field's choices)
-Coder = Callable[[Variable], dict[str, str]]
-
-
-def positional_codes(assessment: Assessment) -> Coder:
-    """REDCap's default numbering of a field's choices: 1..k in order."""
-    def coder(v: Variable) -> dict[str, str]:
-        labels = [o.label for o in _opts(v)] if v.type == "multi" else assessment.options(v)
-        return {lab: str(i) for i, lab in enumerate(labels, start=1)}
-    return coder
 
 
 def redcap_rows(assessment: Assessment, answers: pd.DataFrame, *, labels: bool = False,
@@ -340,8 +374,9 @@ def write_redcap_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, 
 # --------------------------------------------------------------------------- plain
 
 
-def plain_frame(assessment: Assessment, answers: pd.DataFrame) -> pd.DataFrame:
-    """One header row in canonical names: multi-selects as ``name__code`` True/False columns."""
+def plain_frame(assessment: Assessment, answers: pd.DataFrame, *, codes: Coder | None = None) -> pd.DataFrame:
+    """One header row in canonical names: multi-selects as ``name__code`` True/False columns
+    (``codes``: single-choice answers as their numeric codes)."""
     cols = ["respondent_id", "start_date", "end_date"]
     for v in assessment.codebook.variables:
         if v.type == "multi":
@@ -353,6 +388,9 @@ def plain_frame(assessment: Assessment, answers: pd.DataFrame) -> pd.DataFrame:
     out = answers[cols].copy()
     for c in ("start_date", "end_date"):
         out[c] = out[c].map(_iso)
+    for v in assessment.codebook.variables:
+        if codes and v.type == "single":
+            out[v.name] = out[v.name].map(lambda x, c=codes(v): "" if _blank(x) else c[x])
     return out.map(lambda x: "" if _blank(x) else (("True" if x else "False") if isinstance(x, (bool, np.bool_)) else str(x)))
 
 

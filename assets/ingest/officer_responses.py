@@ -271,9 +271,13 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
             _flag_text(raw, report, v.name, col)
         else:
             labels = answers_of(assessment, v)
-            main = cols[0] if v.type == "multi" else next((c for c in cols if c.kind == "answer"), cols[0])
-            coding = column_coding(raw.path, main.name or main.question[:60], v, labels,
-                                   raw.value_labels.get(main.position), raw.code_sources.get(main.position, ""))
+            # the column whose metadata declares the variable's codes: the answer column (a multi-select's
+            # list column; its one-column-per-option columns' labels only say "ticked")
+            main = next((c for c in cols if c.kind == "answer"), None)
+            declared = raw.value_labels.get(main.position) if main is not None else None
+            main = main or cols[0]
+            coding = column_coding(raw.path, main.name or main.question[:60], v, labels, declared,
+                                   raw.code_sources.get(main.position, ""))
             if v.type == "single":
                 if v.options_from == "counties":
                     resolver = resolver or CountyResolver.for_assessment(assessment)
