@@ -22,6 +22,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from assets.ingest.raw import CHOICE, ExportColumn, RawExport, decode_text, read_bytes
 from pipelines.config import code_key
@@ -151,8 +152,9 @@ def read_qualtrics_survey(path: Path) -> dict[str, QualtricsQuestion]:
     return out
 
 
-def _found(folder: Path, patterns: tuple[str, ...]) -> Path | None:
-    hits = sorted({p for pat in patterns for p in folder.glob(pat) if p.is_file()})
+def _found(folder: Path, wanted: Callable[[str], bool], exclude: Path | None) -> Path | None:
+    hits = sorted(p for p in folder.iterdir() if p.is_file() and wanted(p.name.casefold())
+                  and (exclude is None or p.resolve() != exclude.resolve()))
     if len(hits) > 1:
         raise InputError(folder, f"more than one file could be the export's metadata: {', '.join(h.name for h in hits)}",
                          fix="keep only the one that belongs to this wave's export in the folder")
@@ -160,15 +162,17 @@ def _found(folder: Path, patterns: tuple[str, ...]) -> Path | None:
 
 
 def wave_metadata(folder: Path | None, codebook_dictionary: Path | None = None,
-                  codebook_survey: Path | None = None) -> ExportMetadata:
-    """The export metadata of a wave: files in its folder first, else those the codebook names."""
+                  codebook_survey: Path | None = None, export: Path | None = None) -> ExportMetadata:
+    """The export metadata of a wave: files in its folder first (a ``*dictionary*.csv``, as REDCap
+    names it ``<Project>_DataDictionary_<date>.csv``; a ``*.qsf``), else those the codebook names.
+    ``export`` (the export itself) is never taken for its metadata."""
     meta = ExportMetadata()
-    dictionary = _found(folder, ("*DataDictionary*.csv", "*data_dictionary*.csv", "*Data_Dictionary*.csv")) \
-        if folder is not None and folder.is_dir() else None
+    here = folder is not None and folder.is_dir()
+    dictionary = _found(folder, lambda n: n.endswith(".csv") and "dictionary" in n, export) if here else None
     dictionary = dictionary or codebook_dictionary
     if dictionary is not None:
         meta.redcap, meta.redcap_file = read_redcap_dictionary(dictionary), dictionary.name
-    survey = _found(folder, ("*.qsf",)) if folder is not None and folder.is_dir() else None
+    survey = _found(folder, lambda n: n.endswith(".qsf"), export) if here else None
     survey = survey or codebook_survey
     if survey is not None:
         meta.qualtrics, meta.qualtrics_file = read_qualtrics_survey(survey), survey.name

@@ -178,7 +178,8 @@ def attach_export_metadata(raw: RawExport, assessment: Assessment) -> RawExport:
     cb = assessment.codebook
     meta = wave_metadata(raw.path.parent,
                          assessment.codebook_file(cb.redcap_data_dictionary) if cb.redcap_data_dictionary else None,
-                         assessment.codebook_file(cb.qualtrics_survey_file) if cb.qualtrics_survey_file else None)
+                         assessment.codebook_file(cb.qualtrics_survey_file) if cb.qualtrics_survey_file else None,
+                         export=raw.path)
     attach(raw, meta)
     raw.metadata_files = [f for f in (meta.redcap_file, meta.qualtrics_file) if f]
     return raw

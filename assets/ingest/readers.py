@@ -351,6 +351,8 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
             meta = _meta_key(iid, name) if iid else _meta_key(name, text)
         if meta == "respondent_id" and "respondent_id" in ids:
             meta = "meta:duplicate id column"
+        if meta is None and not name and not text:  # no heading at all (a trailing delimiter): not a question
+            meta = f"meta:unnamed column {pos + 1}"
         if meta is not None:
             ids.setdefault(meta, pos)
             continue
@@ -359,7 +361,7 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
         if m_iid:
             group, rest = m_iid.group("base"), m_iid.group("rest") or ""
             if rest.upper().endswith("TEXT"):
-                ch = rest[:-4].rstrip("_")
+                ch = rest[:-4].rstrip("_-")
                 choice, role = (ch, OTHER_TEXT) if ch else ("", ANSWER)
             elif rest:
                 choice, role = rest, CHOICE
@@ -373,7 +375,9 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
             group, sub, role = lm.group("question"), lm.group("label").strip(), CHOICE
             text = lm.group("question")
         else:
-            group, choice, role = _name_parts(name, all_names, group)
+            group, choice, role = _name_parts(name, all_names, group, style)
+            if style == "redcap" and role == CHOICE:  # without its data dictionary: the field's name, the code
+                text = group
         entries.append({"pos": pos, "name": name, "text": text or name, "iid": m_iid.group("base") if m_iid else "",
                         "group": group, "choice": choice, "role": role, "sub": sub,
                         "name_group": _name_parts(name, all_names, group)[0] if m_iid else group})
@@ -397,10 +401,13 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
     return columns, ids
 
 
-def _name_parts(name: str, all_names: set[str], default: str) -> tuple[str, str, str]:
-    """(question group, option code, role) from a column name: ``Q11_3``, ``Q11_8_TEXT``, ``f___2``, ``f__code``."""
-    for rx, r in ((_REDCAP_CHECKBOX, CHOICE), (_CANONICAL_CHOICE, CHOICE), (_NUMBERED_TEXT, OTHER_TEXT),
-                  (_NUMBERED, CHOICE)):
+def _name_parts(name: str, all_names: set[str], default: str, style: str = "") -> tuple[str, str, str]:
+    """(question group, option code, role) from a column name: ``Q11_3``, ``Q11_8_TEXT``, ``f___2``, ``f__code``.
+
+    REDCap marks a checkbox's columns ``field___code`` only: its ``date_visit_4`` is a field of its own."""
+    patterns = ((_REDCAP_CHECKBOX, CHOICE), (_CANONICAL_CHOICE, CHOICE), (_NUMBERED_TEXT, OTHER_TEXT),
+                (_NUMBERED, CHOICE))
+    for rx, r in patterns[:1] if style in ("redcap", "redcap_labels") else patterns:
         m = rx.match(name)
         if m and (rx is not _CANONICAL_CHOICE or not name.endswith("__other_text")):
             return m.group("base"), m.group("choice"), r
