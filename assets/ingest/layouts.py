@@ -149,19 +149,63 @@ def _write_xlsx(rows: list[list[Any]], path: Path) -> None:
 # --------------------------------------------------------------------------- Qualtrics
 
 
+def _cut(text: str) -> str:
+    """Question text as the legacy and 2016-era Qualtrics exports give it: cut at 100 characters."""
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def matrix_groups(assessment: Assessment) -> dict[str, tuple[str, int, str]]:
+    """Consecutive single-choice questions on one scale worded ``Title: statement`` — a matrix
+    question's rows: variable -> (matrix title, row number, statement)."""
+    out: dict[str, tuple[str, int, str]] = {}
+    run: list[Variable] = []
+
+    def close() -> None:
+        if len(run) > 1:
+            for j, v in enumerate(run, start=1):
+                title, _, statement = v.question.partition(": ")
+                out[v.name] = (title, j, statement)
+        run.clear()
+    for v in assessment.codebook.variables:
+        title = v.question.partition(": ")[0] if ": " in v.question else None
+        if v.type == "single" and v.scale and title and run and run[0].scale == v.scale \
+                and run[0].question.partition(": ")[0] == title:
+            run.append(v)
+            continue
+        close()
+        if v.type == "single" and v.scale and title:
+            run.append(v)
+    close()
+    return out
+
+
 def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi: bool = False,
-                   statuses: list[str] | None = None, codes: Coder | None = None) -> list[list[str]]:
+                   statuses: list[str] | None = None, codes: Coder | None = None, style: str = "current",
+                   matrix: bool = False) -> list[list[str]]:
     """Qualtrics' three header rows (short name, question text, ImportId JSON) and the responses.
 
-    ``codes``: the "Use numeric values" export (recode values; a split multi-select's ticks as 1)."""
+    ``codes``: the "Use numeric values" export (recode values; a split multi-select's ticks as 1).
+    ``style="2016"``: the 2016-era and legacy headings — question text cut at 100 characters, a
+    multi-select's columns headed ``Question-Option`` (no spaces). ``matrix``: the agreement items as
+    one matrix question (``Q7_1`` .. ``Q7_4``, headed ``Title - statement``)."""
     names = [m[0] for m in QUALTRICS_META]
     texts = [m[1] for m in QUALTRICS_META]
     iids = [m[2] for m in QUALTRICS_META]
     getters: list[Callable[[dict], str]] = []
+    rows_of = matrix_groups(assessment) if matrix else {}
+    qnum = {v.name: k for k, v in enumerate(assessment.codebook.variables, start=1)}
     for k, v in enumerate(assessment.codebook.variables, start=1):
-        q = v.question
+        q = _cut(v.question) if style == "2016" else v.question
         code = codes(v) if codes and v.type != "text" else None
-        if v.type == "single":
+        if v.name in rows_of:
+            title, j, statement = rows_of[v.name]
+            first = next(n for n, (t, jj, _) in rows_of.items() if t == title and jj == 1)
+            m = qnum[first]
+            names.append(f"Q{m}_{j}"), texts.append(f"{title} - {statement}")
+            iids.append(json.dumps({"ImportId": f"QID{m}_{j}"}))
+            getters.append(lambda r, name=v.name, c=code: c.get(r[name], "") if c and not _blank(r[name])
+                           else _text(r[name]))
+        elif v.type == "single":
             names.append(f"Q{k}"), texts.append(q), iids.append(json.dumps({"ImportId": f"QID{k}"}))
             getters.append(lambda r, name=v.name, c=code: c.get(r[name], "") if c and not _blank(r[name])
                            else _text(r[name]))
@@ -173,12 +217,14 @@ def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi
             other_no = len(opts) + 1
             if split_multi:
                 for j, o in enumerate(opts, start=1):
-                    names.append(f"Q{k}_{j}"), texts.append(f"{q} - Selected Choice - {o.label}")
+                    names.append(f"Q{k}_{j}")
+                    texts.append(f"{q}-{o.label}" if style == "2016" else f"{q} - Selected Choice - {o.label}")
                     iids.append(json.dumps({"ImportId": f"QID{k}_{j}"}))
                     getters.append(lambda r, c=f"{v.name}__{o.code}", lab="1" if code else o.label:
                                    lab if _is_true(r[c]) else "")
                 if v.other_specify:
-                    names.append(f"Q{k}_{other_no}"), texts.append(f"{q} - Selected Choice - {OTHER_LABEL}")
+                    names.append(f"Q{k}_{other_no}")
+                    texts.append(f"{q}-{OTHER_LABEL}" if style == "2016" else f"{q} - Selected Choice - {OTHER_LABEL}")
                     iids.append(json.dumps({"ImportId": f"QID{k}_{other_no}"}))
                     getters.append(lambda r, c=f"{v.name}__other_text": OTHER_LABEL if _text(r[c]) else "")
             else:
@@ -192,7 +238,8 @@ def qualtrics_rows(assessment: Assessment, answers: pd.DataFrame, *, split_multi
                     return ",".join(chosen)
                 getters.append(joined)
             if v.other_specify:
-                names.append(f"Q{k}_{other_no}_TEXT"), texts.append(f"{q} - {OTHER_LABEL} - Text")
+                names.append(f"Q{k}_{other_no}_TEXT")
+                texts.append(f"{q}-{OTHER_LABEL}-TEXT" if style == "2016" else f"{q} - {OTHER_LABEL} - Text")
                 iids.append(json.dumps({"ImportId": f"QID{k}_{other_no}_TEXT"}))
                 getters.append(lambda r, c=f"{v.name}__other_text": _text(r[c]))
     rows = [names, texts, iids]
@@ -219,9 +266,44 @@ def write_qualtrics_tsv(assessment: Assessment, answers: pd.DataFrame, path: Pat
                      "\t", "utf-16")
 
 
-def write_qualtrics_legacy_csv(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:
+def qualtrics_survey_file(assessment: Assessment, codes: Coder | None = None, matrix: bool = False) -> dict:
+    """The survey as Qualtrics' ``.qsf`` (Tools > Import/Export > Export Survey) describes it: each
+    question's ``QuestionID``, ``DataExportTag``, ``Choices`` and ``RecodeValues`` (a matrix question's
+    scale points as ``Answers``), for the questions :func:`qualtrics_rows` writes."""
+    codes = codes or positional_codes(assessment)
+    rows_of = matrix_groups(assessment) if matrix else {}
+    elements: list[dict] = []
+    done: set[str] = set()
+    for k, v in enumerate(assessment.codebook.variables, start=1):
+        if v.type == "text":
+            continue
+        labels = [o.label for o in _opts(v)] if v.type == "multi" else assessment.options(v)
+        code = codes(v)
+        choices = {str(j): {"Display": lab} for j, lab in enumerate(labels, start=1)}
+        recode = {str(j): code[lab] for j, lab in enumerate(labels, start=1)}
+        payload: dict[str, Any] = {"QuestionID": f"QID{k}", "DataExportTag": f"Q{k}", "QuestionText": v.question,
+                                   "QuestionType": "MC", "Selector": "MAVR" if v.type == "multi" else "SAVR",
+                                   "Choices": choices, "ChoiceOrder": list(choices), "RecodeValues": recode}
+        if v.name in rows_of:
+            title = rows_of[v.name][0]
+            if title in done:
+                continue
+            done.add(title)
+            items = [n for n, (t, _, _) in rows_of.items() if t == title]
+            payload.update(QuestionText=title, QuestionType="Matrix", Selector="Likert",
+                           Choices={str(rows_of[n][1]): {"Display": rows_of[n][2]} for n in items},
+                           Answers=choices, AnswerOrder=list(choices))
+        elements.append({"SurveyID": "SV_htnaOfficerSurvey", "Element": "SQ", "PrimaryAttribute": f"QID{k}",
+                         "SecondaryAttribute": payload["QuestionText"][:100], "TertiaryAttribute": None,
+                         "Payload": payload})
+    return {"SurveyEntry": {"SurveyID": "SV_htnaOfficerSurvey", "SurveyName": assessment.codebook.title,
+                            "SurveyLanguage": "EN"}, "SurveyElements": elements}
+
+
+def write_qualtrics_legacy_csv(assessment: Assessment, answers: pd.DataFrame, path: Path, *,
+                               style: str = "current", codes: Coder | None = None) -> None:
     """The legacy Qualtrics CSV: V1..V10 metadata names over field names, then question text; no ImportIds."""
-    rows = qualtrics_rows(assessment, answers, split_multi=True)
+    rows = qualtrics_rows(assessment, answers, split_multi=True, style=style, codes=codes)
     names, texts = rows[0], rows[1]
     n_meta = len(QUALTRICS_META)
     legacy_meta = ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress", "IPAddress",

@@ -60,6 +60,7 @@ class QualtricsQuestion:
     text: str
     codes: dict[str, str] = field(default_factory=dict)
     choices: dict[str, str] = field(default_factory=dict)  # choice id -> text
+    matrix: bool = False  # codes are scale points shared by every row (column) of the question
 
 
 @dataclass
@@ -142,11 +143,13 @@ def read_qualtrics_survey(path: Path) -> dict[str, QualtricsQuestion]:
             continue
         p = el["Payload"]
         choices = p.get("Choices") if isinstance(p.get("Choices"), dict) else {}
+        answers = p.get("Answers") if isinstance(p.get("Answers"), dict) else {}  # a matrix's scale points
         recode = p.get("RecodeValues") if isinstance(p.get("RecodeValues"), dict) else {}
         shown = {str(cid): _plain(c.get("Display", "")) for cid, c in choices.items() if isinstance(c, dict)}
-        codes = {code_key(recode.get(cid, cid)): label for cid, label in shown.items()}
+        points = {str(aid): _plain(a.get("Display", "")) for aid, a in answers.items() if isinstance(a, dict)}
+        codes = {code_key(recode.get(cid, cid)): label for cid, label in (points or shown).items()}
         q = QualtricsQuestion(str(p.get("QuestionID", el.get("PrimaryAttribute", ""))), str(p.get("DataExportTag", "")),
-                              _plain(p.get("QuestionText", "")), codes, shown)
+                              _plain(p.get("QuestionText", "")), codes, shown, matrix=bool(points))
         for key in {q.qid, q.tag} - {""}:
             out[key] = q
     return out
@@ -207,7 +210,10 @@ def attach(raw: RawExport, meta: ExportMetadata) -> RawExport:
         if meta.qualtrics:
             q = meta.qualtrics.get(c.import_id) if c.import_id else None
             q = q or (meta.qualtrics.get(c.name) if c.name else None)
-        if q is not None and q.codes and c.role != CHOICE and c.kind != "other_text":
+            if q is None and c.name and "_" in c.name:  # a matrix row of the legacy export: Q7_2
+                q = meta.qualtrics.get(c.name.rsplit("_", 1)[0])
+                q = q if q is not None and q.matrix else None
+        if q is not None and q.codes and (c.role != CHOICE or q.matrix) and c.kind != "other_text":
             raw.value_labels[c.position] = dict(q.codes)
             raw.code_sources[c.position] = f"Qualtrics survey file {meta.qualtrics_file}"
         columns.append(c)
