@@ -36,8 +36,8 @@ from assets.ingest.raw import RawExport
 from pipelines.config import Assessment, Variable
 from pipelines.errors import InputError
 
-__all__ = ["IngestReport", "META_COLUMNS", "NOT_COLLECTED", "attach_export_metadata", "normalise_text",
-           "parse_timestamps", "to_officer_responses"]
+__all__ = ["IngestReport", "META_COLUMNS", "NOT_COLLECTED", "QUESTION_COLUMNS", "attach_export_metadata",
+           "normalise_text", "not_collected_in", "parse_timestamps", "survey_questions", "to_officer_responses"]
 
 DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
                 "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d",
@@ -368,6 +368,38 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
     report.rows_accepted = len(accepted)
     report.quarantined = {str(k): int(v) for k, v in quarantine["reason"].value_counts().items()}
     return accepted, quarantine, report
+
+
+QUESTION_COLUMNS = ["wave", "variable", "question", "collected", "status", "matched_by", "export_column"]
+
+
+def survey_questions(report: IngestReport, assessment: Assessment, wave: str) -> pd.DataFrame:
+    """One row per codebook question (and multi-select option, and derived domain) of the wave: whether
+    the export carried it, and where. A question not collected in this wave blocks only what needs it."""
+    rows = []
+    cb = assessment.codebook
+    for v in cb.variables:
+        names = [v.name] + ([f"{v.name}__{o.code}" for o in v.options or []]  # type: ignore[union-attr]
+                            if v.type == "multi" else [])
+        for name in names:
+            collected = name not in report.not_collected and v.name not in report.not_collected
+            if name != v.name and collected:
+                continue  # an option is listed only when its own column is missing
+            rows.append({"wave": wave, "variable": name, "question": v.question, "collected": collected,
+                         "status": "collected" if collected else NOT_COLLECTED,
+                         "matched_by": report.matched_by.get(v.name, ""), "export_column": report.columns.get(v.name, "")})
+    for d in cb.derived:
+        collected = d.name not in report.not_collected
+        rows.append({"wave": wave, "variable": d.name, "question": f"derived from {d.from_}", "collected": collected,
+                     "status": "collected" if collected else NOT_COLLECTED, "matched_by": "", "export_column": ""})
+    return pd.DataFrame(rows, columns=QUESTION_COLUMNS).astype({"collected": bool})
+
+
+def not_collected_in(questions: pd.DataFrame | None) -> set[str]:
+    """The variables (and option columns) an ``officer_survey_questions`` table says were not collected."""
+    if questions is None or not len(questions) or "collected" not in questions.columns:
+        return set()
+    return set(questions.loc[~questions["collected"].astype(bool), "variable"].astype(str))
 
 
 def _frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
