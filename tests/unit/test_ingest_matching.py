@@ -156,3 +156,83 @@ def test_multi_select_ticks_and_skips(assessment):
     # an option the export has no column for is not collected: missing, never "not ticked"
     assert "help_wanted__legal_guidance" in report.not_collected
     assert accepted["help_wanted__legal_guidance"].isna().all()
+
+
+def _legacy_qualtrics(question_text: str, options: list[str], rows: list[list[str]]):
+    """A legacy Qualtrics export: V1..V10 over ResponseID..Finished, then Q5_1.. headed 'Question-Option'."""
+    import csv
+    import io
+
+    meta = ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress", "IPAddress", "Status",
+            "StartDate", "EndDate", "Finished"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([f"V{i}" for i in range(1, 11)] + ["Q1"] + [f"Q5_{j}" for j in range(1, len(options) + 1)])
+    w.writerow(meta + [COUNTY_Q] + [f"{question_text}-{o}" for o in options])
+    for i, r in enumerate(rows):
+        w.writerow([f"R_{i}", "Default", "Anonymous", "", "", "", "0", "2016-01-01 10:00:00", "2016-01-01 10:09:00",
+                    "1", "York", *r])
+    return read_bytes_as_export(buf.getvalue().encode())
+
+
+HELP = "What would help you respond to human trafficking? (Select all that apply)"
+HELP_OPTIONS = ["Clear definitions of human trafficking", "Training on identifying victims",
+                "A protocol for responding to cases", "Contact list of service providers",
+                "Guidance on state and federal laws"]
+
+
+def test_question_option_columns_and_an_alias_with_the_exports_wording(assessment):
+    """Issue #18, item 3: 'Question-Option' headings (no spaces) group into their question; a reworded
+    question is found through an alias holding the export's wording, not only through 'Q5'."""
+    reworded = "Which of these would help you respond to trafficking cases? (Select all that apply)"
+    raw = _legacy_qualtrics(reworded, HELP_OPTIONS, [["1", "", "", "", "1"], ["", "1", "", "", ""]])
+    _a, _q, report = to_officer_responses(raw, assessment, "2016")
+    assert "help_wanted" in report.missing_variables and any(reworded in u for u in report.unmatched_questions)
+    from assets.ingest.validate import with_codebook
+
+    variables = [v.model_copy(update={"aliases": [reworded]}) if v.name == "help_wanted" else v
+                 for v in assessment.codebook.variables]
+    patched = with_codebook(assessment, assessment.codebook.model_copy(update={"variables": variables}))
+    accepted, _q, report = to_officer_responses(_legacy_qualtrics(reworded, HELP_OPTIONS, [
+        ["1", "", "", "", "1"], ["", "1", "", "", ""]]), patched, "2016")
+    assert report.matched_by["help_wanted"] == f"alias {reworded!r}"
+    assert accepted["help_wanted__clear_definitions"].tolist() == [True, False]
+    assert accepted["help_wanted__legal_guidance"].tolist() == [True, False]
+    assert accepted["help_wanted__identification_training"].tolist() == [False, True]
+
+
+def test_question_text_cut_at_100_characters_matches_its_question(assessment):
+    long_question = ("When you handled a human trafficking case, which of the following actions did you take? "
+                     "(Select all that apply)")
+    cut = long_question[:97] + "..."
+    options = ["Determined whether the victim was a minor", "Called a victim advocate"]
+    raw = _legacy_qualtrics(cut, options, [["1", ""], ["1", "1"]])
+    accepted, _q, report = to_officer_responses(raw, assessment, "2016")
+    assert report.matched_by["actions_taken"] == "question text (cut short in the export)"
+    assert accepted["actions_taken__called_advocate"].tolist() == [False, True]
+    assert "actions_taken__contacted_prosecutor" in report.not_collected  # no column: not collected, not "No"
+    # a cut text that begins two questions of the codebook matches neither
+    from assets.ingest.validate import with_codebook
+
+    twin = next(v for v in assessment.codebook.variables if v.name == "comments").model_copy(
+        update={"question": long_question + " Please explain."})
+    patched = with_codebook(assessment, assessment.codebook.model_copy(
+        update={"variables": [v if v.name != "comments" else twin for v in assessment.codebook.variables]}))
+    _a, _q, report = to_officer_responses(_legacy_qualtrics(cut, options, [["1", ""]]), patched, "2016")
+    assert "actions_taken" not in report.matched
+
+
+def test_the_respondent_id_column_can_be_named_in_the_codebook(assessment):
+    from assets.ingest.validate import with_codebook
+
+    raw = _export([COUNTY_Q, "Badge number", "What is your gender?"], ["Response", "Response", "Response"],
+                  ["1", "York", "B-17", "Male"], ["2", "Knox", "B-18", "Female"])
+    named = with_codebook(assessment, assessment.codebook.model_copy(update={"respondent_id": "Badge number"}))
+    accepted, _q, report = to_officer_responses(raw, named, "2016")
+    assert list(accepted["respondent_id"]) == ["B-17", "B-18"]
+    assert report.respondent_id_column == "column 'Badge number' (named in the codebook)"
+    assert not any("Badge" in u for u in report.unmatched_questions)  # the id is not an unmatched question
+    missing = with_codebook(assessment, assessment.codebook.model_copy(update={"respondent_id": ["Officer ID"]}))
+    with pytest.raises(InputError) as err:
+        to_officer_responses(raw, missing, "2016")
+    assert "'Officer ID'" in err.value.problem and "respondent_id" in err.value.fix
