@@ -98,3 +98,23 @@ def test_issue_18_yes_no_not_sure_coded_1_0_2(assessment):
     with pytest.raises(InputError) as err:
         to_officer_responses(read_export(_export("redcap_raw_csv")), positional, "2016")
     assert err.value.column == "trafficking_issue" and "data dictionary" in err.value.problem
+
+
+def test_survey_exports_fingerprints_the_files_that_declare_the_codes(tmp_path):
+    """The data dictionary decides what every number means: its SHA-256 is recorded with the export's."""
+    import hashlib
+
+    from assets.ingest.exports import find_exports
+
+    folder = tmp_path / "incoming" / "2016"
+    folder.mkdir(parents=True)
+    for f in (PLATFORMS / "redcap_raw_csv").iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    for name in ("stakeholder_interviews.csv", "survivor_interviews.csv"):
+        (folder / name).write_text("interview_id\n")
+    exports = find_exports(tmp_path, "2016").set_index("dataset")
+    codes = exports.loc["officer_survey_codes"]
+    dictionary = folder / "officer_survey_DataDictionary.csv"
+    assert codes["file_name"] == dictionary.name
+    assert codes["sha256"] == hashlib.sha256(dictionary.read_bytes()).hexdigest()
+    assert exports.loc["officer_survey", "rows"] == 8
