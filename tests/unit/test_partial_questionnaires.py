@@ -82,8 +82,8 @@ def test_headline_marks_only_the_indicators_that_need_the_question(assessment):
     want = headline_indicators(full, assessment, "2015")
     got = headline_indicators(part, assessment, "2015", not_collected=missing)
     gone = got[got["indicator"] == "trained_labor"]
-    assert len(gone) == 2 and not gone["collected"].any() and gone["suppressed"].all()
-    assert (gone["suppression_reason"] == NOT_COLLECTED).all() and gone["estimate"].isna().all()
+    assert len(gone) == 2 and not gone["collected"].any()
+    assert gone[["n", "successes", "estimate", "ci_low", "ci_high"]].isna().all(axis=None)
     assert gone["domain"].eq("all").all() and gone["featured"].all()
     keep = got[got["indicator"] != "trained_labor"].reset_index(drop=True)
     expected = want[want["indicator"] != "trained_labor"].reset_index(drop=True)
@@ -91,20 +91,35 @@ def test_headline_marks_only_the_indicators_that_need_the_question(assessment):
     pd.testing.assert_frame_equal(keep, expected)  # every other figure exactly as on the full export
 
 
+def test_published_indicators_say_not_collected_and_publish_the_rest(assessment):
+    from assets.publication.indicators import NOT_COLLECTED as PUBLISHED_NOT_COLLECTED
+    from assets.publication.indicators import publish_indicators
+    from assets.publication.policy import DisclosurePolicy
+
+    full, part, missing = _full_and_partial(assessment, "trained_labor")
+    policy = DisclosurePolicy.from_assessment(assessment)
+    want = publish_indicators(headline_indicators(full, assessment, "2015"), assessment, policy)
+    got = publish_indicators(headline_indicators(part, assessment, "2015", not_collected=missing), assessment, policy)
+    gone = got[got["indicator"] == "trained_labor"]
+    assert PUBLISHED_NOT_COLLECTED == NOT_COLLECTED
+    assert len(gone) == 2 and gone["suppressed"].all() and (gone["suppression_reason"] == NOT_COLLECTED).all()
+    assert gone[["n", "successes", "estimate", "ci_low", "ci_high"]].isna().all(axis=None)
+    keep = got[got["indicator"] != "trained_labor"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(keep, want[want["indicator"] != "trained_labor"].reset_index(drop=True))
+    assert list(dict.fromkeys(got["indicator"])) == list(dict.fromkeys(want["indicator"]))  # in its place
+
+
 def test_a_domain_not_collected_drops_only_its_breakdowns(assessment):
     full, part, missing = _full_and_partial(assessment, "agency_type")
     want = headline_indicators(full, assessment, "2015")
     got = headline_indicators(part, assessment, "2015", not_collected=missing)
     assert "agency_type" not in set(got["domain"]) and "agency_type" in set(want["domain"])
-    expected = want[want["domain"] != "agency_type"].drop(columns=["suppressed", "suppression_reason"])
-    kept = got.drop(columns=["suppressed", "suppression_reason"])
-    # the cells' figures are unchanged (only complementary suppression may differ without those cells)
-    merged = expected.merge(kept, on=["indicator", "domain", "level", "weighted"], suffixes=("", "_got"))
-    assert len(merged) == len(kept) == len(expected)
-    shown = got.set_index(["indicator", "domain", "level", "weighted"])["suppressed"]
-    both = merged[~merged.set_index(["indicator", "domain", "level", "weighted"]).index.map(shown).astype(bool)]
+    expected = want[want["domain"] != "agency_type"]
+    merged = expected.merge(got, on=["indicator", "domain", "level", "weighted"], suffixes=("", "_got"))
+    assert len(merged) == len(got) == len(expected)
+    assert (merged["n"].fillna(-1) == merged["n_got"].fillna(-1)).all()
     # the same sums in another order (the cells are collapsed by other domains): equal to rounding
-    np.testing.assert_allclose(both["estimate"].astype(float), both["estimate_got"].astype(float), rtol=1e-12)
+    np.testing.assert_allclose(merged["estimate"].astype(float), merged["estimate_got"].astype(float), rtol=1e-12)
 
 
 def test_quality_checks_of_the_question_are_not_run_and_the_rest_are(assessment):
