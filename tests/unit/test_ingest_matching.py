@@ -236,3 +236,27 @@ def test_the_respondent_id_column_can_be_named_in_the_codebook(assessment):
     with pytest.raises(InputError) as err:
         to_officer_responses(raw, missing, "2016")
     assert "'Officer ID'" in err.value.problem and "respondent_id" in err.value.fix
+
+
+def test_codes_that_fit_the_declaration_only_if_shifted_stop_the_wave(assessment):
+    """Issue #18's hazard: REDCap's 0-based codes read against a 1-based declaration. Every code seen
+    (0, 1, 2) would fit if shifted by one; the wave stops naming the column, the codes and the fix."""
+    from assets.ingest.validate import with_codebook
+
+    variables = [v.model_copy(update={"codes": {"1": "Yes", "2": "No", "3": "Not sure"}})
+                 if v.name == "trafficking_issue" else v for v in assessment.codebook.variables]
+    one_based = with_codebook(assessment, assessment.codebook.model_copy(update={"variables": variables}))
+    q = "Do you believe human trafficking is an issue in your jurisdiction?"
+    rows = [[str(i), "York", str(code)] for i, code in enumerate([1, 0, 0, 2, 1, 1, 0, 2, 1, 0], start=1)]
+    raw = _export([COUNTY_Q, q], ["Response", "Response"], *rows)
+    with pytest.raises(InputError) as err:
+        to_officer_responses(raw, one_based, "2016")
+    assert err.value.column == q and "0, 1, 2" in err.value.problem and "shifted by +1" in err.value.problem
+    # declared as REDCap declares it, the same column reads exactly
+    variables = [v.model_copy(update={"codes": {"1": "Yes", "0": "No", "2": "Not sure"}})
+                 if v.name == "trafficking_issue" else v for v in assessment.codebook.variables]
+    right = with_codebook(assessment, assessment.codebook.model_copy(update={"variables": variables}))
+    accepted, _q, _r = to_officer_responses(_export([COUNTY_Q, q], ["Response", "Response"], *rows), right, "2016")
+    assert list(accepted["trafficking_issue"]) == ["Yes", "No", "No", "Not sure", "Yes", "Yes", "No", "Not sure",
+                                                   "Yes", "No"]
+    assert (accepted["trafficking_issue"] == "Yes").mean() == 0.4  # not 0.6 (1 and 2 read by position)
