@@ -106,7 +106,30 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
                         "\n  (an internal error; run again with --verbose for Dagster's log, and report it)"
                 messages.append(f"{event.step_key}: {text}")
         raise HtnaError("the run failed:\n" + "\n".join(messages))
+    for note in _not_collected_notes(result):
+        print(f"htna: {note}", file=sys.stderr)
     return settings.output_path() / wave / "index.html"
+
+
+def _not_collected_notes(result) -> list[str]:
+    """What the run says about codebook questions the wave's export lacks (from ingestion's metadata)."""
+    notes = []
+    for event in result.all_events:
+        if not event.is_step_materialization:
+            continue
+        mat = event.step_materialization_data.materialization
+        if mat.asset_key.to_user_string() != "officer_survey_questions":
+            continue
+        missing = mat.metadata.get("not_collected")
+        names = list(missing.value) if missing is not None else []
+        if names:
+            source = mat.metadata.get("file_name")
+            notes.append(f"{source.value if source is not None else 'the officer survey export'}: not collected in this "
+                         f"wave: {', '.join(names)}. The indicators, models and checks that need them are left out "
+                         "(marked 'not collected in this wave'); everything else is published. If the export has one "
+                         "under another wording or column name, add that to the variable's `aliases` in the codebook "
+                         "(`htna validate FILE` lists the export's unmatched questions).")
+    return notes
 
 
 def _write_timings(instance, run_id: str, path: Path) -> None:

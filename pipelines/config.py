@@ -419,7 +419,34 @@ class Option(_Strict):
     label: str
 
 
+#: ``codes: positional`` — the export's numeric answers are positions 1..k in the codebook's order
+POSITIONAL = "positional"
+
+
+def code_key(code: object) -> str:
+    """A declared or exported answer code as compared: text, stripped, case folded; a whole number
+    written as ``1``, ``1.0`` or ``01`` is ``1`` (SPSS stores codes as floats, spreadsheets drop or
+    keep leading zeros)."""
+    text = str(code).strip()
+    m = re.fullmatch(r"([+-]?)0*(\d+)(?:\.0+)?", text)
+    if m:
+        digits = m.group(2) or "0"
+        return ("-" if m.group(1) == "-" and digits != "0" else "") + digits
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 class Variable(_Strict):
+    """One question of the officer survey.
+
+    ``codes`` declares what the export's answer codes mean: a map ``code: answer`` (REDCap's
+    ``1, Yes | 0, No | 2, Not sure`` is ``{1: "Yes", 0: "No", 2: "Not sure"}``; for a multi-select,
+    ``code: option code or label``, the suffix of REDCap's ``field___code`` columns or the choice
+    numbers of a one-column export), or ``positional`` for codes 1..k in the order of the options.
+    Codes may be text too (``{"Unsure": "Not sure"}`` accepts a reworded answer). Without ``codes``
+    a numeric answer is read only through the export's own metadata (a REDCap data dictionary,
+    SPSS value labels, a Qualtrics survey file); never by its position.
+    """
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     type: Literal["single", "multi", "text"]
     question: str
@@ -428,9 +455,26 @@ class Variable(_Strict):
     scale: str | None = None
     options: list[str | Option] | None = None
     options_from: Literal["counties"] | None = None
+    codes: dict[str, str] | Literal["positional"] | None = None
     asked_if: dict[str, list[str]] | None = None
     other_specify: bool = False
     free_text: bool = False
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _code_text(cls, v: Any) -> Any:
+        """YAML reads ``1: "Yes"`` with an integer key: codes are compared as text."""
+        if isinstance(v, dict):
+            out: dict[str, str] = {}
+            for k, x in v.items():
+                if isinstance(x, (dict, list)) or x is None or isinstance(k, (dict, list)) or k is None:
+                    raise ValueError(f"code {k!r}: give each code one answer (code: answer)")
+                key = code_key(k)
+                if key in out and out[key] != str(x):
+                    raise ValueError(f"code {k!r} is declared twice with different answers")
+                out[key] = str(x)
+            return out
+        return v
 
     @model_validator(mode="after")
     def _options(self) -> "Variable":
@@ -438,10 +482,14 @@ class Variable(_Strict):
         if self.type == "text":
             if any(sources):
                 raise ValueError(f"{self.name}: a text question takes no options")
+            if self.codes is not None:
+                raise ValueError(f"{self.name}: a text question takes no codes")
         elif sum(sources) != 1:
             raise ValueError(f"{self.name}: give exactly one of scale, options, options_from")
         if self.type == "multi" and not all(isinstance(o, Option) for o in self.options or []):
             raise ValueError(f"{self.name}: multi-select options need a code and a label")
+        if isinstance(self.codes, dict) and not self.codes:
+            raise ValueError(f"{self.name}: codes is empty (leave it out, or map each code to an answer)")
         return self
 
 
@@ -459,12 +507,33 @@ class Derived(_Strict):
 
 
 class Codebook(_Strict):
+    """The officer survey's codebook.
+
+    ``respondent_id`` names the export column holding each respondent's identifier (its column
+    name or heading; several names may be listed). Left out, the platform's own id column is used
+    (SurveyMonkey ``Respondent ID``, Qualtrics ``ResponseId``, REDCap's record id, ...). Either way
+    the respondent id is required: a wave without it stops.
+
+    ``redcap_data_dictionary`` and ``qualtrics_survey_file`` name (relative to the codebook) a REDCap
+    data dictionary CSV or a Qualtrics ``.qsf`` whose answer codes apply to every wave; a wave's own
+    folder may hold its own (``*DataDictionary*.csv``, ``*.qsf``), which is then used instead.
+    """
+
     survey: str
     title: str
-    respondent_id: str
+    respondent_id: str | list[str] | None = None
+    redcap_data_dictionary: str | None = None
+    qualtrics_survey_file: str | None = None
     scales: dict[str, list[str]] = {}
     variables: list[Variable] = Field(min_length=1)
     derived: list[Derived] = []
+
+    @property
+    def respondent_id_columns(self) -> list[str]:
+        """The export columns the codebook names for the respondent id (empty: the platform's own)."""
+        if self.respondent_id is None:
+            return []
+        return [self.respondent_id] if isinstance(self.respondent_id, str) else list(self.respondent_id)
 
     @model_validator(mode="after")
     def _refs(self) -> "Codebook":
@@ -594,6 +663,11 @@ class Assessment:
     def output_dir(self) -> Path:
         return self._resolve(self.config.output_dir)
 
+    def codebook_file(self, value: str) -> Path:
+        """A file the officer codebook names, relative to the codebook's folder."""
+        p = Path(os.path.expanduser(value))
+        return p if p.is_absolute() else (self._resolve(self.config.codebooks.officer_survey).parent / p).resolve()
+
     @property
     def min_cell_count(self) -> int:
         return self.config.disclosure.min_cell_count
@@ -676,6 +750,27 @@ class Assessment:
             raise ConfigError(self.path.parent / self.config.indicators, problems)
 
 
+def _check_codes(assessment: "Assessment") -> None:
+    """Every declared code must mean one of its question's answers (a multi-select: one of its options)."""
+    problems: list[str] = []
+    for v in assessment.codebook.variables:
+        if not isinstance(v.codes, dict):
+            continue
+        if v.type == "multi":
+            known = {o.code for o in v.options or [] if isinstance(o, Option)} | \
+                    {o.label for o in v.options or [] if isinstance(o, Option)}
+        else:
+            known = set(assessment.options(v))
+        bad = sorted({a for a in v.codes.values() if a not in known})
+        if bad:
+            what = "option codes or labels" if v.type == "multi" else "answers"
+            problems.append(f"variables.{v.name}.codes: {bad} are not among its {what} "
+                            f"({', '.join(sorted(known)[:8])}{', ...' if len(known) > 8 else ''})")
+    if problems:
+        raise ConfigError(assessment.path.parent / assessment.config.codebooks.officer_survey, problems,
+                          "map each code to one of the question's answers, spelled as in the codebook")
+
+
 def _check_weighting(assessment: "Assessment") -> None:
     """Weighting margins and estimation domains must name variables and answers the codebook has."""
     cb = assessment.codebook
@@ -737,6 +832,13 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
     indicators: IndicatorSet = _validate(IndicatorSet, base / config.indicators)
     assessment = Assessment(path, config, codebook, frames, indicators)
     assessment.check_cross_references()
+    _check_codes(assessment)
+    for setting in ("redcap_data_dictionary", "qualtrics_survey_file"):
+        named = getattr(codebook, setting)
+        if named and not assessment.codebook_file(named).is_file():
+            raise ConfigError(base / config.codebooks.officer_survey,
+                              f"{setting}: {assessment.codebook_file(named)} not found",
+                              "give the path of the file relative to the codebook, or remove the setting")
     if config.report.county_geometry and not (base / config.report.county_geometry).is_file():
         raise ConfigError(path, f"report.county_geometry: {base / config.report.county_geometry} not found",
                           "create it with `htna geometry`, or remove the setting (the report then has no map)")

@@ -48,19 +48,31 @@ def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSetti
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses",  # rows that passed the checks
                                                metadata={"htna/columns": "headline"}),  # the columns it reads
-               "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"})})
+               "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"}),
+               "officer_survey_questions": dg.AssetIn()})
 def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentSettings,
-                        officer_responses: pd.DataFrame, officer_weights: pd.DataFrame) -> pd.DataFrame:
+                        officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
+                        officer_survey_questions: pd.DataFrame) -> pd.DataFrame:
     """Every figure the assessment reports from the officer survey (share trained, aware, handling
     cases, ...), overall and by county group, county, experience, agency type and caseload: the
     weighted share with its design-based interval beside the plain share of respondents (what 2015
     printed), with n and the published 2015 value. Every cell as computed, small ones included:
-    what readers may see of it is decided by the publication gate (published_indicators)."""
+    what readers may see of it is decided by the publication gate (published_indicators). An
+    indicator whose question this wave's export lacks has one overall row pair marked
+    collected = false, with no numbers ('not collected in this wave')."""
+    from assets.ingest.officer_responses import not_collected_in
+
     with as_user_failure():
+        not_collected = not_collected_in(officer_survey_questions)
         table = compute_headline(officer_responses, settings.assessment(), context.partition_key,
-                                 weights=officer_weights)
+                                 weights=officer_weights, not_collected=not_collected)
+    missing = sorted(table.loc[~table["collected"], "indicator"].unique())
+    if missing:
+        context.log.warning(f"indicators not collected in this wave (their question is not in the export): "
+                            f"{', '.join(missing)}")
     context.add_output_metadata({"indicators": int(table["indicator"].nunique()),
-                                 "cells": int(len(table) // 2)})
+                                 "cells": int(len(table) // 2),
+                                 "not_collected": dg.MetadataValue.json(missing)})
     return table
 
 

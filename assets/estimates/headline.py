@@ -40,8 +40,10 @@ COLLAPSE = True
 
 HEADLINE_COLUMNS = [
     "wave", "indicator", "label", "domain", "level", "featured", "weighted", "respondents", "n", "successes",
-    "estimate", "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015",
+    "estimate", "se", "ci_low", "ci_high", "ci_method", "deff", "published_2015", "collected",
 ]
+#: the reason (and status) of an indicator resting on a question the wave's export lacks
+NOT_COLLECTED = "not collected in this wave"
 
 
 def _source(assessment: Assessment, var: str) -> str:
@@ -54,6 +56,33 @@ def _source(assessment: Assessment, var: str) -> str:
 def _linked(assessment: Assessment, a: str, b: str) -> bool:
     """Whether two variables restate the same question (equal, or derived from the same one)."""
     return a == b or _source(assessment, a) == _source(assessment, b)
+
+
+def needed_questions(assessment: Assessment, *names: str) -> set[str]:
+    """The codebook questions some variables rest on: themselves, a derived domain's source, a
+    multi-select option's question (``help_wanted__legal_guidance`` rests on ``help_wanted`` too)."""
+    out: set[str] = set()
+    for name in names:
+        out |= {name, _source(assessment, name)}
+        if "__" in name:
+            out.add(name.split("__", 1)[0])
+    return out
+
+
+def is_collected(assessment: Assessment, ind: Indicator, not_collected: set[str]) -> bool:
+    """Whether an indicator's question (and its subgroup's) was collected in this wave."""
+    return not (needed_questions(assessment, ind.variable, *(ind.among or {})) & not_collected)
+
+
+def _not_collected_rows(ind: Indicator, wave: str, assessment: Assessment) -> list[dict]:
+    """An indicator resting on a question the wave's export lacks: its overall cell, marked so."""
+    est = assessment.config.estimates
+    published = ind.published.get("2015", {})
+    head = {"wave": wave, "indicator": ind.id, "label": ind.label, "domain": "all", "level": ind.population,
+            "featured": True, "respondents": math.nan, "n": math.nan, "successes": math.nan, "estimate": math.nan,
+            "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "deff": math.nan,
+            "published_2015": published if isinstance(published, float) else math.nan, "collected": False}
+    return [{**head, "weighted": True, "ci_method": est.ci_method}, {**head, "weighted": False, "ci_method": "wilson"}]
 
 
 def domain_levels(assessment: Assessment, var: str, values: pd.Series | None = None) -> list[str]:
@@ -71,14 +100,17 @@ def domain_levels(assessment: Assessment, var: str, values: pd.Series | None = N
     return sorted(str(x) for x in pd.unique(values.dropna()))
 
 
-def indicator_domains(assessment: Assessment, ind: Indicator) -> list[str]:
-    """Domains an indicator is reported by: its own ``by`` first, then the configured ones."""
+def indicator_domains(assessment: Assessment, ind: Indicator, not_collected: set[str] | None = None) -> list[str]:
+    """Domains an indicator is reported by: its own ``by`` first, then the configured ones (leaving out
+    domains whose question was not collected in this wave)."""
     out = [ind.by] if ind.by else []
     skip = [ind.variable, *(ind.among or {})]
     for d in assessment.config.estimates.domains:
         if d in out or any(_linked(assessment, d, s) for s in skip):
             continue
         out.append(d)
+    if not_collected:
+        out = [d for d in out if not needed_questions(assessment, d) & not_collected]
     return out
 
 
@@ -143,7 +175,8 @@ def _domain_codes(responses: pd.DataFrame, d: str, assessment: Assessment,
 
 
 def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting: WeightingResult | None,
-                   assessment: Assessment, domain_cache: dict | None = None) -> list[dict]:
+                   assessment: Assessment, domain_cache: dict | None = None,
+                   not_collected: set[str] | None = None) -> list[dict]:
     """Weighted and unweighted rows of one indicator, overall and by every domain level.
 
     The estimates come from cell totals: rows alike in design pattern (stratum, weight,
@@ -157,7 +190,7 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting
     base = _among(responses, ind, domain_cache) & in_scope
     published = ind.published.get("2015", {})
     overall_pub = published if isinstance(published, float) else math.nan
-    domains = indicator_domains(assessment, ind)
+    domains = indicator_domains(assessment, ind, not_collected)
     coded = {d: _domain_codes(responses, d, assessment, domain_cache) for d in domains}
     design = weighting.design if weighting is not None else None
     freq = np.ones(len(responses))
@@ -192,7 +225,7 @@ def indicator_rows(responses: pd.DataFrame, ind: Indicator, wave: str, weighting
         x = int(round(float(freq[mask & success].sum())))
         head = {"wave": wave, "indicator": ind.id, "label": ind.label, "domain": domain, "level": str(level),
                 "featured": bool(featured), "respondents": int(round(float(freq[mask].sum()))), "n": n,
-                "successes": x, "published_2015": pub}
+                "successes": x, "published_2015": pub, "collected": True}
         # weighted: R's svyciprop on the calibrated design, restricted to the cell
         if weighting is not None and n > 0:
             e = svyciprop(design, y, method=est.ci_method, domain=mask, level=est.level, na_rm=True)
@@ -220,19 +253,26 @@ def headline_columns(assessment: Assessment) -> list[str]:
 
 
 def headline_indicators(responses: pd.DataFrame, assessment: Assessment, wave: str,
-                        weights: pd.DataFrame | None = None) -> pd.DataFrame:
+                        weights: pd.DataFrame | None = None, not_collected: set[str] | None = None) -> pd.DataFrame:
     """The headline table (see the module docstring); ``weights`` is ``officer_weights``.
 
     The calibrated design is rebuilt from ``responses`` (its calibration is needed for the
-    standard errors) and checked against ``weights`` when given.
+    standard errors) and checked against ``weights`` when given. An indicator resting on a question
+    in ``not_collected`` (the wave's export lacks it) gets one overall row pair with no numbers and
+    ``collected = False`` ("not collected in this wave"); the others are estimated as usual, by
+    every domain that was collected.
     """
     if not responses.index.equals(pd.RangeIndex(len(responses))):
         responses = responses.reset_index(drop=True)
+    not_collected = set(not_collected or ())
     weighting = officer_design(responses, assessment, weights, wave) if len(responses) else None
     rows: list[dict] = []
     domain_cache: dict = {}
     for ind in assessment.indicators.indicators:
-        rows.extend(indicator_rows(responses, ind, wave, weighting, assessment, domain_cache))
+        if not is_collected(assessment, ind, not_collected):
+            rows.extend(_not_collected_rows(ind, wave, assessment))
+            continue
+        rows.extend(indicator_rows(responses, ind, wave, weighting, assessment, domain_cache, not_collected))
     table = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
     return table.astype({"respondents": "float64", "n": "float64", "successes": "float64", "weighted": bool,
-                         "featured": bool})
+                         "featured": bool, "collected": bool})

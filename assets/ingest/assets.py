@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.ingest.exports import find_exports, read_interviews, wave_folder
-from assets.ingest.officer_responses import to_officer_responses
+from assets.ingest.officer_responses import survey_questions, to_officer_responses
 from assets.ingest.archive import archive_export
 from assets.ingest.readers import is_kept, read_export
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
@@ -38,12 +38,20 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
         "officer_responses_quarantine": dg.AssetOut(
             kinds={"duckdb"}, owners=["team:evaluation"],
             description="Export rows held back from estimation, each with the check it failed and why "
-                        "(blank response, duplicate or missing respondent id). Rows read = accepted + quarantined."),
+                        "(blank response, duplicate or missing respondent id, an answer code nothing declares, an "
+                        "answer outside the codebook). Rows read = accepted + quarantined."),
+        "officer_survey_questions": dg.AssetOut(
+            kinds={"duckdb"}, owners=["team:evaluation"],
+            description="Which of the codebook's questions this wave's export carried: one row per question (and "
+                        "per multi-select option or derived domain missing from it), collected or 'not collected in "
+                        "this wave', with the export column it was found in and how. A question not collected "
+                        "leaves out only the indicators, models and checks that need it."),
     },
 )
 def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       survey_exports: pd.DataFrame):
-    """The officer survey export mapped onto the codebook, with unusable rows quarantined."""
+    """The officer survey export mapped onto the codebook, with unusable rows quarantined, and which of
+    the codebook's questions the export carried."""
     wave = context.partition_key
     with as_user_failure():
         assessment = settings.assessment()
@@ -68,9 +76,17 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         "unplaced_counties": report.unplaced_counties,
         "archived_sha256": archived.record.sha256, "archived_new_version": archived.new,
     }
+    meta["not_collected"] = dg.MetadataValue.json(report.not_collected)
+    meta["coded_columns"] = dg.MetadataValue.json(report.codes)  # codes (declared metadata), never answers
+    if report.not_collected:
+        context.log.warning(report.not_collected_message())
     yield dg.Output(accepted, output_name="officer_responses", metadata=meta)
     yield dg.Output(quarantine, output_name="officer_responses_quarantine",
                     metadata={"by_reason": dg.MetadataValue.json(report.quarantined)})
+    questions = survey_questions(report, assessment, wave)
+    yield dg.Output(questions, output_name="officer_survey_questions",
+                    metadata={"file_name": str(name), "not_collected": dg.MetadataValue.json(
+                        [str(x) for x in questions.loc[~questions["collected"], "variable"]])})
 
 
 def _interview_asset(dataset: str, description: str) -> dg.AssetsDefinition:

@@ -93,7 +93,17 @@ def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
                 raise InputError(path, f"cannot read the file as CSV ({exc})", fix="re-export the file as CSV") from None
         rows.append({"wave": wave, "dataset": dataset, "file_name": path.name, "sha256": sha256_of(path),
                      "bytes": path.stat().st_size, "rows": n, "synthetic": synthetic})
+    for path in answer_code_files(folder):  # what declares the officer export's answer codes is part of it
+        rows.append({"wave": wave, "dataset": "officer_survey_codes", "file_name": path.name,
+                     "sha256": sha256_of(path), "bytes": path.stat().st_size, "rows": 0, "synthetic": synthetic})
     return pd.DataFrame(rows, columns=EXPORT_COLUMNS)
+
+
+def answer_code_files(folder: Path) -> list[Path]:
+    """The files in a wave's folder that declare the officer export's answer codes: a REDCap data
+    dictionary (``*dictionary*.csv``) or a Qualtrics survey file (``*.qsf``); see assets.ingest.metadata."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and (
+        p.name.casefold().endswith(".qsf") or (p.name.casefold().endswith(".csv") and "dictionary" in p.name.casefold())))
 
 
 def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) -> pd.DataFrame:

@@ -93,6 +93,16 @@ class RawExport:
     delimiter: str = ","
     notes: list[str] = field(default_factory=list)
     row_numbers: np.ndarray | None = None
+    #: answer codes the export itself declares, by column position: code (as
+    #: :func:`pipelines.config.code_key` folds it) -> label, e.g. SPSS value labels, a REDCap data
+    #: dictionary's choices, a Qualtrics survey file's recode values
+    value_labels: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: where each column's ``value_labels`` come from ("SPSS value labels", "REDCap data dictionary <file>")
+    code_sources: dict[int, str] = field(default_factory=dict)
+    #: each column's own heading by position (the first header row; SPSS variable names)
+    headers: list[str] = field(default_factory=list)
+    #: the metadata files whose codes were attached (None: not looked for yet)
+    metadata_files: list[str] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.table, pd.DataFrame):  # rows as lists of strings (the original API)
@@ -127,10 +137,18 @@ class RawExport:
         return s if s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype) else s.astype(str)
 
     def describe_format(self) -> str:
-        labels = {"surveymonkey": "SurveyMonkey", "qualtrics": "Qualtrics (3 header rows)",
+        labels = {"surveymonkey": "SurveyMonkey", "surveymonkey_legacy": "SurveyMonkey (older RespondentID export)",
+                  "qualtrics": "Qualtrics (3 header rows)",
                   "qualtrics_legacy": "Qualtrics (legacy 2 header rows)", "spss": "SPSS",
                   "redcap": "REDCap (raw codes)", "redcap_labels": "REDCap (labels)", "plain": "plain table"}
         return f"{labels.get(self.format, self.format)} {self.container.upper()}"
+
+    @property
+    def platform(self) -> str:
+        """The survey platform that wrote the file (SPSS and plain tables: the container's maker)."""
+        return {"surveymonkey": "SurveyMonkey", "surveymonkey_legacy": "SurveyMonkey", "qualtrics": "Qualtrics",
+                "qualtrics_legacy": "Qualtrics", "redcap": "REDCap", "redcap_labels": "REDCap",
+                "spss": "SPSS (any platform)", "plain": "none recognised (plain table)"}.get(self.format, self.format)
 
 
 # --------------------------------------------------------------------------- bytes and text

@@ -9,9 +9,10 @@ turned into a message naming the file and what to do.
 
 Supported layouts (the value of ``RawExport.format``):
 
-``surveymonkey``
+``surveymonkey`` / ``surveymonkey_legacy``
     "All individual responses": question text on row 1 (blank over the continuation columns of the
-    same question), sub-headers on row 2; ID columns found by name.
+    same question), sub-headers on row 2; ID columns found by name. The older export names them
+    ``RespondentID``, ``CollectorID``, ``StartDate``, ``EndDate``, ``LastName``, ``Custom Data``.
 ``qualtrics`` / ``qualtrics_legacy``
     Row 1 short names (``Q5``, ``Q11_3``, ``Q11_8_TEXT``), row 2 question text (any language),
     row 3 ``{"ImportId":"QID5"}``; the legacy layout lacks row 3. ``Status``, ``Finished`` and
@@ -20,7 +21,8 @@ Supported layouts (the value of ``RawExport.format``):
     One header row of field names (checkboxes ``field___code``, ``<form>_complete``) or of field
     labels (checkboxes ``Label (choice=Option)``, ``Complete?``).
 ``spss``
-    Variable names and labels from the ``.sav`` dictionary, value labels applied.
+    Variable names and labels from the ``.sav`` dictionary; answers kept as their codes, with the
+    file's value labels as the codes' declared meaning (:attr:`RawExport.value_labels`).
 ``plain``
     One header row: canonical names (``county``, ``help_wanted__legal_guidance``) or question text.
 """
@@ -31,6 +33,7 @@ import csv
 import datetime as _dt
 import io
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -43,10 +46,10 @@ from assets.ingest.raw import (ANSWER, BIG_FILE_BYTES, CHOICE, OTHER_TEXT, Expor
                                sniff_delimiter)
 from pipelines.errors import InputError
 
-FORMATS = ("surveymonkey", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels", "spss", "plain")
+FORMATS = ("surveymonkey", "surveymonkey_legacy", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels", "spss", "plain")
 #: what ``--format`` accepts (a family picks its variant itself)
 FORMAT_CHOICES = ("auto", *FORMATS)
-HEADER_ROWS = {"surveymonkey": 2, "qualtrics": 3, "qualtrics_legacy": 2, "redcap": 1, "redcap_labels": 1,
+HEADER_ROWS = {"surveymonkey": 2, "surveymonkey_legacy": 2, "qualtrics": 3, "qualtrics_legacy": 2, "redcap": 1, "redcap_labels": 1,
                "plain": 1, "spss": 1}
 
 SURVEYMONKEY_IDS = {
@@ -54,6 +57,10 @@ SURVEYMONKEY_IDS = {
     "end date": "end_date", "ip address": "ip_address", "email address": "email_address",
     "first name": "first_name", "last name": "last_name", "custom data 1": "custom_data_1",
     "custom data": "custom_data_1",
+    # the older export (before about 2017): RespondentID, CollectorID, StartDate, EndDate, ... LastName
+    "respondentid": "respondent_id", "collectorid": "collector_id", "startdate": "start_date",
+    "enddate": "end_date", "ipaddress": "ip_address", "emailaddress": "email_address",
+    "firstname": "first_name", "lastname": "last_name", "customdata": "custom_data_1",
 }
 
 # Platform fields of Qualtrics, REDCap, SPSS and plain tables, by column name, label or ImportId.
@@ -89,7 +96,7 @@ _NUMBERED = re.compile(r"^(?P<base>.+?)_(?P<choice>\d+)$")
 _TEXT_SUFFIX = re.compile(r"^(?P<base>.+)_TEXT$", re.IGNORECASE)
 _OTHER_SUFFIX = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9_]*?)(?:__other_text|_other_text|_other|_oth)$",
                            re.IGNORECASE)
-_QID = re.compile(r"^(?P<base>QID\d+)(?:#\d+)?(?:_(?P<rest>.+))?$")
+_QID = re.compile(r"^(?P<base>QID\d+)(?:#\d+)?(?:[_-](?P<rest>.+))?$")  # QID11_3, QID11-3 (2016 exports)
 _LABEL_OTHER = re.compile(r"^(?P<question>.*\S)\s+-\s+other\b.*$", re.IGNORECASE | re.DOTALL)
 _LABEL_CHOICE = re.compile(r"^(?P<question>.*\S)\s*\(choice=(?P<label>.*)\)\s*$", re.DOTALL)
 
@@ -215,7 +222,11 @@ class _InlinePipe:
         pass
 
 
-def _read_sav(path: Path) -> tuple[list[str], list[str], pd.DataFrame, list[str]]:
+def _read_sav(path: Path) -> tuple[list[str], list[str], pd.DataFrame, list[str], dict[int, dict[str, str]]]:
+    """Names, variable labels, the answers as text (codes as stored) and each variable's value labels
+    (code folded by :func:`~pipelines.config.code_key` -> label) by position."""
+    from pipelines.config import code_key
+
     result = _read_sav_isolated(path)
     if result[0] != "ok":
         raise InputError(path, f"not a readable SPSS .sav file ({result[1]})", fix=_SAV_FIX)
@@ -223,24 +234,18 @@ def _read_sav(path: Path) -> tuple[list[str], list[str], pd.DataFrame, list[str]
     labels = [lab if lab else n for n, lab in zip(names, column_labels or [None] * len(names))]
     notes: list[str] = []
     body = {}
+    declared: dict[int, dict[str, str]] = {}
     for i, name in enumerate(names):
-        col = frame[name]
+        text = frame[name].map(_cell_text)
         vl = value_labels.get(name)
-        if col.dtype.kind in "fi":
-            text = col.map(_cell_text)
-            if vl:
-                lookup = {_cell_text(float(k)) if isinstance(k, (int, float)) else str(k): str(v) for k, v in vl.items()}
-                mapped = text.map(lookup)
-                unlabelled = text[(text != "") & mapped.isna()].unique()
-                if len(unlabelled):
-                    notes.append(f"{name}: values {', '.join(map(str, unlabelled[:5]))} have no value label")
-                text = mapped.fillna(text)
-        else:
-            text = col.map(_cell_text)
-            if vl:
-                text = text.map(lambda v, m={str(k): str(x) for k, x in vl.items()}: m.get(v, v))
+        if vl:
+            declared[i] = {code_key(_cell_text(k) if isinstance(k, (int, float)) else k): str(v) for k, v in vl.items()}
+            if frame[name].dtype.kind in "fi":
+                unlabelled = sorted({code_key(v) for v in text.unique() if v != ""} - set(declared[i]))
+                if unlabelled:  # codes (declared metadata), not respondents' words
+                    notes.append(f"{name}: codes {', '.join(unlabelled[:5])} have no value label")
         body[i] = text.astype(object)
-    return names, labels, pd.DataFrame(body, columns=range(len(names))), notes
+    return names, labels, pd.DataFrame(body, columns=range(len(names))), notes, declared
 
 
 # --------------------------------------------------------------------------- layouts
@@ -259,10 +264,11 @@ def detect_layout(header: list[list[str]]) -> str:
         return "qualtrics_legacy"
     if "responseid" in k2 and k1 and re.fullmatch(r"v\d+", k1[0]):
         return "qualtrics_legacy"
-    if "respondent id" in k1 and r2:
-        pos = k1.index("respondent id")
-        if pos < len(r2) and r2[pos] == "":
-            return "surveymonkey"
+    for name, layout in (("respondent id", "surveymonkey"), ("respondentid", "surveymonkey_legacy")):
+        if name in k1 and r2:
+            pos = k1.index(name)
+            if pos < len(r2) and r2[pos] == "":
+                return layout
     if any("(choice=" in c for c in r1) or "complete?" in k1 or (k1 and k1[0] == "record id"):
         return "redcap_labels"
     if (k1 and k1[0] == "record_id") or any(_REDCAP_CHECKBOX.match(c) or _REDCAP_COMPLETE.match(c) for c in r1) \
@@ -345,6 +351,8 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
             meta = _meta_key(iid, name) if iid else _meta_key(name, text)
         if meta == "respondent_id" and "respondent_id" in ids:
             meta = "meta:duplicate id column"
+        if meta is None and not name and not text:  # no heading at all (a trailing delimiter): not a question
+            meta = f"meta:unnamed column {pos + 1}"
         if meta is not None:
             ids.setdefault(meta, pos)
             continue
@@ -353,7 +361,7 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
         if m_iid:
             group, rest = m_iid.group("base"), m_iid.group("rest") or ""
             if rest.upper().endswith("TEXT"):
-                ch = rest[:-4].rstrip("_")
+                ch = rest[:-4].rstrip("_-")
                 choice, role = (ch, OTHER_TEXT) if ch else ("", ANSWER)
             elif rest:
                 choice, role = rest, CHOICE
@@ -367,7 +375,9 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
             group, sub, role = lm.group("question"), lm.group("label").strip(), CHOICE
             text = lm.group("question")
         else:
-            group, choice, role = _name_parts(name, all_names, group)
+            group, choice, role = _name_parts(name, all_names, group, style)
+            if style == "redcap" and role == CHOICE:  # without its data dictionary: the field's name, the code
+                text = group
         entries.append({"pos": pos, "name": name, "text": text or name, "iid": m_iid.group("base") if m_iid else "",
                         "group": group, "choice": choice, "role": role, "sub": sub,
                         "name_group": _name_parts(name, all_names, group)[0] if m_iid else group})
@@ -391,10 +401,13 @@ def _named_columns(names: list[str], texts: list[str], import_ids: list[str] | N
     return columns, ids
 
 
-def _name_parts(name: str, all_names: set[str], default: str) -> tuple[str, str, str]:
-    """(question group, option code, role) from a column name: ``Q11_3``, ``Q11_8_TEXT``, ``f___2``, ``f__code``."""
-    for rx, r in ((_REDCAP_CHECKBOX, CHOICE), (_CANONICAL_CHOICE, CHOICE), (_NUMBERED_TEXT, OTHER_TEXT),
-                  (_NUMBERED, CHOICE)):
+def _name_parts(name: str, all_names: set[str], default: str, style: str = "") -> tuple[str, str, str]:
+    """(question group, option code, role) from a column name: ``Q11_3``, ``Q11_8_TEXT``, ``f___2``, ``f__code``.
+
+    REDCap marks a checkbox's columns ``field___code`` only: its ``date_visit_4`` is a field of its own."""
+    patterns = ((_REDCAP_CHECKBOX, CHOICE), (_CANONICAL_CHOICE, CHOICE), (_NUMBERED_TEXT, OTHER_TEXT),
+                (_NUMBERED, CHOICE))
+    for rx, r in patterns[:1] if style in ("redcap", "redcap_labels") else patterns:
         m = rx.match(name)
         if m and (rx is not _CANONICAL_CHOICE or not name.endswith("__other_text")):
             return m.group("base"), m.group("choice"), r
@@ -431,7 +444,20 @@ def _group_question(members: list[dict]) -> str:
             common.append(pieces[0])
         else:
             break
-    return " - ".join(common) if common else members[0]["text"]
+    if common:
+        return _strip_suffixes(" - ".join(common))
+    return _dash_question([m["text"] for m in members]) or members[0]["text"]
+
+
+def _dash_question(texts: list[str]) -> str:
+    """The question part of columns labelled ``Question-Option`` (legacy and 2016-era Qualtrics,
+    no spaces around the dash; the question part often cut at 100 characters and ended with
+    ``...``): their common beginning up to its last dash ('' when they share none)."""
+    prefix = os.path.commonprefix(texts)
+    cut = prefix.rfind("-")
+    while cut > 0 and not all(t[cut + 1:].strip(" -") for t in texts):
+        cut = prefix.rfind("-", 0, cut)
+    return prefix[:cut].rstrip() if cut > 0 else ""
 
 
 def _subheader(text: str, question: str, role: str) -> str:
@@ -526,10 +552,14 @@ def read_export(path: Path | str, format: str | None = None) -> RawExport:  # no
     notes: list[str] = []
     delimiter = ""
     if container == "sav":
-        names, labels, body, notes = _read_sav(path)
+        names, labels, body, notes, declared = _read_sav(path)
         columns, ids = _named_columns(names, labels, None, "spss")
         body.index = pd.RangeIndex(1, len(body) + 1)  # case numbers
-        return _finish(path, "SPSS", columns, ids, body, 1, "spss", "sav", "", notes)
+        raw = _finish(path, "SPSS", columns, ids, body, 1, "spss", "sav", "", notes)
+        raw.headers = list(names)
+        raw.value_labels = declared
+        raw.code_sources = {i: "SPSS value labels" for i in declared}
+        return raw
     if container == "xlsx":
         grid = _read_xlsx(path)
         encoding = "XLSX"
@@ -568,7 +598,7 @@ def read_export(path: Path | str, format: str | None = None) -> RawExport:  # no
     if n_head > 1 and grid.iloc[:n_head].isna().any(axis=None):
         raise InputError(path, "the header rows have different numbers of cells", row=2,
                          fix="the file is not a complete export, or was edited; re-export it")
-    if layout == "surveymonkey":
+    if layout in ("surveymonkey", "surveymonkey_legacy"):
         columns, ids = _surveymonkey_columns(path, header[0], header[1])
     elif layout == "qualtrics":
         columns, ids = _named_columns(header[0], header[1], [_import_id(c) for c in header[2]], "qualtrics")
@@ -583,8 +613,10 @@ def read_export(path: Path | str, format: str | None = None) -> RawExport:  # no
     else:
         columns, ids = _named_columns(header[0], header[0], None, "plain")
     body.columns = range(width)
-    return _finish(path, encoding, columns, ids, body, n_head + 1, layout,
-                   "xlsx" if container == "xlsx" else ("tsv" if delimiter == "\t" else "csv"), delimiter, notes)
+    raw = _finish(path, encoding, columns, ids, body, n_head + 1, layout,
+                  "xlsx" if container == "xlsx" else ("tsv" if delimiter == "\t" else "csv"), delimiter, notes)
+    raw.headers = [h.strip() for h in header[0]]
+    return raw
 
 
 def _finish(path: Path, encoding: str, columns: list[ExportColumn], ids: dict[str, int], body: pd.DataFrame,
@@ -597,11 +629,6 @@ def _finish(path: Path, encoding: str, columns: list[ExportColumn], ids: dict[st
                          f"columns {seen[k] + 1} and {c.position + 1}; the first is used")
         else:
             seen[k] = c.position
-    if "respondent_id" not in ids:
-        raise InputError(path, "no respondent identifier column", row=1,
-                         fix="export including the respondent / response / record ID column "
-                             "(SurveyMonkey 'Respondent ID', Qualtrics 'ResponseId', REDCap 'record_id'), "
-                             "or name it respondent_id")
     if not columns:
         raise InputError(path, "the export has no question columns", row=1,
                          fix="export the responses with the questions' columns")

@@ -1,10 +1,13 @@
 """``htna validate``: the quick check an evaluator runs on an export before loading it.
 
 Reads the file as the pipeline would (format and encoding detected, or forced), maps it onto the
-codebook and reports: format and encoding, respondents, which codebook variables were found and
-how (column name, ImportId, question text, alias), questions in the export that match nothing,
-variables the export lacks, answers that are not in the codebook, rows that would be quarantined
-and why. Nothing is written. The result renders as text for people or as JSON for machines.
+codebook and reports: format, platform, layout and encoding, the respondent id column, respondents,
+which codebook variables were found in which export columns and how (column name, ImportId,
+question text, alias), questions in the export that match nothing (with their text), variables the
+export lacks (not collected in this wave), the codes seen in each coded column beside the codes
+declared and by whom, answers that are not in the codebook, rows that would be quarantined and
+why. When the file cannot be loaded (a required question missing, codes that do not fit) it still
+shows everything found up to that point. Nothing is written. The result renders as text for people or as JSON for machines.
 """
 
 from __future__ import annotations
@@ -19,19 +22,27 @@ from pipelines.errors import ConfigError, InputError
 
 @dataclass
 class ValidationResult:
-    """Everything ``htna validate`` says about one file (no respondent data)."""
+    """Everything ``htna validate`` says about one file (no respondent data: codes seen in a coded
+    column are the survey's declared metadata, not anyone's answers)."""
 
     file: str
     ok: bool = False
     error: str | None = None
     format: str | None = None
+    platform: str | None = None
+    layout: str | None = None
     encoding: str | None = None
     respondents: int = 0
     would_accept: int = 0
     would_quarantine: dict[str, int] = field(default_factory=dict)
+    respondent_id_column: str | None = None
     matched: dict[str, str] = field(default_factory=dict)
+    matched_columns: dict[str, str] = field(default_factory=dict)
     unmatched_questions: list[str] = field(default_factory=list)
     missing_variables: list[str] = field(default_factory=list)
+    not_collected: list[str] = field(default_factory=list)
+    codes: list[dict] = field(default_factory=list)
+    metadata_files: list[str] = field(default_factory=list)
     value_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unplaced_counties: int = 0
@@ -46,23 +57,34 @@ class ValidationResult:
         return d
 
     def render(self) -> str:
-        """The report as text for a person."""
+        """The report as text for a person: what was detected and matched, whatever else failed."""
         lines = [f"File: {self.file}"]
-        if self.error:
+        if self.format is None:  # not readable at all: nothing was detected
             lines += ["Result: CANNOT LOAD", f"  {self.error}"]
             return "\n".join(lines)
-        lines.append(f"Format: {self.format}; encoding: {self.encoding}")
-        quarantined = sum(self.would_quarantine.values())
-        lines.append(f"Respondent rows: {self.respondents} (would accept {self.would_accept}, "
-                     f"quarantine {quarantined})")
-        for reason, n in sorted(self.would_quarantine.items()):
-            lines.append(f"  quarantined - {reason}: {n}")
+        lines.append(f"Format: {self.format} (platform: {self.platform}; layout: {self.layout}); "
+                     f"encoding: {self.encoding}")
+        if self.metadata_files:
+            lines.append(f"Answer codes declared by: {', '.join(self.metadata_files)}")
+        if self.respondent_id_column:
+            lines.append(f"Respondent id: {self.respondent_id_column}")
+        if not self.error:
+            quarantined = sum(self.would_quarantine.values())
+            lines.append(f"Respondent rows: {self.respondents} (would accept {self.would_accept}, "
+                         f"quarantine {quarantined})")
+            for reason, n in sorted(self.would_quarantine.items()):
+                lines.append(f"  quarantined - {reason}: {n}")
         lines.append(f"Codebook variables found: {len(self.matched)}")
         for name, how in self.matched.items():
-            if how != "question text":
-                lines.append(f"  {name}: matched by {how}")
+            lines.append(f"  {name} <- {self.matched_columns.get(name, '?')}"
+                         + (f" (matched by {how})" if how != "question text" else ""))
+        if self.codes:
+            lines.append(f"Coded columns ({len(self.codes)}): codes seen / declared")
+            for c in self.codes:
+                lines.append(f"  {c['variable']} ({c['column']}): seen {', '.join(c['codes_seen']) or '-'}; "
+                             f"declared {', '.join(c['declared']) or '-'} by {c['declared_by']}")
         sections = [("Questions in the export that match no codebook variable", self.unmatched_questions),
-                    ("Codebook variables missing from the export", self.missing_variables),
+                    ("Codebook variables missing from the export (not collected in this wave)", self.missing_variables),
                     ("Answers not in the codebook", self.value_problems),
                     ("Notes", self.notes)]
         for title, items in sections:
@@ -74,7 +96,10 @@ class ValidationResult:
         if self.unmatched_questions and self.missing_variables:
             lines.append("Hint: if an unmatched question is a reworded codebook question, add its wording (or its "
                          "column name / ImportId) to that variable's `aliases` in the codebook.")
-        lines.append("Result: " + ("OK" if not self.has_warnings else "LOADS, with the warnings above"))
+        if self.error:
+            lines += ["Result: CANNOT LOAD", f"  {self.error}"]
+        else:
+            lines.append("Result: " + ("OK" if not self.has_warnings else "LOADS, with the warnings above"))
         return "\n".join(lines)
 
 
@@ -86,32 +111,44 @@ def load_codebook(path: Path | str) -> Codebook:
 
 
 def with_codebook(assessment: Assessment, codebook: Codebook) -> Assessment:
-    """The same assessment with another officer codebook (cross-references are not re-checked)."""
-    return Assessment(assessment.path, assessment.config, codebook, assessment.frames, assessment.indicators)
+    """The same assessment with another officer codebook (its declared codes checked against it)."""
+    from pipelines.config import _check_codes
+
+    patched = Assessment(assessment.path, assessment.config, codebook, assessment.frames, assessment.indicators)
+    _check_codes(patched)
+    return patched
 
 
 def validate_export(path: Path | str, assessment: Assessment, format: str | None = None) -> ValidationResult:  # noqa: A002
-    """Check one export against the assessment's codebook. InputErrors become ``error``; ConfigErrors propagate."""
-    from assets.ingest.officer_responses import to_officer_responses
+    """Check one export against the assessment's codebook. InputErrors become ``error`` (with everything
+    found before them); ConfigErrors propagate."""
+    from assets.ingest.officer_responses import IngestReport, to_officer_responses
     from assets.ingest.readers import read_export
 
     result = ValidationResult(file=str(path))
+    report = IngestReport()
     try:
         raw = read_export(path, format=format)
         result.format, result.encoding = raw.describe_format(), raw.encoding
-        _accepted, _quarantine, report = to_officer_responses(raw, assessment, "validate")
+        result.platform, result.layout = raw.platform, raw.format
+        to_officer_responses(raw, assessment, "validate", report=report)
     except InputError as exc:
         result.error = str(exc)
-        return result
     except ConfigError:
         raise
-    result.ok = True
+    else:
+        result.ok = True
     result.respondents = report.rows_read
     result.would_accept = report.rows_accepted
     result.would_quarantine = dict(report.quarantined)
+    result.respondent_id_column = report.respondent_id_column or None
     result.matched = dict(report.matched_by)
+    result.matched_columns = dict(report.columns)
     result.unmatched_questions = list(report.unmatched_questions)
     result.missing_variables = list(report.missing_variables)
+    result.not_collected = list(report.not_collected)
+    result.codes = list(report.codes)
+    result.metadata_files = list(report.metadata_files)
     result.value_problems = list(report.value_problems)
     result.notes = list(report.notes)
     result.unplaced_counties = report.unplaced_counties

@@ -13,25 +13,36 @@ GROUP = "models"
 # rows that passed the checks, only the columns the models read
 _ACCEPTED = {"officer_responses": dg.AssetIn(key="accepted_officer_responses", metadata={"htna/columns": "models"}),
              # only what checking the stored weights against the rebuilt design needs
-             "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"})}
+             "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"}),
+             # which questions this wave collected: a model needing one that was not is not fit
+             "officer_survey_questions": dg.AssetIn()}
+
+
+def _not_collected(questions: pd.DataFrame) -> set[str]:
+    from assets.ingest.officer_responses import not_collected_in
+
+    return not_collected_in(questions)
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins=_ACCEPTED)
 def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSettings,
-                       officer_responses: pd.DataFrame, officer_weights: pd.DataFrame) -> pd.DataFrame:
+                       officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
+                       officer_survey_questions: pd.DataFrame) -> pd.DataFrame:
     """Which officers feel less prepared, all else equal. For each question (agency trained for sex
     trafficking, for labor trafficking, prepared for cases with minors, familiar with Maine
     organisations), a weighted logistic regression on experience, having handled a case, county
     group and agency type: odds ratios with 95% intervals and p-values (kind = odds_ratio), the
     change in the share prepared in percentage points (marginal_effect), and the predicted share
     prepared for each county group x experience band (predicted_probability). A model where some
-    group answered all one way is flagged (reliable = false) and its numbers are left blank."""
+    group answered all one way is flagged (reliable = false) and its numbers are left blank. A model
+    whose question (or a regressor's) was not collected in this wave is not fit (see model_cards)."""
     a = settings.assessment()
     with as_user_failure():
+        outcomes = tg.fitted_outcomes(a, _not_collected(officer_survey_questions))
         design = tg.model_design(officer_responses, a, context.partition_key, officer_weights).design
-        table = tg.regression_table(design, tg.fit_outcome_models(design), context.partition_key, a,
-                                    a.config.estimates.level)
+        table = tg.regression_table(design, tg.fit_outcome_models(design, outcomes), context.partition_key, a,
+                                    a.config.estimates.level, outcomes)
     fits = table.drop_duplicates("outcome")
     context.add_output_metadata({
         "models": int(len(fits)),
@@ -45,7 +56,7 @@ def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSe
           ins=_ACCEPTED)
 def training_gap_by_county(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
-                           training_gap_model: pd.DataFrame) -> pd.DataFrame:
+                           officer_survey_questions: pd.DataFrame, training_gap_model: pd.DataFrame) -> pd.DataFrame:
     """Where to send training: for each of Maine's 16 counties, the estimated share of officers not
     adequately trained (and not prepared for minors, not familiar with resources), the number of
     officers that means (share x headcount) with a 95% range, and a rank (1 = most officers to
@@ -56,8 +67,10 @@ def training_gap_by_county(context: dg.AssetExecutionContext, settings: Assessme
     group."""
     a = settings.assessment()
     with as_user_failure():
+        outcomes = tg.fitted_outcomes(a, _not_collected(officer_survey_questions))
         design = tg.model_design(officer_responses, a, context.partition_key, officer_weights).design
-        table = tg.county_table(design, training_gap_model, context.partition_key, a, a.config.estimates.level)
+        table = tg.county_table(design, training_gap_model, context.partition_key, a, a.config.estimates.level,
+                                outcomes=outcomes)
     county = table[(table["breakdown"] == "county") & (table["measure"] == tg.OUTCOMES[0].gap)]
     top = county.sort_values("rank").head(5)
     context.add_output_metadata({
@@ -71,16 +84,19 @@ def training_gap_by_county(context: dg.AssetExecutionContext, settings: Assessme
     return table
 
 
-@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"training_gap_model": dg.AssetIn(), "training_gap_by_county": dg.AssetIn(),
+               "officer_survey_questions": dg.AssetIn()})
 def model_cards(context: dg.AssetExecutionContext, settings: AssessmentSettings,
-                training_gap_model: pd.DataFrame, training_gap_by_county: pd.DataFrame) -> pd.DataFrame:
+                training_gap_model: pd.DataFrame, training_gap_by_county: pd.DataFrame,
+                officer_survey_questions: pd.DataFrame) -> pd.DataFrame:
     """How far to trust each model of this wave: one card per model with what it estimates (its
     formula), how many respondents and counties it rests on, fit statistics (deviance, AIC,
     between-county variance, convergence), diagnostics, and caveats in plain language (convenience
     sample, illustrative headcounts, small counties pulled towards similar counties)."""
     with as_user_failure():
         cards = tg.model_cards(training_gap_model, training_gap_by_county, settings.assessment(),
-                               context.partition_key)
+                               context.partition_key, _not_collected(officer_survey_questions))
     context.add_output_metadata({"models": int(len(cards)),
                                  "unreliable": dg.MetadataValue.json(cards.loc[~cards["reliable"], "model"].tolist())})
     return cards

@@ -81,6 +81,7 @@ __all__ = [
     "county_table",
     "fit_outcome_models",
     "fit_training_gap",
+    "fitted_outcomes",
     "model_cards",
     "model_design",
     "regression_table",
@@ -126,6 +127,19 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 #: Regressors, in formula order; each is a factor whose first level is the reference.
 PREDICTORS: tuple[str, ...] = ("experience_band", "handled_case", "county_group", "agency_type")
+NOT_COLLECTED = "not collected in this wave"
+
+
+def fitted_outcomes(assessment: Assessment, not_collected: set[str] | None = None) -> tuple[Outcome, ...]:
+    """The outcomes whose models can be fit this wave: their question and every regressor's question
+    collected (a regressor not collected leaves no model; an outcome not collected leaves out its own)."""
+    from assets.estimates.headline import needed_questions
+
+    if not not_collected:
+        return OUTCOMES
+    if needed_questions(assessment, *PREDICTORS) & set(not_collected):
+        return ()
+    return tuple(o for o in OUTCOMES if not needed_questions(assessment, o.column) & set(not_collected))
 EXPERIENCE = "experience_band"
 GROUP = "county_group"
 
@@ -734,8 +748,10 @@ CONVENIENCE = ("The officer survey is a convenience sample (officers who chose t
                "officer headcounts; officers who did not answer may differ in ways the weights cannot fix.")
 
 
-def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Assessment, wave: str) -> pd.DataFrame:
-    """One row per model of the wave: specification, n, fit statistics, diagnostics and caveats."""
+def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Assessment, wave: str,
+                not_collected: set[str] | None = None) -> pd.DataFrame:
+    """One row per model of the wave: specification, n, fit statistics, diagnostics and caveats (a model
+    resting on a question not collected in this wave: a card saying so, not reliable, no numbers)."""
     heads = assessment.config.officer_headcounts.status
     head_caveat = ("Officer headcounts are ILLUSTRATIVE, not a roster: weights and officer numbers are only "
                    "as good as these figures." if heads == "illustrative" else "Officer headcounts are roster counts.")
@@ -830,6 +846,22 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
             "separation": False, "reliable": bool(first["fh_converged"]), "diagnostics": json.dumps(diag),
             "caveats": " ".join(caveats),
         })
+    fitted = fitted_outcomes(assessment, not_collected)
+    for o in (o for o in OUTCOMES if o not in fitted):
+        from assets.estimates.headline import needed_questions
+
+        missing = sorted(needed_questions(assessment, o.column, *PREDICTORS) & set(not_collected or ()))
+        for asset, model, label in (("training_gap_model", o.column, o.label),
+                                    ("training_gap_by_county", o.gap, o.gap_label)):
+            cards.append({
+                "wave": wave, "model": f"{asset}: {model}", "asset": asset, "model_type": NOT_COLLECTED,
+                "outcome": label, "specification": o.formula_text(), "estimation": NOT_COLLECTED,
+                "n": math.nan, "n_areas": math.nan, "n_parameters": math.nan, "deviance": math.nan,
+                "null_deviance": math.nan, "aic": math.nan, "loglike": math.nan, "fh_variance": math.nan,
+                "converged": False, "separation": False, "reliable": False,
+                "diagnostics": json.dumps({"not_collected": missing}),
+                "caveats": f"THIS MODEL IS NOT FIT: {', '.join(missing)} not collected in this wave (the question "
+                           "is not in the wave's export)."})
     return _typed(pd.DataFrame(cards, columns=MODEL_CARD_COLUMNS),
                   floats=["n", "n_areas", "n_parameters", "deviance", "null_deviance", "aic", "loglike", "fh_variance"],
                   bools=["converged", "separation", "reliable"])
@@ -848,10 +880,11 @@ class TrainingGap:
 
 
 def fit_training_gap(responses: pd.DataFrame, assessment: Assessment, wave: str,
-                     weights: pd.DataFrame | None = None) -> TrainingGap:
+                     weights: pd.DataFrame | None = None, not_collected: set[str] | None = None) -> TrainingGap:
     """All three tables of a wave (what the three assets compute, in one call)."""
     level = assessment.config.estimates.level
+    outcomes = fitted_outcomes(assessment, not_collected)
     design = model_design(responses, assessment, wave, weights).design
-    reg = regression_table(design, fit_outcome_models(design), wave, assessment, level)
-    county = county_table(design, reg, wave, assessment, level)
-    return TrainingGap(reg, county, model_cards(reg, county, assessment, wave))
+    reg = regression_table(design, fit_outcome_models(design, outcomes), wave, assessment, level, outcomes)
+    county = county_table(design, reg, wave, assessment, level, outcomes=outcomes)
+    return TrainingGap(reg, county, model_cards(reg, county, assessment, wave, not_collected))

@@ -20,13 +20,16 @@ from assets.publication.audit import WeightedShare
 from assets.publication.measures import Measure, Nesting, Strata, protect_measures
 from assets.publication.policy import DisclosurePolicy
 
-__all__ = ["AtomWeights", "PUBLISHED_INDICATOR_COLUMNS", "WITHHELD", "publish_indicators", "nesting_of"]
+__all__ = ["AtomWeights", "NOT_COLLECTED", "PUBLISHED_INDICATOR_COLUMNS", "WITHHELD", "publish_indicators",
+           "nesting_of"]
 
 #: Columns of the published indicator table (``indicators.csv``; reports/indicators_schema.md).
 PUBLISHED_INDICATOR_COLUMNS = ["wave", "indicator", "label", "domain", "level", "featured", "weighted", "n",
                                "successes", "estimate", "ci_low", "ci_high", "ci_method", "published_2015",
                                "suppressed", "suppression_reason"]
 WITHHELD = "weighted figure withheld"
+#: the reason of an indicator whose question the wave's export lacks (headline_indicators' collected = false)
+NOT_COLLECTED = "not collected in this wave"
 #: the domain whose levels are the weighting atoms (post-strata are counties, or merged counties)
 WEIGHTING_DOMAIN = "county"
 
@@ -145,6 +148,18 @@ def publish_indicators(table: pd.DataFrame, assessment, policy: DisclosurePolicy
     """
     if table.empty:
         return pd.DataFrame(columns=PUBLISHED_INDICATOR_COLUMNS)
+    if "collected" in table.columns and not table["collected"].astype(bool).all():
+        # an indicator whose question the wave's export lacks: no numbers, marked so (never a count to protect)
+        collected = table["collected"].astype(bool)
+        shown = publish_indicators(table[collected].drop(columns=["collected"]), assessment, policy, atoms)
+        gone = table[~collected].copy()
+        gone["suppressed"], gone["suppression_reason"] = True, NOT_COLLECTED
+        for col in ("n", "successes", "estimate", "ci_low", "ci_high"):
+            gone[col] = np.nan
+        order = list(dict.fromkeys(table["indicator"]))
+        out = pd.concat([shown, gone[PUBLISHED_INDICATOR_COLUMNS]], ignore_index=True)
+        out["_order"] = out["indicator"].map({i: k for k, i in enumerate(order)})
+        return out.sort_values("_order", kind="stable").drop(columns=["_order"]).reset_index(drop=True)
     nesting = nesting_of(assessment)
     by_id = dict(tuple(table.groupby("indicator", sort=False)))
     cells = {i: p[~p["weighted"].astype(bool)].reset_index(drop=True) for i, p in by_id.items()}

@@ -51,8 +51,8 @@ _DESCRIPTIONS = {
 @dg.multi_asset(
     partitions_def=survey_waves, group_name=GROUP, can_subset=False,
     ins={"survey_exports": dg.AssetIn(), "officer_responses": dg.AssetIn(),
-         "officer_responses_quarantine": dg.AssetIn(), "stakeholder_interviews": dg.AssetIn(),
-         "survivor_interviews": dg.AssetIn()},
+         "officer_responses_quarantine": dg.AssetIn(), "officer_survey_questions": dg.AssetIn(),
+         "stakeholder_interviews": dg.AssetIn(), "survivor_interviews": dg.AssetIn()},
     outs={
         **{ACCEPTED[d]: dg.AssetOut(kinds={"pandas", "duckdb"}, owners=OWNERS, description=_DESCRIPTIONS[d])
            for d in SURVEY_DATASETS},
@@ -75,15 +75,19 @@ _DESCRIPTIONS = {
 )
 def quality_screening(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       survey_exports: pd.DataFrame, officer_responses: pd.DataFrame,
-                      officer_responses_quarantine: pd.DataFrame, stakeholder_interviews: pd.DataFrame,
-                      survivor_interviews: pd.DataFrame) -> Iterator[dg.Output]:
-    """Screen the wave's survey data against the expectation suites and store what passed and what not."""
+                      officer_responses_quarantine: pd.DataFrame, officer_survey_questions: pd.DataFrame,
+                      stakeholder_interviews: pd.DataFrame, survivor_interviews: pd.DataFrame) -> Iterator[dg.Output]:
+    """Screen the wave's survey data against the expectation suites and store what passed and what not
+    (the checks of questions not collected in this wave are not run)."""
+    from assets.ingest.officer_responses import not_collected_in
+
     with as_user_failure():
         screening, tables = quality_stage(
             settings.assessment(), context.partition_key,
             {"officer_responses": officer_responses, "stakeholder_interviews": stakeholder_interviews,
              "survivor_interviews": survivor_interviews},
-            exports=survey_exports, ingest_quarantine=officer_responses_quarantine)
+            exports=survey_exports, ingest_quarantine=officer_responses_quarantine,
+            not_collected=not_collected_in(officer_survey_questions))
     for name, table in tables.items():
         meta: dict = {"rows": len(table)}
         if name == "quarantine":

@@ -17,7 +17,7 @@ Plain functions of DataFrames and config: the Dagster assets in ``assets.py`` on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ class DatasetScreening:
     results: list[CheckResult] = field(default_factory=list)
     note: str = ""
     known: dict[str, pd.Categorical] = field(default_factory=dict)  # text columns of accepted, as categories
+    not_collected: frozenset[str] = frozenset()  # questions the wave's export lacks: their checks not run
 
     @property
     def blocked(self) -> bool:
@@ -96,9 +97,30 @@ def _result(suite: Suite, check: Check, outcome: Outcome, quarantined: int = 0) 
                        fix=check.fix, outcome=outcome, rows_quarantined=quarantined)
 
 
+#: what a check on a question the wave's export lacks reports
+NOT_COLLECTED_NOTE = "not run: the question is not collected in this wave"
+
+
+def _needs(check: Check, not_collected: frozenset[str]) -> bool:
+    """Whether a check is about a question the wave's export lacks (its for_each item or its column)."""
+    return bool(not_collected) and (check.item in not_collected or check.column in not_collected)
+
+
+def _without(check: Check, not_collected: frozenset[str]) -> Check:
+    """A rule over several questions (a battery, every answer) run on the ones the wave collected."""
+    if not not_collected:
+        return check
+    kwargs = {k: [c for c in v if c not in not_collected] if isinstance(v, list) and k.endswith("columns") else v
+              for k, v in check.kwargs.items()}
+    return check if kwargs == check.kwargs else replace(check, kwargs=kwargs)
+
+
 def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wave: str, *,
-                   rows_read: int | None = None, ingest_quarantine: pd.DataFrame | None = None) -> DatasetScreening:
-    """Run ``suite`` on one dataset's rows of one wave (see the module docstring for the order)."""
+                   rows_read: int | None = None, ingest_quarantine: pd.DataFrame | None = None,
+                   not_collected: frozenset[str] | set[str] = frozenset()) -> DatasetScreening:
+    """Run ``suite`` on one dataset's rows of one wave (see the module docstring for the order).
+
+    Checks of questions in ``not_collected`` are not run: they pass with a note saying so."""
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
         frame = frame.reset_index(drop=True)
     frame = _row_ids(frame, suite)
@@ -108,7 +130,10 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
         ingest_rows = set(ingest_quarantine["source_row"].astype("int64").tolist())
     rows_read = n + len(ingest_rows) if rows_read is None else int(rows_read)
     out = DatasetScreening(dataset=suite.dataset, wave=wave, rows_received=n, rows_read=rows_read,
-                           accepted=frame, quarantine=empty_quarantine(), ingest_quarantined=len(ingest_rows))
+                           accepted=frame, quarantine=empty_quarantine(), ingest_quarantined=len(ingest_rows),
+                           not_collected=frozenset(not_collected))
+    skipped = [c for c in suite.checks if _needs(c, out.not_collected)]
+    checks = [_without(c, out.not_collected) for c in suite.checks if c not in skipped]
 
     if suite.optional and n == 0:
         out.note = f"no {suite.dataset} this wave: checks not applicable"
@@ -118,7 +143,7 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
         ctx = RuleContext(assessment=assessment, rows_received=n)
         gx_table = gx_runner.prepare(frame, suite.checks, suite.row_id)
         ctx.known = gx_table.categories()
-        row_checks = [c for c in suite.checks if not c.blocking]
+        row_checks = [c for c in checks if not c.blocking]
         outcomes = _evaluate(frame, gx_table, suite, row_checks, ctx, all_rows=True)
         parts = []
         for c in row_checks:
@@ -140,10 +165,12 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
         ctx.rows_quarantined = out.rows_quarantined
         ctx.known = {}  # blocking rules see the accepted rows
         out.known = gx_table.categories()
-        blocking = [c for c in suite.checks if c.blocking]
+        blocking = [c for c in checks if c.blocking]
         outcomes = _evaluate(out.accepted, gx_table, suite, blocking, ctx, all_rows=False)
         for c in blocking:
             out.results.append(_result(suite, c, outcomes[c.name]))
+        for c in skipped:
+            out.results.append(_result(suite, c, Outcome(passed=True, message=NOT_COLLECTED_NOTE)))
 
     if suite.dataset in SURVEY_DATASETS:
         out.results.append(_reconcile(out, ingest_rows))
@@ -212,12 +239,13 @@ def rows_read_from_exports(exports: pd.DataFrame | None, dataset: str) -> int | 
 
 def screen_wave(assessment: Assessment, wave: str, tables: dict[str, pd.DataFrame], *,
                 exports: pd.DataFrame | None = None, ingest_quarantine: pd.DataFrame | None = None,
-                suite_dir: Path | str | None = None) -> WaveScreening:
+                suite_dir: Path | str | None = None, not_collected: set[str] | None = None) -> WaveScreening:
     """Screen every survey dataset of a wave.
 
     ``tables`` maps dataset name (``officer_responses``, ``stakeholder_interviews``,
     ``survivor_interviews``) to its ingested rows; ``ingest_quarantine`` is ingestion's quarantine
-    table (``officer_responses_quarantine``); ``exports`` is ``survey_exports`` (rows per file).
+    table (``officer_responses_quarantine``); ``exports`` is ``survey_exports`` (rows per file);
+    ``not_collected`` the officer survey's questions the wave's export lacks (their checks are not run).
     """
     ingest_q = ingest_quarantine if ingest_quarantine is not None else empty_quarantine()
     screened = {}
@@ -226,7 +254,9 @@ def screen_wave(assessment: Assessment, wave: str, tables: dict[str, pd.DataFram
         mine = ingest_q[ingest_q["dataset"] == dataset] if len(ingest_q) else None
         screened[dataset] = screen_dataset(frame, suite, assessment, wave,
                                            rows_read=rows_read_from_exports(exports, dataset),
-                                           ingest_quarantine=mine)
+                                           ingest_quarantine=mine,
+                                           not_collected=frozenset(not_collected or ()) if dataset == "officer_responses"
+                                           else frozenset())
     return WaveScreening(wave=wave, datasets=screened, ingest_quarantine=ingest_q)
 
 

@@ -29,10 +29,13 @@ ACCEPTED = {d: f"accepted_{d}" for d in SURVEY_DATASETS}
 
 def quality_stage(assessment: Assessment, wave: str, tables: dict[str, pd.DataFrame], *,
                   exports: pd.DataFrame | None = None, ingest_quarantine: pd.DataFrame | None = None,
-                  suite_dir: Path | str | None = None) -> tuple[WaveScreening, dict[str, pd.DataFrame]]:
-    """Screen the wave's survey datasets; return the screening and the tables to store, by asset name."""
+                  suite_dir: Path | str | None = None,
+                  not_collected: set[str] | None = None) -> tuple[WaveScreening, dict[str, pd.DataFrame]]:
+    """Screen the wave's survey datasets; return the screening and the tables to store, by asset name.
+
+    ``not_collected``: the officer survey's questions this wave's export lacks (their checks are not run)."""
     screening = screen_wave(assessment, wave, tables, exports=exports, ingest_quarantine=ingest_quarantine,
-                            suite_dir=suite_dir)
+                            suite_dir=suite_dir, not_collected=not_collected)
     out = {ACCEPTED[d]: screening.accepted(d) for d in screening.datasets}
     out["quarantine"] = screening.quarantine()
     out["quality_check_results"] = screening.check_results()

@@ -94,13 +94,21 @@ def _quarantine(s: WaveScreening) -> pd.DataFrame:
 
 def completeness_table(frame: pd.DataFrame, assessment: Assessment, thresholds: dict[str, float] | None = None,
                        dataset: str = "officer_responses",
-                       known: dict[str, pd.Categorical] | None = None) -> pd.DataFrame:
+                       known: dict[str, pd.Categorical] | None = None,
+                       not_collected: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
     """Per codebook question: respondents asked (skip logic), respondents who answered, share.
 
     ``known``: text columns of ``frame`` already as categories (code -1 is exactly ``isna``), read
-    instead of a million strings per column."""
+    instead of a million strings per column. A question in ``not_collected`` has no share: its
+    threshold cell says "not collected in this wave"."""
+    from assets.ingest.officer_responses import NOT_COLLECTED
+
     rows = []
     for v in assessment.codebook.variables:
+        if v.name in not_collected:
+            rows.append({"dataset": dataset, "question": v.name, "label": v.question, "asked": len(frame),
+                         "answered": 0, "percent": None, "threshold": NOT_COLLECTED})
+            continue
         col = answer_column(assessment, v.name)
         cond = asked_if_condition(assessment, v.name)
         if col not in frame.columns:
@@ -137,7 +145,8 @@ def quality_summary_tables(screening: WaveScreening, assessment: Assessment) -> 
     if officer is not None:
         thresholds = {r.check.split("__", 1)[1]: r.outcome.threshold for r in officer.results
                       if r.check.startswith("completeness__")}
-        tables["completeness"] = completeness_table(officer.accepted, assessment, thresholds, known=officer.known)
+        tables["completeness"] = completeness_table(officer.accepted, assessment, thresholds, known=officer.known,
+                                                    not_collected=officer.not_collected)
     else:
         tables["completeness"] = pd.DataFrame(columns=SECTIONS["completeness"])
     return tables

@@ -50,8 +50,18 @@ def _fixture_bytes(folder: str, suffixes: tuple[str, ...], max_bytes: int = 64_0
             if p.suffix in suffixes and p.stat().st_size <= max_bytes and p.name != "expected.csv"}
 
 
+def _nested_bytes(folder: str, suffixes: tuple[str, ...], max_bytes: int = 64_000) -> dict[str, bytes]:
+    """Exports one folder deeper (platforms/<layout>/, real/<project>/...), metadata files left out."""
+    base = FIXTURES / "exports" / folder
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
+            if p.is_file() and p.suffix in suffixes and p.stat().st_size <= max_bytes
+            and "dictionary" not in p.name.casefold() and p.name != "expected.csv"}
+
+
 TEXT_EXPORTS = {**{f"formats/{k}": v for k, v in _fixture_bytes("formats", (".csv", ".tsv")).items()},
-                **{f"bad/{k}": v for k, v in _fixture_bytes("bad", (".csv",)).items()}}
+                **{f"bad/{k}": v for k, v in _fixture_bytes("bad", (".csv",)).items()},
+                **{f"platforms/{k}": v for k, v in _nested_bytes("platforms", (".csv", ".tsv")).items()},
+                **{f"real/{k}": v for k, v in _nested_bytes("real", (".csv",)).items()}}
 XLSX = {**_fixture_bytes("formats", (".xlsx",)), **_fixture_bytes("bad", (".xlsx",))}
 SAV = {**_fixture_bytes("formats", (".sav",)), **_fixture_bytes("bad", (".sav",))}
 HEADERED = ["surveymonkey_csv.csv", "qualtrics_csv.csv", "qualtrics_legacy_csv.csv", "qualtrics_tsv.tsv",
@@ -230,6 +240,45 @@ def test_mutated_exports_map_to_officer_responses(tmp):
             assert report.rows_read == len(accepted) + len(quarantine)
 
         check("mapping-officer-responses", data, suffix, call)
+
+    run()
+
+
+METADATA = {str(p.relative_to(FIXTURES / "exports")): p.read_bytes()
+            for p in sorted((FIXTURES / "exports").rglob("*")) if p.is_file()
+            and (p.suffix == ".qsf" or (p.suffix == ".csv" and "dictionary" in p.name.casefold()))}
+
+
+def test_export_metadata(tmp):
+    """REDCap data dictionaries and Qualtrics .qsf files, mutated or random, read beside an export and
+    attached to it (not counted among the export readers' inputs)."""
+    from assets.ingest.metadata import attach, wave_metadata
+
+    export = TEXT_EXPORTS["formats/redcap_raw.csv"]
+    folder = tmp / "metadata"
+    folder.mkdir(exist_ok=True)
+
+    @fuzz_settings(scaled(600))
+    @given(name=st.sampled_from(sorted(METADATA)), mutations=st.none() | MUTATIONS,
+           random=st.none() | st.binary(max_size=512), map_it=st.booleans())
+    def run(name, mutations, random, map_it):
+        data = METADATA[name] if random is None else random
+        if mutations:
+            data = mutate(data, mutations)
+        for old in folder.iterdir():
+            old.unlink()
+        suffix = ".qsf" if name.endswith(".qsf") else "_DataDictionary.csv"
+        (folder / f"survey{suffix}").write_bytes(data)
+        (folder / "officer_survey.csv").write_bytes(export)
+
+        def call():
+            meta = wave_metadata(folder, export=folder / "officer_survey.csv")
+            raw = read_export(folder / "officer_survey.csv")
+            attach(raw, meta)
+            if map_it:
+                to_officer_responses(raw, _assessment(), "2015")
+
+        check("export-metadata", data, suffix, call)
 
     run()
 

@@ -54,7 +54,7 @@ def _awkward_export(assessment, layout: str, path, n: int = 600, seed: int = 11)
                 r[j] = r[j].lower()
             elif y < 0.13:
                 r[j] = ""
-            elif y < 0.16:
+            elif y < 0.14:
                 r[j] = rng.choice(ODD)
     body += [list(body[i]) for i in range(0, len(body), 37)]
     buf = io.StringIO(newline="")
@@ -84,12 +84,25 @@ def test_dictionary_columns_give_the_same_tables_as_text_columns(assessment, tmp
     assert list(coded.row_numbers) == list(text.row_numbers) and coded.notes == text.notes
     for c in text.table.columns:
         assert coded.cells(c).tolist() == text.cells(c).tolist()
-    want = to_officer_responses(text, assessment, "2015")
-    got = to_officer_responses(coded, assessment, "2015")
+    want = _mapped(text, assessment)
+    got = _mapped(coded, assessment)
+    if isinstance(want, str):  # too many odd cells in a column: both refuse, with the same message
+        assert got == want and "answers to" in want
+        return
     pd.testing.assert_frame_equal(got[0], want[0], check_exact=True)
     pd.testing.assert_frame_equal(got[1], want[1], check_exact=True)
     assert got[2].to_dict() == want[2].to_dict()
     assert len(want[1]) and want[2].value_problems  # the awkward cells did reach the checks
+
+
+def _mapped(raw, assessment):
+    """The canonical tables, or the message of the InputError the mapping stops with."""
+    from pipelines.errors import InputError
+
+    try:
+        return to_officer_responses(raw, assessment, "2015")
+    except InputError as exc:
+        return str(exc)
 
 
 def _ids_per_row(cells: pd.Series) -> np.ndarray:

@@ -142,10 +142,24 @@ def test_qualtrics_numeric_values_and_status_codes(assessment, answers):
     for r in rows[3:]:
         r[county_col] = str(counties.index(r[county_col]) + 1)  # "Use numeric values" export
     raw = read_bytes_as_export(_csv(rows).encode())
-    accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")
+    with pytest.raises(InputError) as err:  # numbers are not read by position unless the codebook says so
+        to_officer_responses(raw, assessment, "2015")
+    assert err.value.column == "Q1" and "numeric codes" in err.value.problem and "codes:" in err.value.fix
+    raw = read_bytes_as_export(_csv(rows).encode())
+    positional = _with_codes(assessment, county="positional")
+    accepted, quarantine, report = to_officer_responses(raw, positional, "2015")
     assert report.quarantined == {"preview response": 1, "test response": 1}
     assert list(accepted["county"]) == list(answers["county"][:18])
     assert set(quarantine["check"]) == {"not_preview", "not_test"}
+
+
+def _with_codes(assessment, **codes):
+    """The assessment with ``codes`` declared on some variables of the codebook."""
+    from assets.ingest.validate import with_codebook
+
+    variables = [v.model_copy(update={"codes": codes[v.name]}) if v.name in codes else v
+                 for v in assessment.codebook.variables]
+    return with_codebook(assessment, assessment.codebook.model_copy(update={"variables": variables}))
 
 
 def test_spss_value_labels_applied(assessment, answers, tmp_path):
@@ -154,7 +168,13 @@ def test_spss_value_labels_applied(assessment, answers, tmp_path):
     raw = read_export(path)
     assert raw.format == "spss"
     county = next(c for c in raw.columns if c.name == "Q1")
-    assert set(raw.cells(county.position)) <= set(assessment.county_names)
+    # the codes are kept as stored; the value labels are their declared meaning
+    assert {raw.value_labels[county.position][c] for c in set(raw.cells(county.position)) - {""}} \
+        <= set(assessment.county_names)
+    assert raw.code_sources[county.position] == "SPSS value labels"
+    accepted, _q, report = to_officer_responses(raw, assessment, "2015")
+    assert list(accepted["county"]) == list(answers["county"])
+    assert any(c["variable"] == "county" and c["declared_by"] == "SPSS value labels" for c in report.codes)
     import pyreadstat
 
     frame, meta = pyreadstat.read_sav(str(path))
@@ -171,9 +191,16 @@ def test_spss_unlabelled_codes_are_reported(assessment, answers, tmp_path):
                          variable_value_labels={"gender": {1.0: "Male", 2.0: "Female"}})
     raw = read_export(path)
     assert any("gender" in n and "7" in n for n in raw.notes)
-    accepted, _q, report = to_officer_responses(raw, assessment, "2015")
-    assert list(accepted["gender"]) == ["Male", None]
-    assert any("gender" in p and "'7'" in p for p in report.value_problems)
+    accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")  # a stray undeclared code
+    assert list(accepted["gender"]) == ["Male"] and list(quarantine["check"]) == ["declared_code"]
+    assert report.codes[0] == {"variable": "gender", "column": "gender", "codes_seen": ["1", "7"],
+                               "declared": ["1", "2"], "declared_by": "SPSS value labels"}
+    frame = pd.DataFrame({"respondent_id": list("abcd"), "gender": [1.0, 7.0, 7.0, 2.0], "county": ["York"] * 4})
+    pyreadstat.write_sav(frame, str(path), column_labels=["Respondent", "What is your gender?", "County"],
+                         variable_value_labels={"gender": {1.0: "Male", 2.0: "Female"}})
+    with pytest.raises(InputError) as err:  # half the answers hold a code the value labels do not declare
+        to_officer_responses(read_export(path), assessment, "2015")
+    assert "7" in err.value.problem and "SPSS value labels" in err.value.problem and err.value.column == "gender"
 
 
 def test_redcap_checkbox_codes_and_complete(assessment):
@@ -184,7 +211,9 @@ def test_redcap_checkbox_codes_and_complete(assessment):
             "3,,,0,0,0,,0\n")
     raw = read_bytes_as_export(text.encode())
     assert raw.format == "redcap"
-    accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")
+    coded = _with_codes(assessment, county={"3": "Cumberland"}, gender={"1": "Male", "2": "Female"},
+                        help_wanted={"1": "clear_definitions", "2": "identification_training"})
+    accepted, quarantine, report = to_officer_responses(raw, coded, "2015")
     assert list(accepted["county"]) == ["Cumberland", "York"]
     assert list(accepted["gender"]) == ["Male", "Female"]
     assert list(accepted["help_wanted__clear_definitions"]) == [True, False]
@@ -192,7 +221,8 @@ def test_redcap_checkbox_codes_and_complete(assessment):
     assert list(accepted["help_wanted__other_text"]) == [None, "maps"]
     assert list(accepted["finished"]) == [True, False]
     assert report.quarantined == {"blank response": 1}
-    assert "help_wanted__response_protocol" in report.missing_variables  # no column for option 3
+    assert "help_wanted__response_protocol" in report.not_collected  # no column for option 3
+    assert accepted["help_wanted__response_protocol"].isna().all()
 
 
 def test_plain_xlsx_with_question_text_headers(assessment, tmp_path):
@@ -202,7 +232,7 @@ def test_plain_xlsx_with_question_text_headers(assessment, tmp_path):
     ws = wb.active
     ws.append(["Response ID", "In which county is your agency located?", "What is your gender?", "Shoe size"])
     ws.append([101, "Kennebec", "female", 9])
-    ws.append([102.0, "Augusta", "2", 10])
+    ws.append([102.0, "Augusta", "Female", 10])
     path = tmp_path / "p.xlsx"
     wb.save(path)
     raw = read_export(path)

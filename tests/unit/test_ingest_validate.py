@@ -62,7 +62,7 @@ def test_new_user_drifted_questionnaire(drifted_export, capsys, tmp_path, assess
     assert result["respondents"] == 40 and result["would_accept"] == 40
     main(["validate", str(drifted_export)])
     text = capsys.readouterr().out
-    assert "Codebook variables missing from the export (1):" in text and "  - gender" in text
+    assert "Codebook variables missing from the export (not collected in this wave) (1):" in text and "  - gender" in text
     assert REWORDED in text and ADDED in text and "aliases" in text  # the hint says what to do
     # --strict makes warnings fail
     assert main(["validate", str(drifted_export), "--strict"]) == 1
@@ -121,3 +121,40 @@ def test_validate_as_a_user_runs_it(assessment, answers, tmp_path, capsys):
     bad.write_bytes(b"\x00\x01garbage")
     code, out, err = run_cli(["validate", str(bad), "--json"])
     assert code == 1 and json.loads(out)["ok"] is False and "Traceback" not in err
+
+
+def test_validate_shows_layout_columns_and_codes_whatever_fails(assessment, answers, tmp_path, capsys):
+    """Issue #18: with the county question not found, validate still names the layout, the platform,
+    the matched and unmatched columns with their text and the codes seen; every message names the file."""
+    import csv
+
+    rows = qualtrics_rows(assessment, answers)
+    col = rows[0].index("Q1")
+    rows[1][col] = "Where is your department?"  # the county question reworded: not found
+    path = tmp_path / "officer_survey.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    code, result = _json(capsys, path)
+    assert code == 1 and not result["ok"] and str(path) in result["error"] and "county" in result["error"]
+    assert result["format"] == "Qualtrics (3 header rows) CSV" and result["platform"] == "Qualtrics"
+    assert "Q1: Where is your department?" in result["unmatched_questions"]
+    assert result["matched_columns"]["gender"].startswith("Q3: What is your gender?")
+    assert result["respondent_id_column"] == "column 'ResponseId'"
+    main(["validate", str(path)])
+    text = capsys.readouterr().out
+    assert "platform: Qualtrics" in text and "Where is your department?" in text and "Result: CANNOT LOAD" in text
+
+    # REDCap raw codes without the data dictionary: the codes seen per column, and the fix
+    raw_path = tmp_path / "redcap" / "officer_survey.csv"
+    write_layout("redcap_raw", assessment, answers, raw_path)
+    (raw_path.parent / "officer_survey_DataDictionary.csv").unlink()
+    code, result = _json(capsys, raw_path)
+    assert code == 1 and "numeric codes" in result["error"] and result["layout"] == "redcap"
+    gender = next(c for c in result["codes"] if c["variable"] == "gender")
+    assert gender["codes_seen"] == ["1", "2", "3"][:len(gender["codes_seen"])] and gender["declared"] == []
+
+    # SPSS: the format is named in JSON too
+    sav = write_layout("spss", assessment, answers, tmp_path / "wave.sav")
+    code, result = _json(capsys, sav)
+    assert code == 0 and result["format"] == "SPSS SAV" and result["layout"] == "spss"
+    assert all(c["declared_by"] == "SPSS value labels" for c in result["codes"])
