@@ -75,13 +75,19 @@ class LinkedCounts:
     equations: list[tuple[int, tuple[int, ...]]]
     n_known: np.ndarray | None = None
     weighted: list[WeightedShare] = field(default_factory=list)
+    #: per equation, what the intruder knows of its remainder's size (None: at most its true size)
+    slack_bound: list[float | None] | None = None
     #: ranges already solved, by group of hidden cells (the counts never change)
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def slack(self) -> list[float]:
-        """The size of each equation's remainder (people of the parent in no child)."""
-        return [max(0.0, float(self.n[p] - sum(self.n[c] for c in ch))) for p, ch in self.equations]
+        """How many people the intruder knows each equation's remainder holds at most (people of the
+        parent in no child): its true size, unless ``slack_bound`` says less is known."""
+        true = [max(0.0, float(self.n[p] - sum(self.n[c] for c in ch))) for p, ch in self.equations]
+        if self.slack_bound is None:
+            return true
+        return [t if b is None else max(t, float(b)) for t, b in zip(true, self.slack_bound)]
 
     def __post_init__(self) -> None:
         self.n = np.asarray(self.n, dtype=float)
@@ -342,7 +348,7 @@ def count_ranges(counts: LinkedCounts, hidden: np.ndarray, cells: Sequence[int] 
         todo = [c for c in group if c in wanted]
         if not todo:
             continue
-        key = (tuple(group), tuple(eqs), tuple(wts), whole, min_values)
+        key = (tuple(group), tuple(eqs), tuple(wts), whole and bool(wts), min_values)  # whole numbers matter only with weights
         cached = counts.memo.get(key)
         if cached is not None and all(c in cached for c in todo):
             out.update({c: cached[c] for c in todo})
@@ -356,7 +362,7 @@ def count_ranges(counts: LinkedCounts, hidden: np.ndarray, cells: Sequence[int] 
         mask = np.zeros_like(hidden)
         mask[group] = True
         sub = LinkedCounts(counts.n, counts.k, [counts.equations[e] for e in eqs], counts.n_known,
-                           [counts.weighted[j] for j in wts])
+                           [counts.weighted[j] for j in wts], [counts.slack[e] for e in eqs])
         col, n_vars, a_eq, b_eq, a_ub, b_ub, integral = _system(sub, mask, np.ones(len(wts), dtype=bool))
         objectives, where = [], []
         for c in todo:

@@ -105,12 +105,16 @@ def equations(cells: pd.DataFrame, nesting: Nesting) -> list[tuple[int, tuple[in
 
 
 def _with_strata(cells: pd.DataFrame, eqs: list, strata: Strata | None, n: np.ndarray, k: np.ndarray,
-                 frame: bool) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
-    """Counts with one cell more per weighting cell, summing its counties: in a frame the weighting
-    cell's respondents are published (the public weight gives them away); in a measure its ``n`` is
-    known and how it answered is not. Returns (n, k, equations, mask of the added cells)."""
+                 frame: bool, subgroup: bool = False) -> tuple[np.ndarray, np.ndarray, list, np.ndarray, list]:
+    """Counts with one cell more per weighting cell, over its counties: its respondents are known (a
+    public headcount over them is the weight), so its counties' counts add up to at most that many
+    (the rest, who skipped the question or are outside the population, is the sum's remainder). In
+    a frame the added cell is published; in a measure its ``n`` is known and how it answered is not.
+    For a subgroup (officers who handled a case) the weight says only that the subgroup's count is at
+    most the cell's respondents. Returns (n, k, equations, mask of the added cells, slack bounds)."""
+    bounds: list = [None] * len(eqs)
     if strata is None or not strata.cells:
-        return n, k, eqs, np.zeros(len(n), dtype=bool)
+        return n, k, eqs, np.zeros(len(n), dtype=bool), bounds
     domains = cells["domain"].astype(str).to_numpy()
     levels = cells["level"].astype(str).to_numpy()
     pos = {lv: i for i, (d, lv) in enumerate(zip(domains, levels)) if d == strata.domain}
@@ -120,23 +124,25 @@ def _with_strata(cells: pd.DataFrame, eqs: list, strata: Strata | None, n: np.nd
         idx = tuple(pos[m] for m in members if m in pos)
         if not idx:
             continue
-        total_n = float(respondents) if frame else float(sum(n[i] for i in idx))
+        # the weighting cell's respondents: its counties' count (answered or in a subgroup) is at most that
+        total_n = max(float(respondents), float(sum(n[i] for i in idx)))
         total_k = total_n if frame else float(sum(k[i] for i in idx))
         eqs.append((len(n), idx))
+        bounds.append(total_n if subgroup else None)
         n.append(total_n)
         k.append(total_k)
         added.append(True)
     mask = np.concatenate([np.zeros(len(cells), dtype=bool), np.array(added, dtype=bool)])
-    return np.array(n, dtype=float), np.array(k, dtype=float), eqs, mask
+    return np.array(n, dtype=float), np.array(k, dtype=float), eqs, mask, bounds
 
 
 def _frame_pattern(cells: pd.DataFrame, eqs, policy: DisclosurePolicy, initial: np.ndarray,
-                   strata: Strata | None = None) -> np.ndarray:
+                   strata: Strata | None = None, subgroup: bool = False) -> np.ndarray:
     """Cells hidden in every measure of a population: too few respondents, and their complements."""
     r = np.nan_to_num(cells["respondents"].to_numpy(dtype=float))
     sensitive = r < policy.min_cell_count
-    n, k, eqs, extra = _with_strata(cells, eqs, strata, r, r, frame=True)
-    frame = LinkedCounts(n=n, k=k, equations=eqs)
+    n, k, eqs, extra, bounds = _with_strata(cells, eqs, strata, r, r, frame=True, subgroup=subgroup)
+    frame = LinkedCounts(n=n, k=k, equations=eqs, slack_bound=bounds)
     start = np.concatenate([np.where(initial, FRAME, ""), np.full(extra.sum(), "")]).astype(object)
     secret = np.concatenate([sensitive, np.zeros(extra.sum(), dtype=bool)])
     keep = np.concatenate([(cells["domain"] == "all").to_numpy(), np.zeros(extra.sum(), dtype=bool)])
@@ -146,17 +152,22 @@ def _frame_pattern(cells: pd.DataFrame, eqs, policy: DisclosurePolicy, initial: 
 
 
 def _measure_pattern(cells: pd.DataFrame, eqs, links: list[WeightedShare], policy: DisclosurePolicy,
-                     frame_hidden: np.ndarray, initial: np.ndarray,
-                     strata: Strata | None = None) -> tuple[np.ndarray, set[int]]:
+                     frame_hidden: np.ndarray, initial: np.ndarray, strata: Strata | None = None,
+                     subgroup: bool = False) -> tuple[np.ndarray, set[int]]:
     """Reasons per cell, and the cells whose weighted figure is withheld."""
     n0 = cells["n"].to_numpy(dtype=float)
     k0 = cells["successes"].to_numpy(dtype=float)
     sensitive = policy.small(n0, k0)
-    n, k, eqs, extra = _with_strata(cells, eqs, strata, np.nan_to_num(n0), np.nan_to_num(k0), frame=False)
+    n, k, eqs, extra, bounds = _with_strata(cells, eqs, strata, np.nan_to_num(n0), np.nan_to_num(k0), frame=False,
+                                            subgroup=subgroup)
     known = np.concatenate([~frame_hidden & ~np.isnan(n0) & (n0 >= policy.min_cell_count), extra[len(cells):]])
-    counts = LinkedCounts(n=n, k=k, equations=eqs, n_known=known, weighted=links)
+    counts = LinkedCounts(n=n, k=k, equations=eqs, n_known=known, weighted=links, slack_bound=bounds)
     secret_mask = np.concatenate([sensitive, np.zeros(extra.sum(), dtype=bool)])
     secrets = Secrets.of(counts, policy.min_cell_count, policy.protect_numerators, secret_mask)
+    # how many answered is a secret only where the cell's people are few: fewer answering because some
+    # skipped the question (item non-response) is not
+    respondents = np.nan_to_num(cells["respondents"].to_numpy(dtype=float))
+    secrets.n[:len(cells)] &= respondents < policy.min_cell_count
     start = np.concatenate([np.where(initial | frame_hidden, FRAME, ""), np.full(extra.sum(), "weighting cell")])
     root = np.concatenate([(cells["domain"] == "all").to_numpy(), np.zeros(extra.sum(), dtype=bool)])
     try:
@@ -207,9 +218,15 @@ def protect_measures(cells: Mapping[str, pd.DataFrame], measures: Sequence[Measu
     def mask(mid: str, chosen: set[Key]) -> np.ndarray:
         return np.array([kk in chosen for kk in keys[mid]], dtype=bool)
 
+    frames: dict[tuple, set[Key]] = {}  # measures of one population with the same cells share a frame
+
     def frame(m: Measure, start: set[Key]) -> set[Key]:
-        f = _frame_pattern(cells[m.id], eqs[m.id], policy, mask(m.id, start), strata if not m.among else None)
-        return {kk for kk, h in zip(keys[m.id], f) if h}
+        c = cells[m.id]
+        key = (m.among, tuple(keys[m.id]), tuple(c["respondents"].fillna(-1)), frozenset(start & set(keys[m.id])))
+        if key not in frames:
+            f = _frame_pattern(c, eqs[m.id], policy, mask(m.id, start), strata, subgroup=bool(m.among))
+            frames[key] = {kk for kk, h in zip(keys[m.id], f) if h}
+        return frames[key]
 
     classes: dict[tuple, list[Measure]] = {}
     for m in measures:
@@ -227,7 +244,7 @@ def protect_measures(cells: Mapping[str, pd.DataFrame], measures: Sequence[Measu
             for m in cls:
                 links = weighted_links(m.id, cells[m.id]) if weighted_links else []
                 r, w = _measure_pattern(cells[m.id], eqs[m.id], links, policy, mask(m.id, framed), mask(m.id, union),
-                                        strata)
+                                        strata, subgroup=bool(m.among))
                 reasons[m.id] = r
                 withheld[m.id] = {keys[m.id][c] for c in w}
                 now = union | {kk for kk, x in zip(keys[m.id], r) if x}

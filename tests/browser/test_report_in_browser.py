@@ -202,7 +202,7 @@ def test_two_wave_site_shows_trends_changes_and_recommendation_directions(browse
     page.close()
     page, outside, errors = open_offline(browser, site / "recommendations.html")
     statuses = page.locator("article.recommendation .progress").all_inner_texts()
-    assert statuses and set(statuses) <= {"improved", "worsened", "no clear change", "suppressed this wave"}
+    assert statuses and set(statuses) <= {"improved", "worsened", "no clear change", "hidden this wave"}
     page.close()
 
 

@@ -17,18 +17,18 @@ def pct(x: float) -> int:
     return math.floor(100 * x + 0.5)
 
 
-def headline(demo_run):
+def headline(demo_run, table: str = "headline_indicators"):
     with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
-        return con.execute("SELECT * FROM assessment.headline_indicators WHERE wave = '2015'").df()
+        return con.execute(f"SELECT * FROM assessment.{table} WHERE wave = '2015'").df()
 
 
 def test_pipeline_reproduces_every_published_2015_figure(demo_run):
-    table = headline(demo_run)
+    table = headline(demo_run, "published_indicators")
     unweighted = table[~table["weighted"]]
     published = unweighted[unweighted["published_2015"].notna()]
     assert len(published) == 13  # every figure the seed reports, including both county groups
     for row in published.itertuples():
-        assert not row.suppressed and row.featured
+        assert not row.suppressed and row.featured  # all of them through the publication gate
         assert pct(row.estimate) == pct(row.published_2015), (row.indicator, row.level, row.estimate)
         assert row.ci_low < row.estimate < row.ci_high and row.ci_method == "wilson"
     featured = unweighted[unweighted["featured"]]
@@ -39,15 +39,18 @@ def test_pipeline_reproduces_every_published_2015_figure(demo_run):
 
 
 def test_weighted_figures_sit_beside_the_unweighted_ones(demo_run):
-    table = headline(demo_run)
+    internal = headline(demo_run).set_index(["indicator", "domain", "level", "weighted"])
+    table = headline(demo_run, "published_indicators")
     key = ["indicator", "domain", "level"]
     w = table[table["weighted"]].set_index(key)
     u = table[~table["weighted"]].set_index(key)
-    assert w.index.equals(u.index) and (w["suppressed"] == u["suppressed"]).all()
+    hidden_cell = w["suppression_reason"].isin(["primary", "complementary"])
+    assert w.index.equals(u.index) and (hidden_cell == u["suppressed"]).all()  # a cell is hidden whole
     shown = w[~w["suppressed"]]
     assert len(shown) >= 13 and (shown["ci_method"] == "logit").all()
-    assert ((shown["ci_low"] < shown["estimate"]) & (shown["estimate"] < shown["ci_high"])).all()
-    assert (shown["se"] > 0).all() and shown["deff"].notna().all()
+    assert ((shown["ci_low"] <= shown["estimate"]) & (shown["estimate"] <= shown["ci_high"])).all()
+    se = internal.xs(True, level="weighted").loc[shown.index]
+    assert (se["se"] > 0).all() and se["deff"].notna().all()  # computed, kept in the warehouse
     # the demo sample is close to proportional to the county headcounts: weighting moves little
     both = shown.join(u[["estimate"]], rsuffix="_unweighted")
     assert ((both["estimate"] - both["estimate_unweighted"]).abs() < 0.03).all()
@@ -155,7 +158,7 @@ def test_report_site_under_8_mb(demo_run):
 
 
 def test_report_prints_no_small_counts_on_the_new_pages(demo_run):
-    """Counts on the prevalence page come from aggregate tables: any below the minimum shows as suppressed."""
+    """Counts on the prevalence page come from the gate's tables: any below the minimum shows as hidden."""
     import duckdb
 
     from pipelines.config import REPO_ROOT, load_assessment
@@ -164,25 +167,25 @@ def test_report_prints_no_small_counts_on_the_new_pages(demo_run):
     html = (demo_run.output / "2015" / "prevalence.html").read_text(encoding="utf-8")
     with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
         overlap = con.execute("SELECT count, publishable FROM assessment.case_list_overlap").df()
-    cells = re.findall(r'<td>(\d+|suppressed)</td></tr>', html.split('id="overlap-table"')[1].split("</table>")[0])
+    cells = re.findall(r'<td>(\d+|hidden)</td></tr>', html.split('id="overlap-table"')[1].split("</table>")[0])
     assert len(cells) == len(overlap)
     for shown, (count, ok) in zip(cells, overlap.itertuples(index=False)):
-        if not (ok and count >= minimum):
-            assert shown == "suppressed"
-        else:  # a publishable count is shown, or hidden as a complement of a small one
-            assert shown in (str(count), "suppressed")
-    assert any(c != "suppressed" for c in cells)
+        if 0 < count < minimum:
+            assert shown == "hidden"
+        else:  # a count of none or of enough people is shown, or hidden as a complement of a small one
+            assert shown in (str(count), "hidden")
+    assert any(c != "hidden" for c in cells)
 
 
 def test_indicators_csv_schema(demo_run):
     import pandas as pd
 
-    from assets.report.site import PUBLISHED_INDICATOR_COLUMNS
+    from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS
     from pipelines.config import REPO_ROOT
 
     csv = pd.read_csv(demo_run.output / "2015" / "indicators.csv")
-    assert {"indicator", "domain", "level", "n", "estimate", "se", "ci_low", "ci_high", "suppressed"} <= set(csv.columns)
-    assert list(csv.columns) == ["wave", *PUBLISHED_INDICATOR_COLUMNS]
+    assert {"indicator", "domain", "level", "n", "estimate", "ci_low", "ci_high", "suppressed"} <= set(csv.columns)
+    assert list(csv.columns) == PUBLISHED_INDICATOR_COLUMNS
     assert len(csv) == len(headline(demo_run))
     # every documented column is in the schema document, and nothing below the minimum is shown
     doc = (REPO_ROOT / "reports" / "indicators_schema.md").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ import sys
 
 from pipelines.config import REPO_ROOT
 
-STAGES = {"ingest", "quality", "estimates", "models", "prevalence", "report"}
+STAGES = {"ingest", "quality", "estimates", "models", "prevalence", "publication", "report"}
 
 
 def test_dagster_definitions_validate_with_the_workspace_file():

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 
 @dataclass(frozen=True)
@@ -184,13 +183,15 @@ def _measures_match(indicator: str, measure: str) -> bool:
 
 
 def weighted_split(published: dict[str, pd.DataFrame], truth: pd.DataFrame, group_of: dict[str, str],
-                   county_weight: dict[str, float], m: int, share_step: float, max_hidden: int = 6,
-                   max_splits: int = 1_000_000) -> list[Finding]:
-    """Per county group whose weighted and unweighted figures are both shown: every split of the
-    hidden counties' answers that gives the published unweighted count and, with the public
-    weights, the published weighted share (within its rounding)."""
+                   county_weight: dict[str, float], m: int, share_step: float, population: dict[str, tuple],
+                   max_hidden: int = 6, max_splits: int = 1_000_000) -> list[Finding]:
+    """Per county group whose weighted and unweighted figures are both shown and whose hidden
+    counties' respondents are printed elsewhere: every split of their answers that gives the
+    published unweighted count and, with the public weights, the published weighted share (within
+    its rounding). (With a hidden county's respondents unknown, :func:`lp_bounds` covers it.)"""
     out: list[Finding] = []
     ind = published["published_indicators"]
+    printed = printed_cells(published, population)
     for indicator in ind["indicator"].unique():
         part = ind[ind["indicator"] == indicator]
         u = part[~part["weighted"].astype(bool)].set_index(["domain", "level"])
@@ -205,7 +206,9 @@ def weighted_split(published: dict[str, pd.DataFrame], truth: pd.DataFrame, grou
             hidden = [c for c in counties if u.loc[("county", c), "suppressed"]]
             if not hidden or len(hidden) > max_hidden:
                 continue
-            n = {c: float(true.loc[("county", c), "n"]) for c in counties}  # oracle: n known
+            if any((population.get(indicator), "county", c) not in printed for c in hidden):
+                continue
+            n = {c: float(true.loc[("county", c), "n"]) for c in counties}  # printed elsewhere
             if np.prod([n[c] + 1 for c in hidden]) > max_splits:
                 continue
             shown = [c for c in counties if c not in hidden]
@@ -304,10 +307,12 @@ def model_inversion(published: dict[str, pd.DataFrame], truth: pd.DataFrame, cov
 
 def lp_bounds(published: dict[str, pd.DataFrame], truth: pd.DataFrame, group_of: dict[str, str],
               county_weight: dict[str, float], m: int, share_step: float, population: dict[str, tuple],
-              whole: bool = True) -> list[Finding]:
+              whole: bool | None = True) -> list[Finding]:
     """For each indicator: whole-number ranges of every hidden count under every published sum, the
     remainders (bounded by their true size), the respondents of hidden cells the oracle grants, and
-    the published weighted shares of the county hierarchy."""
+    the published weighted shares of the county hierarchy. ``whole``: every range over whole numbers
+    (True), only those the relaxation leaves close to the policy (False), or none (None: the
+    relaxation alone, a weaker intruder for quick checks)."""
     out: list[Finding] = []
     ind = published["published_indicators"]
     printed = printed_cells(published, population)
@@ -382,8 +387,7 @@ def lp_bounds(published: dict[str, pd.DataFrame], truth: pd.DataFrame, group_of:
                         const += a * (value(i, "k") - bound * float(cells.loc[i, "n"]))
                 rows_ub.append(sign * row)
                 rhs_ub.append(-sign * const)
-        a_eq, b_eq = np.array(rows_eq), np.array(rhs_eq)
-        a_ub, b_ub = np.array(rows_ub), np.array(rhs_ub)
+        program = _Program(np.array(rows_eq), np.array(rhs_eq), np.array(rows_ub), np.array(rhs_ub))
         for c in hidden:
             secret = _sensitive(true.loc[c], m)
             for kind, coef in (("k", {col[c]: 1}), ("m", {col[c] + 1: 1}), ("n", {col[c]: 1, col[c] + 1: 1})):
@@ -392,8 +396,12 @@ def lp_bounds(published: dict[str, pd.DataFrame], truth: pd.DataFrame, group_of:
                 obj = np.zeros(nv)
                 for j, v in coef.items():
                     obj[j] = v
-                low, high = _bounds(obj, a_eq, b_eq, a_ub, b_ub, True) if whole else \
-                    _bounds_near(obj, a_eq, b_eq, a_ub, b_ub, m)
+                if whole is None:
+                    low, high = program.bounds(obj, False)
+                elif whole:
+                    low, high = program.bounds(obj, True)
+                else:
+                    low, high = program.near(obj, m)
                 t = float(true.loc[c, "successes"]) if kind == "k" else (
                     float(true.loc[c, "n"]) - float(true.loc[c, "successes"]) if kind == "m" else float(true.loc[c, "n"]))
                 out.append(Finding("linear programming", "published_indicators",
@@ -401,38 +409,76 @@ def lp_bounds(published: dict[str, pd.DataFrame], truth: pd.DataFrame, group_of:
     return out
 
 
-def _bounds_near(obj, a_eq, b_eq, a_ub, b_ub, m: int) -> tuple[float, float]:
-    """The linear relaxation's range, and over whole numbers where the relaxation leaves it within
-    three values of the policy (whole numbers only ever narrow a range)."""
-    low, high = _bounds(obj, a_eq, b_eq, a_ub, b_ub, False)
-    if not (math.isinf(high) or math.isnan(high) or math.isnan(low)) and \
-            math.floor(high + 1e-6) - math.ceil(low - 1e-6) + 1 < m + 3:
-        return _bounds(obj, a_eq, b_eq, a_ub, b_ub, True)
-    return low, high
+class _Program:
+    """The intruder's program over x >= 0: a_eq x = b_eq, a_ub x <= b_ub (HiGHS, the model passed
+    once, the objective changed per question)."""
 
+    def __init__(self, a_eq, b_eq, a_ub, b_ub):
+        import highspy
 
-def _bounds(obj, a_eq, b_eq, a_ub, b_ub, whole: bool) -> tuple[float, float]:
-    ends = []
-    for sign in (1.0, -1.0):
-        if whole:
-            cons = [LinearConstraint(a_eq, b_eq, b_eq)]
-            if len(a_ub):
-                cons.append(LinearConstraint(a_ub, -np.inf, b_ub))
-            r = milp(sign * obj, constraints=cons, integrality=np.ones(len(obj)),
-                     bounds=Bounds(np.zeros(len(obj)), np.full(len(obj), np.inf)))
-            # 2: infeasible (the true counts always fit: a bug); otherwise not optimal = unbounded
-            status_ok, unbounded = r.status == 0, r.status not in (0, 2)
-        else:
-            r = linprog(sign * obj, A_eq=a_eq, b_eq=b_eq, A_ub=a_ub if len(a_ub) else None,
-                        b_ub=b_ub if len(a_ub) else None, bounds=(0, None), method="highs")
-            status_ok, unbounded = r.status == 0, r.status == 3
-        if unbounded:
-            ends.append(-sign * math.inf)
-        elif not status_ok:
-            ends.append(math.nan)
-        else:
-            ends.append(sign * r.fun)
-    return ends[0], ends[1]
+        self.h = highspy.Highs()
+        self.h.silent()
+        a_ub = np.zeros((0, a_eq.shape[1])) if a_ub is None or len(a_ub) == 0 else a_ub
+        a = np.vstack([a_eq, a_ub])
+        self.nv = a.shape[1]
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.nv, a.shape[0]
+        lp.col_cost_ = np.zeros(self.nv)
+        lp.col_lower_ = np.zeros(self.nv)
+        lp.col_upper_ = np.full(self.nv, highspy.kHighsInf)
+        lp.row_lower_ = np.concatenate([b_eq, np.full(len(a_ub), -highspy.kHighsInf)])
+        lp.row_upper_ = np.concatenate([b_eq, b_ub if len(a_ub) else []])
+        cols = a.T
+        nz = cols != 0
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
+        lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
+        lp.a_matrix_.value_ = cols[nz]
+        self.lp = lp
+        self.h.passModel(lp)
+        self.whole = False
+
+    def _set_whole(self, whole: bool) -> None:
+        import highspy
+
+        if whole != self.whole:
+            self.lp.integrality_ = [highspy.HighsVarType.kInteger if whole else highspy.HighsVarType.kContinuous] \
+                * self.nv
+            self.h.passModel(self.lp)
+            self.h.setOptionValue("time_limit", 5.0)
+            self.whole = whole
+
+    def bounds(self, obj, whole: bool) -> tuple[float, float]:
+        import highspy
+
+        self._set_whole(whole)
+        self.h.changeColsCost(self.nv, np.arange(self.nv, dtype=np.int32), np.asarray(obj, dtype=float))
+        ends = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            self.h.changeObjectiveSense(sense)
+            self.h.run()
+            status = self.h.getModelStatus()
+            lower = sense == highspy.ObjSense.kMinimize
+            if status == highspy.HighsModelStatus.kOptimal:
+                ends.append(float(self.h.getInfo().objective_function_value))
+            elif status == highspy.HighsModelStatus.kInfeasible:
+                ends.append(math.nan)  # the true counts always fit: a bug
+            elif whole and status == highspy.HighsModelStatus.kTimeLimit:
+                self._set_whole(False)  # out of time: the relaxation's end (never narrower)
+                ends.append(self.bounds(obj, False)[0 if lower else 1])
+                self._set_whole(True)
+            else:  # unbounded
+                ends.append(-math.inf if lower else math.inf)
+        return ends[0], ends[1]
+
+    def near(self, obj, m: int) -> tuple[float, float]:
+        """The relaxation's range, and over whole numbers where it comes within three values of the
+        policy (whole numbers only ever narrow a range)."""
+        low, high = self.bounds(obj, False)
+        if not (math.isinf(high) or math.isnan(high) or math.isnan(low)) and \
+                math.floor(high + 1e-6) - math.ceil(low - 1e-6) + 1 < m + 3:
+            return self.bounds(obj, True)
+        return low, high
 
 
 def case_list_bounds(published: dict[str, pd.DataFrame], truth_counts: dict[tuple, float], m: int) -> list[Finding]:
@@ -498,14 +544,14 @@ def case_list_bounds(published: dict[str, pd.DataFrame], truth_counts: dict[tupl
     out = []
     if not rows:
         return out
-    a_eq, b_eq = np.array(rows), np.array(rhs)
+    program = _Program(np.array(rows), np.array(rhs), None, None)
     for k in hidden:
         t = truth_counts.get(k)
         if t is None or not (0 < t < m):
             continue
         obj = np.zeros(len(hidden))
         obj[col[k]] = 1
-        low, high = _bounds(obj, a_eq, b_eq, np.zeros((0, len(hidden))), np.zeros(0), True)
+        low, high = program.bounds(obj, True)
         out.append(Finding("linear programming", "published_case_list_counts", k, "cases", low, high, t))
     return out
 

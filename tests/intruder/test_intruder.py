@@ -50,13 +50,13 @@ def _same_question(assessment) -> list[tuple[str, str]]:
     return pairs
 
 
-def attack_all(assessment, published, truth_headline, weights, case_truth, policy, whole: bool,
+def attack_all(assessment, published, truth_headline, weights, case_truth, policy, whole: bool | None,
                inversion: bool = True) -> list[attack.Finding]:
     m = policy.min_cell_count
-    step = policy.share_step if policy.linked else 1e-9
+    step = policy.share_step if policy.linked else 1e-6  # full precision: a float's last digits
     group_of = dict(assessment.county_group_of)
     found = attack.differencing(published, truth_headline, group_of, m, _same_question(assessment))
-    found += attack.weighted_split(published, truth_headline, group_of, weights, m, step)
+    found += attack.weighted_split(published, truth_headline, group_of, weights, m, step, _population(assessment))
     if inversion:
         found += attack.model_inversion(published, truth_headline, _covariates(assessment), m)
     found += attack.lp_bounds(published, truth_headline, group_of, weights, m, step, _population(assessment),
@@ -78,8 +78,9 @@ def test_random_wave_resists_every_attack(assessment, seed):
     policy = DisclosurePolicy.from_assessment(assessment)
     frame = waves.answers(assessment, seed, SIZES[seed % len(SIZES)])
     wave = waves.build(assessment, frame, policy, seed, with_models=seed % 5 == 0)
+    # every tenth wave over whole numbers where the relaxation comes close; the others by linear programming
     found = attack_all(assessment, wave.published, wave.truth.headline, wave.weights, wave.case_truth, policy,
-                       whole=False, inversion=seed % 5 == 0)
+                       whole=False if seed % 10 == 0 else None, inversion=seed % 5 == 0)
     assert found, "the attacks found nothing to attack: no hidden figure?"
     breaches = attack.breaches(found, policy.protection_values)
     assert not breaches, _describe(breaches)
@@ -105,7 +106,7 @@ def bypassed_demo(assessment):
 def test_attacks_catch_the_bypassed_gate_on_the_demo(assessment, bypassed_demo):
     w = bypassed_demo
     found = attack_all(assessment, w.published, w.truth.headline, w.weights, w.case_truth, THRESHOLD_ONLY,
-                       whole=False)
+                       whole=None)  # the relaxation is enough to break a site without the gate
     breaches = attack.breaches(found, THRESHOLD_ONLY.protection_values)
     kinds = {b.attack for b in breaches}
     assert {"differencing", "linear programming", "model inversion"} <= kinds, kinds
@@ -122,7 +123,8 @@ def test_weighted_against_unweighted_catches_the_bypassed_gate(assessment):
         w = waves.build(assessment, waves.answers(assessment, seed, 220), THRESHOLD_ONLY, seed, with_models=False,
                         with_cases=False)
         group_of = dict(assessment.county_group_of)
-        found = attack.weighted_split(w.published, w.truth.headline, group_of, w.weights, 6, 1e-9)
+        found = attack.weighted_split(w.published, w.truth.headline, group_of, w.weights, 6, 1e-6,
+                                      _population(assessment))
         hits += attack.breaches(found, 6)
     assert hits and all(b.contains_truth for b in hits)
 
