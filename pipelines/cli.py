@@ -98,12 +98,12 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
                 user = event.step_failure_data.user_failure_data
                 if user is not None and user.description:
                     text = user.description
-                else:  # not the user's doing: name the underlying error, point to the log
+                else:  # not the user's doing, and not through as_user_failure: name the error's type only
                     error = event.step_failure_data.error
                     while error is not None and error.cause is not None:
                         error = error.cause
-                    text = (error.message.strip() if error else "unknown error") + \
-                        "\n  (an internal error; run again with --verbose for Dagster's log, and report it)"
+                    text = (f"internal error: {error.cls_name if error else 'unknown'} (its message is withheld "
+                            "because it may quote the data)\n  (a bug in htna: please report it with this message)")
                 messages.append(f"{event.step_key}: {text}")
         raise HtnaError("the run failed:\n" + "\n".join(messages))
     for note in _not_collected_notes(result):

@@ -1,11 +1,45 @@
 """Errors the user sees. Each says which file, where in it, and what to do.
 
 The CLI and the Dagster assets turn these into a short message; any other exception is a bug.
+
+A message about a respondent-level input carries positions (file, row, column, the rule broken),
+never a value read from the file: messages end up in the terminal, in Dagster's run history and in
+its logs, where a respondent's answer or a case's name must never go. Where the value's form helps
+the user find it, :class:`InputError` takes it as ``value=`` and prints only its shape
+(:func:`shape_of`: "a 9-character text of letters", "a number", "blank"), never the value.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+
+def shape_of(value: object) -> str:
+    """What a value looks like, without any of its characters: its length and character classes."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "blank"
+    text = str(value)
+    if not text.strip():
+        return "blank" if not text else f"{len(text)} space(s)"
+    stripped = text.strip()
+    if re.fullmatch(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?", stripped):
+        return "a number" if len(stripped) <= 20 else f"a {len(stripped)}-digit number"
+    if re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", stripped):
+        return "a date-like text"
+    kinds = []
+    if any(c.isalpha() for c in text):
+        kinds.append("letters")
+    if any(c.isdigit() for c in text):
+        kinds.append("digits")
+    if any(c.isspace() for c in stripped):
+        kinds.append("spaces")
+    if any(not (c.isalnum() or c.isspace()) for c in text):
+        kinds.append("other characters")
+    return f"a {len(text)}-character text of {', '.join(kinds[:-1]) + ' and ' + kinds[-1] if len(kinds) > 1 else kinds[0]}"
+
+
+_NO_VALUE = object()
 
 
 class HtnaError(Exception):
@@ -36,6 +70,7 @@ class InputError(HtnaError):
         row: int | None = None,
         column: str | None = None,
         fix: str = "",
+        value: object = _NO_VALUE,
     ) -> None:
         self.path = Path(path)
         self.problem = problem
@@ -49,6 +84,8 @@ class InputError(HtnaError):
             where.append(f"column {column!r}")
         loc = f" ({', '.join(where)})" if where else ""
         msg = f"{self.path}{loc}: {problem}"
+        if value is not _NO_VALUE:  # its shape only: the value itself may identify a person
+            msg += f" (the cell holds {shape_of(value)})"
         if fix:
             msg += f"\n  fix: {fix}"
         super().__init__(msg)
