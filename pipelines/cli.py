@@ -45,19 +45,43 @@ def _dagster_home() -> None:
     from pipelines.config import REPO_ROOT
     from pipelines.run_history import MARKER, instance_config
 
+    from pipelines.permissions import check_private, make_private_file, private_folder
+
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "build" / "dagster").expanduser().resolve()
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        # the run history and the instance config: the owner's only (a dagster.yaml others could write
+        # would let them choose the code the next run loads)
+        private_folder(home, "the Dagster home, with the run history")
         config = home / "dagster.yaml"
+        check_private(config, "Dagster's instance config")
         wanted = instance_config(home)
         # a file this CLI wrote is kept up to date (a moved folder, an older version); the user's own is left
         current = config.read_text(encoding="utf-8") if config.exists() else None
         if current is None or current == _OLD_INSTANCE_CONFIG or (current.startswith(MARKER) and current != wanted):
             config.write_text(wanted, encoding="utf-8")
+            make_private_file(config)
+        for sub in ("history", "storage", "logs", "schedules"):  # what earlier versions made readable
+            check_private(home / sub, "Dagster's run history")
     except OSError as exc:
         raise HtnaError(f"DAGSTER_HOME {home} cannot be created or written ({exc.strerror}); "
                         "point DAGSTER_HOME at a writable folder, or unset it to use build/dagster") from None
     os.environ["DAGSTER_HOME"] = str(home)
+
+
+def check_private_places(settings) -> None:
+    """Before a run: the warehouse's folder, the warehouse and its log, the raw archive, the build
+    folder and the report folder may not be writable by others (refused with a message); the
+    archive is made the owner's only (see :mod:`pipelines.permissions`)."""
+    from pipelines.config import REPO_ROOT
+    from pipelines.permissions import check_not_shared_writable, check_private
+
+    warehouse = settings.warehouse_path()
+    check_not_shared_writable(warehouse.parent, "the warehouse's folder")
+    for path in (warehouse, Path(f"{warehouse}.wal")):
+        check_private(path, "the warehouse")
+    check_private(warehouse.parent / "raw_archive", "the raw archive of the exports")
+    check_not_shared_writable(REPO_ROOT / "build", "the build folder")
+    check_not_shared_writable(settings.output_path(), "the report folder")
 
 
 def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> Path:
@@ -77,6 +101,10 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
                         "add it to the config's `waves` list")
     _dagster_home()
+    check_private_places(settings)
+    from assets.report.output_folder import check_output_folder
+
+    check_output_folder(settings.output_path(), settings.data_path(), settings.warehouse_path())
     from pipelines.warehouse import held_open
 
     warehouse = settings.warehouse_path()
@@ -383,12 +411,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.errors import DISK_FULL_MESSAGE, disk_full
+    from pipelines.permissions import restrict_umask
+
+    restrict_umask()  # everything htna writes is its owner's only (the published site is opened up as configured)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except HtnaError as exc:
         print(f"htna: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - a full disk is the user's to fix, anything else a bug
+        if disk_full(exc):
+            print(f"htna: {DISK_FULL_MESSAGE}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         print("htna: interrupted", file=sys.stderr)
         return 130

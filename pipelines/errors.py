@@ -11,6 +11,7 @@ the user find it, :class:`InputError` takes it as ``value=`` and prints only its
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 
@@ -97,3 +98,26 @@ class WarehouseError(HtnaError):
     def __init__(self, path: Path | str, problem: str, fix: str = "") -> None:
         self.path = Path(path)
         super().__init__(f"{self.path}: {problem}" + (f"\n  fix: {fix}" if fix else ""))
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_DISK_FULL_TEXT = ("no space left on device", "disk quota exceeded", "not enough space on the disk")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says the disk is full."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            return True
+        if any(t in str(exc).casefold() for t in _DISK_FULL_TEXT):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
+
+
+DISK_FULL_MESSAGE = ("the disk is full (no space left on the device holding the warehouse, the archive, the "
+                     "Dagster home or the report); what was being written was not kept\n"
+                     "  fix: free some space (or point --warehouse / --output / DAGSTER_HOME at a disk with room), "
+                     "then run the wave again")

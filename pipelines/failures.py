@@ -17,7 +17,6 @@ The original exception is not chained (``from None``), so Dagster stores none of
 
 from __future__ import annotations
 
-import errno
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,32 +24,9 @@ from typing import Iterator
 
 import dagster as dg
 
-from pipelines.errors import HtnaError
+from pipelines.errors import DISK_FULL_MESSAGE, HtnaError, disk_full
 
 _REPO = Path(__file__).resolve().parent.parent
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-_DISK_FULL_TEXT = ("no space left on device", "disk quota exceeded", "not enough space on the disk")
-
-
-def disk_full(exc: BaseException) -> bool:
-    """True when ``exc`` (or an exception it was raised from) says the disk is full."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
-            return True
-        if any(t in str(exc).casefold() for t in _DISK_FULL_TEXT):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-        seen += 1
-    return False
-
-
-DISK_FULL_MESSAGE = ("the disk is full (no space left on the device holding the warehouse, the archive, the "
-                     "Dagster home or the report): nothing of this step was kept\n"
-                     "  fix: free some space (or point --warehouse / --output / DAGSTER_HOME at a disk with room), "
-                     "then run the wave again")
-
-
 def _where(frame: traceback.FrameSummary) -> str:
     path = Path(frame.filename)
     try:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pipelines.errors import WarehouseError
 from pipelines.faults import crash_point
+from pipelines.permissions import PRIVATE_DIR, make_private_file, restrict_umask
 
 SCHEMA = "assessment"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -67,7 +68,10 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0,
             con.close()
         return
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        restrict_umask()  # the file and its write-ahead log are created the owner's only, whatever started us
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(path.parent, PRIVATE_DIR)
     deadline = time.monotonic() + timeout_s
     delay = 0.05
     while True:
@@ -83,8 +87,9 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0,
             time.sleep(delay + random.random() * delay)
             delay = min(delay * 2, 1.0)
     try:
-        if not read_only and path.exists():
-            os.chmod(path, 0o600)  # respondent-level data: readable by the owner only
+        if not read_only:  # respondent-level data: readable by the owner only (a log left by a crash too)
+            make_private_file(path)
+            make_private_file(f"{path}.wal")
         yield con
     finally:
         con.close()

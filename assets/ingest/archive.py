@@ -24,6 +24,7 @@ from pathlib import Path
 
 from assets.ingest.exports import sha256_of
 from pipelines.errors import InputError
+from pipelines.permissions import restrict_umask
 
 RECORDS = "records.jsonl"
 
@@ -108,6 +109,7 @@ def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: st
     the file, so pass only a digest of the file as it is now, never one remembered from an earlier run.
     """
     path, archive = Path(path), Path(archive)
+    restrict_umask()  # the archive holds respondent-level exports: its folders and files are the owner's only
     if not path.is_file():
         raise InputError(path, "file not found", fix="check the path of the export")
     if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):

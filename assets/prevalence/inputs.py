@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.config import InputLimits
 from pipelines.errors import HtnaError, InputError
 
 from .linkage import (
@@ -452,20 +453,28 @@ def read_wave_lists(
     identifiers: Sequence[str],
     lists: Sequence[tuple[str, str]] = (),
     stratum: str | None = None,
+    limits: InputLimits | None = None,
 ) -> WaveLists:
-    """Find and read the wave's case lists in ``folder`` (the overlap file wins if both exist)."""
+    """Find and read the wave's case lists in ``folder`` (the overlap file wins if both exist).
+
+    The file read is first checked to be a regular file of the folder within ``limits``
+    (:func:`pipelines.input_files.check_input_file`): a link or FIFO in its place is refused."""
+    from pipelines.input_files import check_input_file
+
     overlap, cases = folder / OVERLAP_FILE, folder / CASE_LISTS_FILE
-    if not overlap.is_file() and not cases.is_file():
+    if not os.path.lexists(overlap) and not os.path.lexists(cases):
         return WaveLists(None, notes=[f"no case lists for this wave: neither {OVERLAP_FILE} nor "
                                       f"{CASE_LISTS_FILE} in {folder}; the prevalence tables are empty"])
     notes: list[str] = []
-    if overlap.is_file():
-        if cases.is_file():
+    if os.path.lexists(overlap):
+        if os.path.lexists(cases):
             notes.append(f"both {OVERLAP_FILE} and {CASE_LISTS_FILE} are present; using {OVERLAP_FILE}")
+        check_input_file(overlap, folder, limits)
         table = read_overlap_file(overlap, lists=lists, stratum=stratum, sanitize=True)
         meta: dict[str, object] = {"source": OVERLAP_FILE, "linkage": "none (aggregated table)"}
         source = OVERLAP_FILE
     else:
+        check_input_file(cases, folder, limits)
         secret = linkage_secret_for(folder, cases)
         if secret.source == "demo":
             notes.append("synthetic wave: case lists keyed with the public DEMO linkage key "
