@@ -3,7 +3,7 @@
     htna run   [--wave YEAR] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
-    htna ui    (the Dagster UI on 127.0.0.1)
+    htna ui    (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
     htna prevalence OVERLAP.csv [--threshold P] [--criterion aic|bic|pvalue] [--ci wald-log|lognormal|profile|bootstrap]
                     [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
     htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
@@ -235,11 +235,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` with its webserver behind :class:`pipelines.ui_guard.LocalGuard`, on loopback only."""
     from pipelines.config import REPO_ROOT
+    from pipelines.resources import settings_from_environment
+    from pipelines.ui_guard import is_loopback
 
+    if not is_loopback(args.host):
+        raise HtnaError(f"--host {args.host}: the UI is for this machine only (it has no login, and anyone who can "
+                        "reach it can run the assessment and read its run history)\n  fix: use 127.0.0.1 (the "
+                        "default), localhost or ::1; to look from elsewhere, use an SSH tunnel to this machine")
     _set_env(args)
     _dagster_home()
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+    check_private_places(settings_from_environment())
+    cmd = [sys.executable, "-m", "pipelines.ui_guard", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
            "--host", args.host, "--port", str(args.port)]
     os.execv(sys.executable, cmd)
     return 0  # pragma: no cover
@@ -402,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="GeoJSON file (default: report.county_geometry of the config)")
     g.set_defaults(func=cmd_geometry)
 
-    u = sub.add_parser("ui", help="start the Dagster UI (bound to 127.0.0.1 unless --host says otherwise)")
-    u.add_argument("--host", default="127.0.0.1")
+    u = sub.add_parser("ui", help="start the Dagster UI on this machine (127.0.0.1), refusing cross-site requests")
+    u.add_argument("--host", default="127.0.0.1", help="a loopback address: 127.0.0.1 (default), localhost or ::1")
     u.add_argument("--port", type=int, default=3000)
     paths(u)
     u.set_defaults(func=cmd_ui)
