@@ -2,6 +2,7 @@
 
     htna run   [--wave YEAR] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
+    htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent: warehouse, archive, drop folder)
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
     htna ui    (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
     htna prevalence OVERLAP.csv [--threshold P] [--criterion aic|bic|pvalue] [--ci wald-log|lognormal|profile|bootstrap]
@@ -185,6 +186,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Remove one respondent from a wave everywhere htna keeps them, then re-run the wave."""
+    from assets.ingest.erasure import erase_respondent, still_present
+    from pipelines.config import load_assessment
+    from pipelines.resources import settings_from_environment
+
+    _set_env(args)
+    settings = settings_from_environment()
+    assessment = load_assessment(settings.config_path)
+    if args.wave not in assessment.config.waves:
+        raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)})")
+    _dagster_home()
+    check_private_places(settings)
+    where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
+                 respondent_id=args.respondent)
+    done = erase_respondent(**where)
+    rows = sum(done.rows.values())
+    print(f"Erased from wave {args.wave}: {rows} row(s) in {len(done.rows)} table(s) of the warehouse, "
+          f"{done.archived_files} archived export(s) rewritten"
+          + (f", {done.drop_folder_file} in the drop folder rewritten" if done.drop_folder_file else "")
+          + "; the warehouse was compacted (copied into a fresh file).")
+    if not args.no_run:
+        index = run_wave(args.wave, args.verbose)
+        print(f"Wave {args.wave} re-run without them: {index}")
+    left = still_present(**where)
+    if left:
+        raise HtnaError("the respondent is still found in: " + "; ".join(left))
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from assets.ingest.synthetic import write_demo_wave
     from pipelines.config import load_assessment
@@ -331,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--wave", default="2015")
     paths(d)
     d.set_defaults(func=cmd_demo)
+
+    er = sub.add_parser("erase", help="remove one officer respondent from a wave: warehouse, raw archive, drop folder",
+                        description="Delete the respondent's rows of the wave from every warehouse table, rewrite the "
+                                    "wave's officer export in the drop folder and every archived copy without their "
+                                    "record, compact the warehouse (no byte of them is left in it), then re-run the "
+                                    "wave so the published figures no longer count them.")
+    er.add_argument("--wave", required=True)
+    er.add_argument("--respondent", required=True, help="the respondent id, as the export's respondent id column has it")
+    er.add_argument("--no-run", action="store_true", help="do not re-run the wave afterwards")
+    paths(er)
+    er.set_defaults(func=cmd_erase)
 
     s = sub.add_parser("synth", help="write synthetic demonstration exports for a wave")
     s.add_argument("--wave", required=True)

@@ -6,7 +6,7 @@ import pandas as pd
 
 from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import survey_questions, to_officer_responses
-from assets.ingest.archive import archive_export
+from assets.ingest.archive import apply_retention, archive_export
 from assets.ingest.readers import is_kept, read_export
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
 from pipelines.failures import as_user_failure, value_safe
@@ -69,6 +69,9 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         digest = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "sha256"].iloc[0]
         archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive",
                                   sha256=digest if is_kept(path) else None)
+        # exports of older waves than the configured retention are deleted (their records stay)
+        removed = apply_retention(settings.warehouse_path().parent / "raw_archive",
+                                  assessment.config.raw_archive.keep_waves)
         raw = read_export(path)  # any supported layout, detected from the file
         accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
     meta = {
@@ -82,6 +85,7 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         "matched_by": dg.MetadataValue.json(report.matched_by),
         "unplaced_counties": report.unplaced_counties,
         "archived_sha256": archived.record.sha256, "archived_new_version": archived.new,
+        "archive_exports_removed": len(removed),
     }
     meta["not_collected"] = dg.MetadataValue.json(report.not_collected)
     meta["coded_columns"] = dg.MetadataValue.json(report.codes)  # codes (declared metadata), never answers
@@ -163,6 +167,7 @@ def service_providers(context: dg.AssetExecutionContext, settings: AssessmentSet
         check_input_file(path, folder, assessment.config.input_limits)
         archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive",
                                   dataset="provider_inventory")
+        apply_retention(settings.warehouse_path().parent / "raw_archive", assessment.config.raw_archive.keep_waves)
         accepted, quarantine, report = read_service_inventory(path, assessment, wave)
     meta = {"inventory": True, "file_name": report.file_name, "rows_read": report.rows_read,
             "rows_accepted": report.rows_accepted, "rows_quarantined": report.rows_quarantined,
