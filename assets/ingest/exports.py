@@ -150,7 +150,9 @@ def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) 
     if missing:
         raise InputError(path, f"theme codes missing from the matrix: {', '.join(missing)}", row=1,
                          fix="add a 0/1 column for each theme of the coding frame (0 where it never came up)")
-    out = pd.DataFrame({"wave": wave, "interview_id": table[frame.id_column].str.strip()})
+    ids = table[frame.id_column].str.strip()
+    # a blank id is missing (the quality checks hold the interview back), not an id shared by the blank rows
+    out = pd.DataFrame({"wave": wave, "interview_id": ids.where(ids != "", None)})
     for attr, levels in frame.attributes.items():
         if attr in table.columns:
             vals = table[attr].str.strip()
@@ -170,7 +172,7 @@ def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) 
             raise InputError(path, "a theme cell is not 0 or 1", row=i + 2, column=t.code, value=bad.iloc[0],
                              fix="code each theme 1 if it came up in the interview, else 0")
         out[t.code] = vals.map({"1": True, "0": False, "": None}).astype("boolean")
-    dup = out["interview_id"].duplicated()
+    dup = out["interview_id"].duplicated() & out["interview_id"].notna()
     if dup.any():
         i = int(dup.idxmax())
         first = int((out["interview_id"] == out["interview_id"][i]).idxmax())
