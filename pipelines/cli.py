@@ -133,8 +133,11 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
                         error = error.cause
                     text = (f"internal error: {error.cls_name if error else 'unknown'} (its message is withheld "
                             "because it may quote the data)\n  (a bug in htna: please report it with this message)")
-                messages.append(f"{event.step_key}: {text}")
-        raise HtnaError("the run failed:\n" + "\n".join(messages))
+                messages.append((event.step_key, text))
+        by_text: dict[str, list[str]] = {}  # steps failing for the same reason (a full disk) are named together
+        for step, text in messages:
+            by_text.setdefault(text, []).append(step)
+        raise HtnaError("the run failed:\n" + "\n".join(f"{', '.join(steps)}: {text}" for text, steps in by_text.items()))
     for note in _not_collected_notes(result):
         print(f"htna: {note}", file=sys.stderr)
     return settings.output_path() / wave / "index.html"
@@ -291,10 +294,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from assets.ingest.validate import load_codebook, validate_export, with_codebook
     from pipelines.config import load_assessment
 
+    from pipelines.input_files import check_input_file
+
     assessment = load_assessment(args.config)
     if args.codebook:
         assessment = with_codebook(assessment, load_codebook(args.codebook))
-    result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+    from assets.ingest.validate import ValidationResult
+    from pipelines.errors import InputError
+
+    try:  # a regular file within the configured limits, before any parser sees it
+        check_input_file(Path(args.file), limits=assessment.config.input_limits)
+        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+    except InputError as exc:
+        result = ValidationResult(file=str(args.file), error=str(exc))
     failed = not result.ok or (args.strict and result.has_warnings)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

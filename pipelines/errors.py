@@ -101,7 +101,8 @@ class WarehouseError(HtnaError):
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-_DISK_FULL_TEXT = ("no space left on device", "disk quota exceeded", "not enough space on the disk")
+_DISK_FULL_TEXT = ("no space left on device", "disk quota exceeded", "not enough space on the disk",
+                   "database or disk is full")
 
 
 def disk_full(exc: BaseException) -> bool:

@@ -258,14 +258,15 @@ def _step_messages(stderr: str) -> dict[str, str]:
     """The run's failure summary, by step (each message runs until the next step's line)."""
     summary = stderr[stderr.index("htna: the run failed:"):]
     out: dict[str, str] = {}
-    step = None
+    steps: list[str] = []
     for line in summary.splitlines()[1:]:
-        m = re.match(r"^([a-z_]+): (.*)$", line)
+        m = re.match(r"^([a-z_]+(?:, [a-z_]+)*): (.*)$", line)  # steps failing alike are named together
         if m:
-            step = m.group(1)
-            out[step] = m.group(2)
-        elif step is not None:
-            out[step] += "\n" + line
+            steps = m.group(1).split(", ")
+            out.update({step: m.group(2) for step in steps})
+        else:
+            for step in steps:
+                out[step] += "\n" + line
     return out
 
 
