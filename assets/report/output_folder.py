@@ -39,14 +39,15 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _is_old_site(folder: Path) -> bool:
     """A site built before the markers existed: index.html, indicators.csv and static/site.css, and
-    nothing but pages, downloads and the static folder."""
+    nothing but its pages, its two downloads and the static folder."""
     if not folder.is_dir() or folder.is_symlink():
         return False
     if not ((folder / "index.html").is_file() and (folder / "indicators.csv").is_file()
             and (folder / "static" / "site.css").is_file()):
         return False
     return all((e.name == "static" and e.is_dir() and not e.is_symlink())
-               or (e.is_file() and not e.is_symlink() and e.suffix in (".html", ".csv", ".xlsx"))
+               or (e.is_file() and not e.is_symlink()
+                   and (e.suffix == ".html" or e.name in ("indicators.csv", "needs-assessment-tables.xlsx")))
                for e in folder.iterdir())
 
 
