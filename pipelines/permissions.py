@@ -48,7 +48,7 @@ def check_private(path: Path | str, what: str, *, tighten: bool = True) -> None:
     path = Path(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # not there: nothing to check
         return
     if stat.S_ISLNK(st.st_mode):
         raise SharedFolderError(f"{path} ({what}) is a symbolic link\n  fix: point the setting at the folder or file "
@@ -72,7 +72,7 @@ def check_not_shared_writable(path: Path | str, what: str) -> None:
     path = Path(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # not there: nothing to check
         return
     if _others_may_write(st) or _foreign_owner(st):
         mode = stat.S_IMODE(st.st_mode)
@@ -98,7 +98,7 @@ def make_private_file(path: Path | str) -> None:
     try:
         if stat.S_IMODE(os.lstat(path).st_mode) != PRIVATE_FILE:
             os.chmod(path, PRIVATE_FILE)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         pass
 
 
