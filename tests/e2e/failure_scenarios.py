@@ -34,9 +34,10 @@ READERS = {
 }
 
 #: quality checks whose result depends on the wave's data. The others check what ingestion built
-#: (required_columns, the column types, derived_values, ticks_are_yes_no), what ingestion turns into
-#: a missing answer and reports (an answer or county outside the codebook: allowed_answers,
-#: eligible_county_in_state; the blank county then fails eligible_county_answered), or what the
+#: (required_columns, the column types, derived_values, ticks_are_yes_no), what ingestion holds back
+#: or turns into a missing answer first (an answer outside the codebook is quarantined at ingestion as
+#: codebook_answer, before allowed_answers sees it; a county outside the state becomes a blank county,
+#: which fails eligible_county_answered, before eligible_county_in_state sees it), or what the
 #: readers refuse first (interview codes outside the coding frame, a repeated interview id; the case
 #: lists' checks): those readers' failures are covered by the reader scenarios. A check "fails" when
 #: its result is a failure or it quarantined rows (has_respondent_id and unique_respondent_id hold
@@ -231,7 +232,7 @@ def _checks_1(folder: Path, outside: Path) -> None:
         for a in agree:
             body[i][a] = "Strongly agree"
         body[i][comment] = c["straight"]
-    body[8][cases], body[8][action], body[8][comment] = "None", "Called a victim advocate", c["skip"]
+    body[8][cases], body[8][action], body[8][comment] = "None", "Determined whether the victim was a minor", c["skip"]
     _write(path, rows[:2] + body)
     for name, canary in (("stakeholder_interviews.csv", "CnyC1StakeholderUncoded"),
                          ("survivor_interviews.csv", "CnyC1SurvivorUncoded")):
