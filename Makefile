@@ -7,7 +7,7 @@ UV_HOME := .cache/uv-bootstrap
 UV := $(UV_HOME)/bin/uv
 VENV := .venv
 
-.PHONY: setup setup-browser demo run test ui validate-definitions audit clean
+.PHONY: setup setup-browser demo run test ui validate-definitions audit sbom clean
 
 $(UV):
 	$(PYTHON) -m venv $(UV_HOME)
@@ -41,13 +41,23 @@ validate-definitions: setup
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml
 
 # Known vulnerabilities in the locked versions (pip-audit over the exported lock file, hashes checked).
-# Needs the advisory services (pypi.org's JSON API per version, or api.osv.dev with AUDIT_SERVICE=osv).
+# Offline, `make sbom` writes the same inventory as a CycloneDX SBOM for any scanner. `make audit` needs the
+# advisory services (pypi.org's JSON API per version, or api.osv.dev with AUDIT_SERVICE=osv).
 AUDIT_SERVICE ?= pypi
 audit: $(UV)
 	mkdir -p build
 	$(UV) export --frozen --format requirements-txt --no-emit-project --quiet > build/requirements.lock.txt
 	$(UV) run --frozen --only-group audit --python $(PYTHON) pip-audit --strict --disable-pip --require-hashes \
 	  --vulnerability-service $(AUDIT_SERVICE) -r build/requirements.lock.txt
+
+# A CycloneDX 1.5 SBOM of the locked environment (every package of uv.lock with its version, purl and the
+# SHA-256 of each distribution), written offline from the lock file: any scanner can check it later.
+# The tests check its format against the CycloneDX schema (tests/unit/test_sbom.py).
+SBOM := build/sbom.cdx.json
+sbom: $(UV)
+	mkdir -p build
+	UV_OFFLINE=1 $(UV) export --frozen --format cyclonedx1.5 --quiet --output-file $(SBOM)
+	@echo "SBOM written: $(SBOM)"
 
 clean:
 	rm -rf build .pytest_cache

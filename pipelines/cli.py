@@ -2,8 +2,9 @@
 
     htna run   [--wave YEAR] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
+    htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent: warehouse, archive, drop folder)
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
-    htna ui    (the Dagster UI on 127.0.0.1)
+    htna ui    (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
     htna prevalence OVERLAP.csv [--threshold P] [--criterion aic|bic|pvalue] [--ci wald-log|lognormal|profile|bootstrap]
                     [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
     htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
@@ -45,19 +46,43 @@ def _dagster_home() -> None:
     from pipelines.config import REPO_ROOT
     from pipelines.run_history import MARKER, instance_config
 
+    from pipelines.permissions import check_private, make_private_file, private_folder
+
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "build" / "dagster").expanduser().resolve()
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        # the run history and the instance config: the owner's only (a dagster.yaml others could write
+        # would let them choose the code the next run loads)
+        private_folder(home, "the Dagster home, with the run history")
         config = home / "dagster.yaml"
+        check_private(config, "Dagster's instance config")
         wanted = instance_config(home)
         # a file this CLI wrote is kept up to date (a moved folder, an older version); the user's own is left
         current = config.read_text(encoding="utf-8") if config.exists() else None
         if current is None or current == _OLD_INSTANCE_CONFIG or (current.startswith(MARKER) and current != wanted):
             config.write_text(wanted, encoding="utf-8")
+            make_private_file(config)
+        for sub in ("history", "storage", "logs", "schedules"):  # what earlier versions made readable
+            check_private(home / sub, "Dagster's run history")
     except OSError as exc:
         raise HtnaError(f"DAGSTER_HOME {home} cannot be created or written ({exc.strerror}); "
                         "point DAGSTER_HOME at a writable folder, or unset it to use build/dagster") from None
     os.environ["DAGSTER_HOME"] = str(home)
+
+
+def check_private_places(settings) -> None:
+    """Before a run: the warehouse's folder, the warehouse and its log, the raw archive, the build
+    folder and the report folder may not be writable by others (refused with a message); the
+    archive is made the owner's only (see :mod:`pipelines.permissions`)."""
+    from pipelines.config import REPO_ROOT
+    from pipelines.permissions import check_not_shared_writable, check_private
+
+    warehouse = settings.warehouse_path()
+    check_not_shared_writable(warehouse.parent, "the warehouse's folder")
+    for path in (warehouse, Path(f"{warehouse}.wal")):
+        check_private(path, "the warehouse")
+    check_private(warehouse.parent / "raw_archive", "the raw archive of the exports")
+    check_not_shared_writable(REPO_ROOT / "build", "the build folder")
+    check_not_shared_writable(settings.output_path(), "the report folder")
 
 
 def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> Path:
@@ -77,6 +102,10 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
                         "add it to the config's `waves` list")
     _dagster_home()
+    check_private_places(settings)
+    from assets.report.output_folder import check_output_folder
+
+    check_output_folder(settings.output_path(), settings.data_path(), settings.warehouse_path())
     from pipelines.warehouse import held_open
 
     warehouse = settings.warehouse_path()
@@ -98,14 +127,17 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
                 user = event.step_failure_data.user_failure_data
                 if user is not None and user.description:
                     text = user.description
-                else:  # not the user's doing: name the underlying error, point to the log
+                else:  # not the user's doing, and not through as_user_failure: name the error's type only
                     error = event.step_failure_data.error
                     while error is not None and error.cause is not None:
                         error = error.cause
-                    text = (error.message.strip() if error else "unknown error") + \
-                        "\n  (an internal error; run again with --verbose for Dagster's log, and report it)"
-                messages.append(f"{event.step_key}: {text}")
-        raise HtnaError("the run failed:\n" + "\n".join(messages))
+                    text = (f"internal error: {error.cls_name if error else 'unknown'} (its message is withheld "
+                            "because it may quote the data)\n  (a bug in htna: please report it with this message)")
+                messages.append((event.step_key, text))
+        by_text: dict[str, list[str]] = {}  # steps failing for the same reason (a full disk) are named together
+        for step, text in messages:
+            by_text.setdefault(text, []).append(step)
+        raise HtnaError("the run failed:\n" + "\n".join(f"{', '.join(steps)}: {text}" for text, steps in by_text.items()))
     for note in _not_collected_notes(result):
         print(f"htna: {note}", file=sys.stderr)
     return settings.output_path() / wave / "index.html"
@@ -154,6 +186,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     _set_env(args)
     index = run_wave(args.wave, args.verbose, Path(args.timings) if args.timings else None)
     print(f"Report written: {index}")
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Remove one respondent from a wave everywhere htna keeps them, then re-run the wave."""
+    from assets.ingest.erasure import erase_respondent, still_present
+    from pipelines.config import load_assessment
+    from pipelines.resources import settings_from_environment
+
+    _set_env(args)
+    settings = settings_from_environment()
+    assessment = load_assessment(settings.config_path)
+    if args.wave not in assessment.config.waves:
+        raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)})")
+    _dagster_home()
+    check_private_places(settings)
+    where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
+                 respondent_id=args.respondent)
+    done = erase_respondent(**where)
+    rows = sum(done.rows.values())
+    print(f"Erased from wave {args.wave}: {rows} row(s) in {len(done.rows)} table(s) of the warehouse, "
+          f"{done.archived_files} archived export(s) rewritten"
+          + (f", {done.drop_folder_file} in the drop folder rewritten" if done.drop_folder_file else "")
+          + "; the warehouse was compacted (copied into a fresh file).")
+    if not args.no_run:
+        index = run_wave(args.wave, args.verbose)
+        print(f"Wave {args.wave} re-run without them: {index}")
+    left = still_present(**where)
+    if left:
+        raise HtnaError("the respondent is still found in: " + "; ".join(left))
     return 0
 
 
@@ -207,11 +269,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` with its webserver behind :class:`pipelines.ui_guard.LocalGuard`, on loopback only."""
     from pipelines.config import REPO_ROOT
+    from pipelines.resources import settings_from_environment
+    from pipelines.ui_guard import is_loopback
 
+    if not is_loopback(args.host):
+        raise HtnaError(f"--host {args.host}: the UI is for this machine only (it has no login, and anyone who can "
+                        "reach it can run the assessment and read its run history)\n  fix: use 127.0.0.1 (the "
+                        "default), localhost or ::1; to look from elsewhere, use an SSH tunnel to this machine")
     _set_env(args)
     _dagster_home()
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+    check_private_places(settings_from_environment())
+    cmd = [sys.executable, "-m", "pipelines.ui_guard", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
            "--host", args.host, "--port", str(args.port)]
     os.execv(sys.executable, cmd)
     return 0  # pragma: no cover
@@ -224,10 +294,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from assets.ingest.validate import load_codebook, validate_export, with_codebook
     from pipelines.config import load_assessment
 
+    from pipelines.input_files import check_input_file
+
     assessment = load_assessment(args.config)
     if args.codebook:
         assessment = with_codebook(assessment, load_codebook(args.codebook))
-    result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+    from assets.ingest.validate import ValidationResult
+    from pipelines.errors import InputError
+
+    try:  # a regular file within the configured limits, before any parser sees it
+        check_input_file(Path(args.file), limits=assessment.config.input_limits)
+        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+    except InputError as exc:
+        result = ValidationResult(file=str(args.file), error=str(exc))
     failed = not result.ok or (args.strict and result.has_warnings)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -295,6 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--wave", default="2015")
     paths(d)
     d.set_defaults(func=cmd_demo)
+
+    er = sub.add_parser("erase", help="remove one officer respondent from a wave: warehouse, raw archive, drop folder",
+                        description="Delete the respondent's rows of the wave from every warehouse table, rewrite the "
+                                    "wave's officer export in the drop folder and every archived copy without their "
+                                    "record, compact the warehouse (no byte of them is left in it), then re-run the "
+                                    "wave so the published figures no longer count them.")
+    er.add_argument("--wave", required=True)
+    er.add_argument("--respondent", required=True, help="the respondent id, as the export's respondent id column has it")
+    er.add_argument("--no-run", action="store_true", help="do not re-run the wave afterwards")
+    paths(er)
+    er.set_defaults(func=cmd_erase)
 
     s = sub.add_parser("synth", help="write synthetic demonstration exports for a wave")
     s.add_argument("--wave", required=True)
@@ -374,8 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="GeoJSON file (default: report.county_geometry of the config)")
     g.set_defaults(func=cmd_geometry)
 
-    u = sub.add_parser("ui", help="start the Dagster UI (bound to 127.0.0.1 unless --host says otherwise)")
-    u.add_argument("--host", default="127.0.0.1")
+    u = sub.add_parser("ui", help="start the Dagster UI on this machine (127.0.0.1), refusing cross-site requests")
+    u.add_argument("--host", default="127.0.0.1", help="a loopback address: 127.0.0.1 (default), localhost or ::1")
     u.add_argument("--port", type=int, default=3000)
     paths(u)
     u.set_defaults(func=cmd_ui)
@@ -383,12 +473,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.errors import DISK_FULL_MESSAGE, disk_full
+    from pipelines.permissions import restrict_umask
+
+    restrict_umask()  # everything htna writes is its owner's only (the published site is opened up as configured)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except HtnaError as exc:
         print(f"htna: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - a full disk is the user's to fix, anything else a bug
+        if disk_full(exc):
+            print(f"htna: {DISK_FULL_MESSAGE}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         print("htna: interrupted", file=sys.stderr)
         return 130

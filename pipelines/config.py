@@ -79,6 +79,30 @@ class Disclosure(_Strict):
     mostly_hidden_share: float = Field(default=0.5, gt=0, le=1)
 
 
+class InputLimits(_Strict):
+    """Bounds on every input file of a wave, checked before the file is parsed (a file past one is
+    refused with a message naming the limit): a damaged or hostile file cannot make a run take
+    hours or all the memory. The defaults leave room for a million-respondent export."""
+
+    max_file_mb: float = Field(default=2048, gt=0)
+    max_columns: int = Field(default=5000, ge=2)
+    # rows are counted as lines before parsing (a record with line breaks in an answer counts each)
+    max_rows: int = Field(default=5_000_000, ge=1)
+    max_cells: int = Field(default=500_000_000, ge=1)
+    # an XLSX workbook is a zip archive: the sum of its members' uncompressed sizes, and that sum over
+    # the file's size (a "zip bomb" packs hundreds of megabytes of sheet XML into one)
+    max_xlsx_uncompressed_mb: float = Field(default=200, gt=0)
+    max_xlsx_compression_ratio: float = Field(default=100, gt=1)
+
+
+class RawArchive(_Strict):
+    """The raw archive beside the warehouse keeps each wave's exports byte for byte, for this many
+    of the most recent waves (default: the current wave and the one before it); older waves' exports
+    are deleted after a run (their records stay, marked removed)."""
+
+    keep_waves: int = Field(default=2, ge=1)
+
+
 class Trim(_Strict):
     """Bounds on the final weights, as multiples of the mean weight (R's ``trimWeights``)."""
 
@@ -307,6 +331,8 @@ class ReportFiles(_Strict):
 
     county_geometry: str | None = None  # GeoJSON of the state's counties (``htna geometry`` writes it)
     recommendations: str | None = None  # the assessment's recommendations and the measures that track them
+    # who may read the published site's files (it is meant to be shared); only its owner may change them
+    readable_by: Literal["everyone", "group", "owner"] = "everyone"
 
 
 class TrackedIndicator(_Strict):
@@ -360,6 +386,8 @@ class AssessmentConfig(_Strict):
     county_groups: list[CountyGroup] = Field(min_length=1)
     officer_headcounts: OfficerHeadcounts
     report: ReportFiles = ReportFiles()
+    input_limits: InputLimits = InputLimits()
+    raw_archive: RawArchive = RawArchive()
 
     @field_validator("waves")
     @classmethod

@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipelines import warehouse
 from pipelines.config import DEFAULT_CONFIG, Assessment, load_assessment
+from pipelines.failures import as_user_failure
 from pipelines.faults import crash_point
 
 
@@ -63,6 +64,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         return key.path[-1]
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        with as_user_failure():  # a failed write reaches Dagster as a message without data
+            self._store(context, obj)
+
+    def _store(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
             return
         wave = context.asset_partition_key
@@ -107,6 +112,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         raise ValueError(f"unknown column role {role!r} in the metadata of an input of {context.asset_key}")
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        with as_user_failure():
+            return self._load(context)
+
+    def _load(self, context: dg.InputContext) -> pd.DataFrame:
         waves = sorted(context.asset_partition_keys)
         table = self._table(context.asset_key)
         if len(waves) == 1:  # read_wave's frame, with each answer's text made once

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pipelines.errors import WarehouseError
 from pipelines.faults import crash_point
+from pipelines.permissions import PRIVATE_DIR, make_private_file, restrict_umask
 
 SCHEMA = "assessment"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -67,7 +68,10 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0,
             con.close()
         return
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        restrict_umask()  # the file and its write-ahead log are created the owner's only, whatever started us
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(path.parent, PRIVATE_DIR)
     deadline = time.monotonic() + timeout_s
     delay = 0.05
     while True:
@@ -83,8 +87,9 @@ def connect(path: Path | str, read_only: bool = False, timeout_s: float = 120.0,
             time.sleep(delay + random.random() * delay)
             delay = min(delay * 2, 1.0)
     try:
-        if not read_only and path.exists():
-            os.chmod(path, 0o600)  # respondent-level data: readable by the owner only
+        if not read_only:  # respondent-level data: readable by the owner only (a log left by a crash too)
+            make_private_file(path)
+            make_private_file(f"{path}.wal")
         yield con
     finally:
         con.close()
@@ -122,8 +127,87 @@ def held_open(path: Path | str, timeout_s: float = 3600.0,
         _HELD[key] = con
         try:
             yield
+            if needs_compacting(path, con):  # rows were replaced: their old bytes go, and the file shrinks
+                _compact_open(con, Path(path))
         finally:
             del _HELD[key]
+
+
+# --------------------------------------------------------------------------- compaction
+# DuckDB deletes a row by marking it: its bytes stay in the file, and pages it frees keep theirs until
+# they are reused. Re-running a wave deletes the wave's old rows, so a respondent removed from the
+# export (or erased) would stay readable in the file's bytes. Compacting copies every live row into a
+# fresh file and puts it in the old one's place, so no byte of a deleted row is left. A delete leaves
+# a marker file beside the warehouse (any process: a step launched from the UI too); a run through
+# held_open (the CLI) compacts at its end when the marker is there or the file has free blocks, and
+# ``htna erase`` always compacts.
+
+
+def compaction_marker(path: Path | str) -> Path:
+    path = Path(path)
+    return path.with_name(f".{path.name}.needs-compacting")
+
+
+def _mark_for_compacting(con: duckdb.DuckDBPyConnection) -> None:
+    file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    if file and file[0]:
+        compaction_marker(file[0]).touch(exist_ok=True)
+
+
+def needs_compacting(path: Path | str, con: duckdb.DuckDBPyConnection) -> bool:
+    """True when rows were deleted from the warehouse since it was last compacted, or it has free blocks."""
+    if compaction_marker(path).exists():
+        return True
+    size = con.execute("PRAGMA database_size").fetchall()
+    return bool(size and size[0][5])  # free_blocks
+
+
+def _compact_open(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy the open warehouse into a fresh file and move that into its place (see above). The old
+    file stays open (and locked) until the new one is in place; ``con`` must not be used afterwards."""
+    con.execute("CHECKPOINT")
+    fresh = path.with_name(f".{path.name}.compacting-{os.getpid()}")
+    for leftover in path.parent.glob(f".{path.name}.compacting-*"):  # a killed compaction's copy (lock held)
+        leftover.unlink(missing_ok=True)
+    try:
+        con.execute(f"ATTACH {_literal(str(fresh))} AS htna_compacted")
+        try:
+            con.execute(f"COPY FROM DATABASE {_catalog(con)} TO htna_compacted")
+        finally:
+            con.execute("DETACH htna_compacted")
+        make_private_file(fresh)
+        with open(fresh, "rb+") as fh:
+            os.fsync(fh.fileno())
+        crash_point("warehouse:compact:before-replace")
+        os.replace(fresh, path)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        Path(f"{fresh}.wal").unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+    compaction_marker(path).unlink(missing_ok=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def compact(path: Path | str, timeout_s: float = 3600.0) -> None:
+    """Compact the warehouse now (waiting for another process's run to finish)."""
+    path = Path(path)
+    if str(path.resolve()) in _HELD:
+        raise RuntimeError("compact() inside held_open() of the same file: it compacts when the block ends")
+    with connect(path, timeout_s=timeout_s) as con:
+        _compact_open(con, path)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -193,7 +277,9 @@ def _wave_write(con: duckdb.DuckDBPyConnection, table: str, wave: str,
             for c, kind in columns:
                 if c not in existing:
                     con.execute(f"ALTER TABLE {t} ADD COLUMN {_ident(c)} {kind}")
-            con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave])
+            deleted = con.execute(f"DELETE FROM {t} WHERE wave = ?", [wave]).fetchone()[0]
+            if deleted:  # the old rows' bytes stay in the file until it is compacted
+                _mark_for_compacting(con)
         yield t
         crash_point(f"warehouse:{table}:before-commit")
         con.execute("COMMIT")

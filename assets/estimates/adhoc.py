@@ -293,7 +293,9 @@ def _numeric(values: pd.Series, path: Path, name: str) -> np.ndarray:
     parsed = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype=float)
     bad = [u for u, p in zip(uniques, parsed) if not np.isfinite(p)]
     if bad:
-        raise InputError(path, f"{name} has values that are not numbers: {', '.join(map(repr, bad[:5]))}", column=name)
+        first = int(np.flatnonzero(values.isin(bad[:1]).to_numpy())[0]) + 2  # its line, header on line 1
+        raise InputError(path, f"{name} has {len(bad)} distinct value(s) that are not numbers, the first on line "
+                         f"{first}", column=name, value=bad[0])
     out = np.full(len(values), np.nan)
     ok = codes >= 0
     out[ok] = parsed[codes[ok]]
@@ -329,9 +331,9 @@ def _outcome(frame: pd.DataFrame, spec: str, column: str, value: str | None, pat
             mapped = np.array([1.0 if v in YES else 0.0 for v in lower])
             kind = "proportion"
         else:
-            bad = [u for u, n in zip(uniques, numbers) if not np.isfinite(n)][:5]
-            raise InputError(path, f"{column!r} is neither numeric nor yes/no (values such as "
-                             f"{', '.join(map(repr, bad))})", column=column,
+            bad = [u for u, n in zip(uniques, numbers) if not np.isfinite(n)]
+            raise InputError(path, f"{column!r} is neither numeric nor yes/no ({len(bad)} distinct other "
+                             "value(s))", column=column, value=bad[0],
                              fix=f"for the share giving one answer use --outcome {column}=VALUE")
         y = np.full(len(values), np.nan)
         ok = codes >= 0

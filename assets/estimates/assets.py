@@ -11,7 +11,7 @@ from assets.estimates.trends import indicator_trends as compute_trends
 from assets.estimates.services import counties_without_after_hours as compute_after_hours_gaps
 from assets.estimates.services import service_coverage_by_county as compute_coverage
 from assets.estimates.weighting import weight_officers
-from pipelines.failures import as_user_failure
+from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
@@ -21,6 +21,7 @@ GROUP = "estimates"
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses",  # rows that passed the checks
                                                metadata={"htna/columns": "weighting"})})  # the columns it reads
+@value_safe
 def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                     officer_responses: pd.DataFrame) -> pd.DataFrame:
     """How many sworn officers each responding officer stands for: one row per accepted respondent
@@ -50,6 +51,7 @@ def officer_weights(context: dg.AssetExecutionContext, settings: AssessmentSetti
                                                metadata={"htna/columns": "headline"}),  # the columns it reads
                "officer_weights": dg.AssetIn(metadata={"htna/columns": "weights"}),
                "officer_survey_questions": dg.AssetIn()})
+@value_safe
 def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                         officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
                         officer_survey_questions: pd.DataFrame) -> pd.DataFrame:
@@ -79,6 +81,7 @@ def headline_indicators(context: dg.AssetExecutionContext, settings: AssessmentS
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"stakeholder_interviews": dg.AssetIn("accepted_stakeholder_interviews"),
                "survivor_interviews": dg.AssetIn("accepted_survivor_interviews")})
+@value_safe
 def interview_theme_counts(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            stakeholder_interviews: pd.DataFrame, survivor_interviews: pd.DataFrame) -> pd.DataFrame:
     """How many stakeholder and survivor interviews raised each service gap or barrier (housing,
@@ -96,6 +99,7 @@ def interview_theme_counts(context: dg.AssetExecutionContext, settings: Assessme
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"headline_indicators": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())})
+@value_safe
 def indicator_trends(context: dg.AssetExecutionContext, headline_indicators: pd.DataFrame) -> pd.DataFrame:
     """How each indicator moved: change from the previous survey wave and from the first, with an
     interval and a test, for every wave up to this one already in the warehouse (every cell; the
@@ -111,6 +115,7 @@ def indicator_trends(context: dg.AssetExecutionContext, headline_indicators: pd.
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"survey_exports": dg.AssetIn(), "service_providers": dg.AssetIn()})
+@value_safe
 def service_coverage_by_county(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                                survey_exports: pd.DataFrame, service_providers: pd.DataFrame) -> pd.DataFrame:
     """Where services fall short: one row per county and service type (emergency response, basic
@@ -127,6 +132,7 @@ def service_coverage_by_county(context: dg.AssetExecutionContext, settings: Asse
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@value_safe
 def counties_without_after_hours(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                                  service_coverage_by_county: pd.DataFrame) -> pd.DataFrame:
     """The counties with no after-hours response: one row per county where a service the config

@@ -9,21 +9,32 @@ Archiving the same bytes again for the same wave is a no-op. A changed file for 
 wave's current export; the record of the old version stays, marked ``superseded_by`` the new hash,
 so every published number can be traced to the exact bytes it came from. Plain functions; the
 Dagster asset calls :func:`archive_export` and uses :func:`current_export` for lineage metadata.
+
+Retention (:func:`apply_retention`): exports are kept for the most recent waves only (the config's
+``raw_archive.keep_waves``, default the current wave and the one before it); older ones are
+deleted and their records marked ``removed_at``. Erasure (:func:`rewrite_wave_exports`): the
+archived exports of a wave are rewritten without a respondent, their records following the new
+hashes and counting the records ``erased`` (never naming whom). The folder is the owner's only, and
+one process at a time changes it (a lock file).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 from assets.ingest.exports import sha256_of
 from pipelines.errors import InputError
+from pipelines.permissions import restrict_umask
 
 RECORDS = "records.jsonl"
 
@@ -41,6 +52,8 @@ class ArchiveRecord:
     archive_path: str
     superseded_by: str | None = None
     superseded_at: str | None = None
+    removed_at: str | None = None  # the file was deleted (retention); the record stays
+    erased: int = 0  # records taken out of the file by `htna erase` (how many, never whose)
 
     @property
     def current(self) -> bool:
@@ -73,7 +86,8 @@ def read_records(archive: Path) -> list[ArchiveRecord]:
         if not line.strip():
             continue
         try:
-            out.append(ArchiveRecord(**json.loads(line)))
+            known = {f.name for f in fields(ArchiveRecord)}
+            out.append(ArchiveRecord(**{k: v for k, v in json.loads(line).items() if k in known}))
         except (ValueError, TypeError) as exc:
             raise InputError(path, f"archive record is damaged ({exc})", row=i,
                              fix="restore records.jsonl from backup; the archived files themselves are intact") from None
@@ -100,6 +114,19 @@ def _copy_hashed(source: Path, target: Path) -> str:
 
 def archive_export(path: Path | str, wave: str, archive: Path | str, dataset: str = "officer_survey",
                    sha256: str | None = None) -> ArchiveResult:
+    """Copy an export into the archive under its SHA-256 and record it as the wave's current export
+    (one process at a time: see :func:`_archive_export`)."""
+    restrict_umask()  # the archive holds respondent-level exports: its folders and files are the owner's only
+    if not Path(path).is_file():
+        raise InputError(path, "file not found", fix="check the path of the export")
+    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")  # it names a folder of the archive
+    with _locked(Path(archive)):
+        return _archive_export(path, wave, archive, dataset, sha256)
+
+
+def _archive_export(path: Path | str, wave: str, archive: Path | str, dataset: str = "officer_survey",
+                    sha256: str | None = None) -> ArchiveResult:
     """Copy an export into the archive under its SHA-256 and record it as the wave's current export.
 
     ``sha256`` is the file's digest when the caller already computed it in this run (survey_exports
@@ -157,3 +184,95 @@ def current_export(archive: Path | str, wave: str, dataset: str = "officer_surve
 def wave_history(archive: Path | str, wave: str, dataset: str = "officer_survey") -> list[ArchiveRecord]:
     """Every version archived for the wave, oldest first."""
     return [r for r in read_records(Path(archive)) if r.wave == wave and r.dataset == dataset]
+
+
+@contextmanager
+def _locked(archive: Path) -> Iterator[None]:
+    """One process at a time reads and rewrites the archive (a lock on the folder itself)."""
+    if not archive.exists():
+        archive.mkdir(parents=True, exist_ok=True)
+        os.chmod(archive, 0o700)
+    fd = os.open(archive, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _delete_file(archive: Path, relative: str) -> None:
+    target = archive / relative
+    target.unlink(missing_ok=True)
+    _remove_if_empty(target.parent)
+
+
+def apply_retention(archive: Path | str, keep_waves: int) -> list[ArchiveRecord]:
+    """Delete the archived exports of every wave but the ``keep_waves`` most recent ones in the
+    archive; their records stay, marked ``removed_at``. Returns the records newly removed."""
+    archive = Path(archive)
+    if not (archive / RECORDS).exists():
+        return []
+    with _locked(archive):
+        records = read_records(archive)
+        kept = set(sorted({r.wave for r in records}, reverse=True)[:keep_waves])
+        removed = [r for r in records if r.wave not in kept and r.removed_at is None]
+        if not removed:
+            return []
+        now = _now()
+        for r in removed:
+            r.removed_at = now
+        in_use = {r.archive_path for r in records if r.removed_at is None}
+        for r in removed:
+            if r.archive_path not in in_use:  # the same bytes may still be another kept wave's export
+                _delete_file(archive, r.archive_path)
+        _write_records(archive, records)
+    return removed
+
+
+def rewrite_wave_exports(archive: Path | str, wave: str, dataset: str,
+                         rewrite: Callable[[Path, Path], int]) -> int:
+    """Rewrite every archived export of ``wave`` and ``dataset`` with ``rewrite(source, target)``
+    (which returns how many records it took out; 0 leaves the file as it was); records follow the
+    new hashes. Returns the number of files rewritten."""
+    archive = Path(archive)
+    if not (archive / RECORDS).exists():
+        return 0
+    changed = 0
+    with _locked(archive):
+        records = read_records(archive)
+        renamed: dict[str, str] = {}
+        for r in records:
+            if r.wave != wave or r.dataset != dataset or r.removed_at is not None:
+                continue
+            source = archive / r.archive_path
+            tmp = archive / f".{r.file_name}.erasing"
+            tmp.unlink(missing_ok=True)
+            try:
+                taken = rewrite(source, tmp)
+                if not taken:
+                    continue
+                digest = sha256_of(tmp)
+                target = archive / digest / r.file_name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(target.parent, 0o700)
+                os.replace(tmp, target)
+                os.chmod(target, 0o400)
+            finally:
+                tmp.unlink(missing_ok=True)
+            old_path = r.archive_path
+            renamed[r.sha256] = digest
+            r.sha256, r.archive_path, r.bytes = digest, str(target.relative_to(archive)), target.stat().st_size
+            r.erased += taken
+            changed += 1
+            if all(o.archive_path != old_path for o in records):
+                _delete_file(archive, old_path)
+        for r in records:
+            if r.superseded_by in renamed:
+                r.superseded_by = renamed[r.superseded_by]
+        if changed:
+            _write_records(archive, records)
+    return changed

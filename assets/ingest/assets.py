@@ -6,10 +6,11 @@ import pandas as pd
 
 from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import survey_questions, to_officer_responses
-from assets.ingest.archive import archive_export
+from assets.ingest.archive import apply_retention, archive_export
 from assets.ingest.readers import is_kept, read_export
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
-from pipelines.failures import as_user_failure
+from pipelines.failures import as_user_failure, value_safe
+from pipelines.input_files import check_input_file
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
@@ -17,13 +18,14 @@ GROUP = "ingest"
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"csv", "duckdb"}, owners=["team:evaluation"])
+@value_safe
 def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> pd.DataFrame:
     """The files received for this wave, as received: dataset, file name, SHA-256, size and respondent
     rows. The fingerprint ties every published number to the exact exports it came from."""
     with as_user_failure():
-        exports = find_exports(settings.data_path(), context.partition_key)
-    context.add_output_metadata({"files": len(exports), "synthetic": bool(exports["synthetic"].any())})
-    return exports
+        exports = find_exports(settings.data_path(), context.partition_key, settings.assessment().config.input_limits)
+        context.add_output_metadata({"files": len(exports), "synthetic": bool(exports["synthetic"].any())})
+        return exports
 
 
 @dg.multi_asset(
@@ -48,6 +50,7 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
                         "leaves out only the indicators, models and checks that need it."),
     },
 )
+@value_safe
 def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       survey_exports: pd.DataFrame):
     """The officer survey export mapped onto the codebook, with unusable rows quarantined, and which of
@@ -56,12 +59,19 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
     with as_user_failure():
         assessment = settings.assessment()
         name = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "file_name"].iloc[0]
-        path = wave_folder(settings.data_path(), wave) / name
+        folder = wave_folder(settings.data_path(), wave)
+        path = folder / name
+        # a regular file of the wave folder within the limits (its content was checked by survey_exports
+        # if it is still the file read there)
+        check_input_file(path, folder, assessment.config.input_limits, content=not is_kept(path))
         # every export is kept, by content hash, beside the warehouse (owner-only), with its wave; the hash
         # survey_exports took is reused while the file is the one it read in this process (else hashed again)
         digest = survey_exports.loc[survey_exports["dataset"] == "officer_survey", "sha256"].iloc[0]
         archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive",
                                   sha256=digest if is_kept(path) else None)
+        # exports of older waves than the configured retention are deleted (their records stay)
+        removed = apply_retention(settings.warehouse_path().parent / "raw_archive",
+                                  assessment.config.raw_archive.keep_waves)
         raw = read_export(path)  # any supported layout, detected from the file
         accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
     meta = {
@@ -75,6 +85,7 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
         "matched_by": dg.MetadataValue.json(report.matched_by),
         "unplaced_counties": report.unplaced_counties,
         "archived_sha256": archived.record.sha256, "archived_new_version": archived.new,
+        "archive_exports_removed": len(removed),
     }
     meta["not_collected"] = dg.MetadataValue.json(report.not_collected)
     meta["coded_columns"] = dg.MetadataValue.json(report.codes)  # codes (declared metadata), never answers
@@ -92,16 +103,20 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
 def _interview_asset(dataset: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(name=dataset, partitions_def=survey_waves, group_name=GROUP, kinds={"csv", "duckdb"},
               owners=["team:evaluation"], description=description, ins={"survey_exports": dg.AssetIn()})
+    @value_safe
     def _asset(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                survey_exports: pd.DataFrame) -> pd.DataFrame:
         wave = context.partition_key
         files = survey_exports.loc[survey_exports["dataset"] == dataset, "file_name"]
         with as_user_failure():
-            frame = getattr(settings.assessment().frames, dataset)
+            assessment = settings.assessment()
+            frame = getattr(assessment.frames, dataset)
             if files.empty:
                 context.log.warning(f"no {dataset} file for wave {wave}")
                 return pd.DataFrame(columns=["wave", "interview_id"])
-            return read_interviews(wave_folder(settings.data_path(), wave) / files.iloc[0], frame, dataset, wave)
+            folder = wave_folder(settings.data_path(), wave)
+            check_input_file(folder / files.iloc[0], folder, assessment.config.input_limits)
+            return read_interviews(folder / files.iloc[0], frame, dataset, wave)
 
     return _asset
 
@@ -133,6 +148,7 @@ survivor_interviews = _interview_asset(
                         "never the provider's name. Rows read = accepted + quarantined."),
     },
 )
+@value_safe
 def service_providers(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       survey_exports: pd.DataFrame):
     """The wave's service-provider inventory matched to the config's counties, service types and hours."""
@@ -145,10 +161,14 @@ def service_providers(context: dg.AssetExecutionContext, settings: AssessmentSet
         yield dg.Output(empty_service_quarantine(), output_name="service_providers_quarantine")
         return
     with as_user_failure():
-        path = wave_folder(settings.data_path(), wave) / files.iloc[0]
+        assessment = settings.assessment()
+        folder = wave_folder(settings.data_path(), wave)
+        path = folder / files.iloc[0]
+        check_input_file(path, folder, assessment.config.input_limits)
         archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive",
                                   dataset="provider_inventory")
-        accepted, quarantine, report = read_service_inventory(path, settings.assessment(), wave)
+        apply_retention(settings.warehouse_path().parent / "raw_archive", assessment.config.raw_archive.keep_waves)
+        accepted, quarantine, report = read_service_inventory(path, assessment, wave)
     meta = {"inventory": True, "file_name": report.file_name, "rows_read": report.rows_read,
             "rows_accepted": report.rows_accepted, "rows_quarantined": report.rows_quarantined,
             "reconciles": report.reconciles(), "encoding": report.encoding,

@@ -9,6 +9,7 @@ unchanged file never counts as new data, while any change of content does. File 
 from __future__ import annotations
 
 import hashlib
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +30,11 @@ def scan_wave(folder: Path, cache: dict[str, list] | None = None) -> WaveContent
     cache = cache or {}
     files: dict[str, tuple[int, int, str]] = {}
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith(IGNORED_PREFIXES):
+        if path.name.startswith(IGNORED_PREFIXES):
             continue
-        st = path.stat()
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode):  # a link, FIFO or device is never read (the run refuses it)
+            continue
         cached = cache.get(path.name)
         if cached is not None and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
             digest = cached[2]

@@ -9,14 +9,17 @@ carry the synthetic-data banner.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.config import InterviewFrame
+from pipelines.config import InputLimits, InterviewFrame
 from pipelines.errors import InputError
+from pipelines.input_files import check_input_file, read_regular
 
 DATASET_FILES = {
     "officer_survey": ("officer_survey.csv", "officer_survey.xlsx", "officer_survey.tsv", "officer_survey.txt",
@@ -45,34 +48,44 @@ def wave_folder(data_dir: Path, wave: str) -> Path:
     return folder
 
 
+#: the synthetic-data manifest is a few lines of JSON
+MANIFEST_MAX_BYTES = 64 * 1024
+
+
 def is_synthetic(folder: Path) -> bool:
-    """True when the folder holds generated demonstration data (its manifest says so)."""
+    """True when the folder holds generated demonstration data (its manifest says so). A manifest
+    that is not a regular file of the folder is refused (:mod:`pipelines.input_files`)."""
     manifest = folder / SYNTHETIC_MANIFEST
-    if not manifest.exists():
+    if not os.path.lexists(manifest):
         return False
+    data = read_regular(manifest, folder, max_bytes=MANIFEST_MAX_BYTES)
     try:
-        return bool(json.loads(manifest.read_text(encoding="utf-8")).get("synthetic", True))
-    except (ValueError, OSError):
+        return bool(json.loads(data.decode("utf-8")).get("synthetic", True))
+    except (ValueError, AttributeError):
         return True  # an unreadable manifest still marks the folder as not real data
 
 
 def _count_rows(path: Path, header_rows: int) -> int:
     from assets.ingest.raw import decode_text
 
-    text, _, _ = decode_text(path, path.read_bytes())
+    text, _, _ = decode_text(path, read_regular(path))
     import csv
     import io
 
     return max(0, sum(1 for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)) - header_rows)
 
 
-def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
-    """One row per input file of the wave: dataset, file name, SHA-256, size, respondent rows."""
+def find_exports(data_dir: Path, wave: str, limits: InputLimits | None = None) -> pd.DataFrame:
+    """One row per input file of the wave: dataset, file name, SHA-256, size, respondent rows.
+
+    Each file is checked before it is read: a regular file of the wave folder within ``limits``."""
     folder = wave_folder(data_dir, wave)
     synthetic = is_synthetic(folder)
     rows = []
     for dataset, names in DATASET_FILES.items():
-        path = next((folder / n for n in names if (folder / n).exists()), None)
+        path = next((folder / n for n in names if os.path.lexists(folder / n)), None)  # a link too: refused
+        if path is not None:
+            check_input_file(path, folder, limits)
         if path is None:
             if dataset == "officer_survey":
                 raise InputError(folder / names[0], "the officer survey export is missing",
@@ -89,8 +102,11 @@ def find_exports(data_dir: Path, wave: str) -> pd.DataFrame:
         else:
             try:
                 n = _count_rows(path, 1)
+            except InputError:
+                raise
             except Exception as exc:  # noqa: BLE001 - malformed text is reported when the file is read properly
-                raise InputError(path, f"cannot read the file as CSV ({exc})", fix="re-export the file as CSV") from None
+                raise InputError(path, f"cannot read the file as CSV ({type(exc).__name__})",
+                                 fix="re-export the file as CSV") from None
         rows.append({"wave": wave, "dataset": dataset, "file_name": path.name, "sha256": sha256_of(path),
                      "bytes": path.stat().st_size, "rows": n, "synthetic": synthetic})
     for path in answer_code_files(folder):  # what declares the officer export's answer codes is part of it
@@ -107,18 +123,24 @@ def answer_code_files(folder: Path) -> list[Path]:
 
 
 def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) -> pd.DataFrame:
-    """Read a coded interview matrix and check it against the coding frame."""
+    """Read a coded interview matrix and check it against the coding frame.
+
+    Messages name the row, the column and the rule, never a cell's content (an interview id or a
+    code could identify the person interviewed)."""
+    data = read_regular(path)
     try:
         with warnings.catch_warnings():  # rows wider than the header: an error, not shifted columns
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
+            table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                                index_col=False)
     except pd.errors.ParserWarning:
         raise InputError(path, "a row has more cells than the header row", fix="check for an unquoted comma "
                          "inside a cell or a missing column name; one column per name in the header") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"not a readable CSV code matrix ({str(exc).splitlines()[0]})",
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})", row=data[:exc.start].count(b"\n") + 1,
+                         fix="save the code matrix as UTF-8 CSV") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"not a readable CSV code matrix ({_parser_problem(exc)})",
                          fix="export the code matrix as CSV, one row per interview") from None
     table.columns = [c.strip() for c in table.columns]
     if frame.id_column not in table.columns:
@@ -128,15 +150,17 @@ def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) 
     if missing:
         raise InputError(path, f"theme codes missing from the matrix: {', '.join(missing)}", row=1,
                          fix="add a 0/1 column for each theme of the coding frame (0 where it never came up)")
-    out = pd.DataFrame({"wave": wave, "interview_id": table[frame.id_column].str.strip()})
+    ids = table[frame.id_column].str.strip()
+    # a blank id is missing (the quality checks hold the interview back), not an id shared by the blank rows
+    out = pd.DataFrame({"wave": wave, "interview_id": ids.where(ids != "", None)})
     for attr, levels in frame.attributes.items():
         if attr in table.columns:
             vals = table[attr].str.strip()
             bad = vals[(vals != "") & ~vals.isin(levels)]
             if len(bad):
                 i = int(bad.index[0])
-                raise InputError(path, f"{bad.iloc[0]!r} is not a {attr} of the coding frame", row=i + 2,
-                                 column=attr, fix=f"use one of: {', '.join(levels)}")
+                raise InputError(path, f"not a {attr} of the coding frame", row=i + 2, column=attr,
+                                 value=bad.iloc[0], fix=f"use one of: {', '.join(levels)}")
             out[attr] = vals.replace("", None)
         else:
             out[attr] = None
@@ -145,12 +169,24 @@ def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) 
         bad = vals[~vals.isin(["0", "1", ""])]
         if len(bad):
             i = int(bad.index[0])
-            raise InputError(path, f"theme cell {bad.iloc[0]!r} is not 0 or 1", row=i + 2, column=t.code,
+            raise InputError(path, "a theme cell is not 0 or 1", row=i + 2, column=t.code, value=bad.iloc[0],
                              fix="code each theme 1 if it came up in the interview, else 0")
         out[t.code] = vals.map({"1": True, "0": False, "": None}).astype("boolean")
-    dup = out["interview_id"].duplicated()
+    dup = out["interview_id"].duplicated() & out["interview_id"].notna()
     if dup.any():
         i = int(dup.idxmax())
-        raise InputError(path, f"interview id {out['interview_id'][i]!r} appears twice", row=i + 2,
+        first = int((out["interview_id"] == out["interview_id"][i]).idxmax())
+        raise InputError(path, f"the interview id of this row is also the id of row {first + 2}", row=i + 2,
                          column=frame.id_column, fix="each interview must have its own row and id")
     return out
+
+
+def _parser_problem(exc: Exception) -> str:
+    """A parser's complaint reduced to where it happened (its text may quote the file)."""
+    import re
+
+    text = str(exc)
+    where = re.search(r"\b(line|row) (\d+)", text)
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return "the file is empty"
+    return f"{type(exc).__name__} at line {where.group(2)}" if where else type(exc).__name__

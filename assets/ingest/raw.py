@@ -159,17 +159,11 @@ BOMS = ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with BOM"), (b"\xff\xfe", "utf-16"
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, or an InputError saying why they cannot be had."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "file not found", fix="check the path of the export") from None
-    except IsADirectoryError:
-        raise InputError(path, "this is a folder, not an export file", fix="give the path of the export file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied", fix="make the file readable, or copy it somewhere you can read") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    """The file's bytes, or an InputError saying why they cannot be had. Only a regular file is
+    read: a link, FIFO or device is refused before it is opened (:mod:`pipelines.input_files`)."""
+    from pipelines.input_files import read_regular
+
+    return read_regular(path)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:

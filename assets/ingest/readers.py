@@ -147,7 +147,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many types for a damaged workbook
-        raise InputError(path, f"not a readable Excel workbook ({type(exc).__name__}: {str(exc)[:160]})",
+        raise InputError(path, f"not a readable Excel workbook ({type(exc).__name__})",  # its text may quote a cell
                          fix="open it in Excel and save it again as .xlsx, or export the responses as CSV") from None
     width = max((len(r) for r in rows), default=0)
     while width and all(len(r) < width or r[width - 1] == "" for r in rows):
@@ -229,7 +229,8 @@ def _read_sav(path: Path) -> tuple[list[str], list[str], pd.DataFrame, list[str]
 
     result = _read_sav_isolated(path)
     if result[0] != "ok":
-        raise InputError(path, f"not a readable SPSS .sav file ({result[1]})", fix=_SAV_FIX)
+        known = result[1] in ("reading it did not finish", "the SPSS reader crashed on it")  # the reader's own text may quote it
+        raise InputError(path, "not a readable SPSS .sav file" + (f" ({result[1]})" if known else ""), fix=_SAV_FIX)
     _, frame, names, column_labels, value_labels = result
     labels = [lab if lab else n for n, lab in zip(names, column_labels or [None] * len(names))]
     notes: list[str] = []

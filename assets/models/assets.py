@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.models import training_gap as tg
-from pipelines.failures import as_user_failure
+from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
@@ -26,6 +26,7 @@ def _not_collected(questions: pd.DataFrame) -> set[str]:
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins=_ACCEPTED)
+@value_safe
 def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                        officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
                        officer_survey_questions: pd.DataFrame) -> pd.DataFrame:
@@ -54,6 +55,7 @@ def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSe
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins=_ACCEPTED)
+@value_safe
 def training_gap_by_county(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
                            officer_survey_questions: pd.DataFrame, training_gap_model: pd.DataFrame) -> pd.DataFrame:
@@ -87,6 +89,7 @@ def training_gap_by_county(context: dg.AssetExecutionContext, settings: Assessme
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"training_gap_model": dg.AssetIn(), "training_gap_by_county": dg.AssetIn(),
                "officer_survey_questions": dg.AssetIn()})
+@value_safe
 def model_cards(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                 training_gap_model: pd.DataFrame, training_gap_by_county: pd.DataFrame,
                 officer_survey_questions: pd.DataFrame) -> pd.DataFrame:

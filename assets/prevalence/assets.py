@@ -14,7 +14,7 @@ from assets.prevalence.tables import (
     prevalence_estimate_table,
     prevalence_sensitivity_table,
 )
-from pipelines.failures import as_user_failure
+from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
@@ -30,6 +30,7 @@ def _finish(context: dg.AssetExecutionContext, result: StageResult) -> pd.DataFr
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@value_safe
 def case_list_overlap(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> pd.DataFrame:
     """How many distinct victims were on each combination of the agencies' case lists this wave
     (hotline, advocates, law enforcement, health, child welfare), overall and per stratum: the
@@ -41,6 +42,7 @@ def case_list_overlap(context: dg.AssetExecutionContext, settings: AssessmentSet
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@value_safe
 def prevalence_estimate(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                         case_list_overlap: pd.DataFrame) -> pd.DataFrame:
     """The estimated number of trafficking victims in the year, counting those no agency saw, with
@@ -53,6 +55,7 @@ def prevalence_estimate(context: dg.AssetExecutionContext, settings: AssessmentS
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
+@value_safe
 def prevalence_sensitivity(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            case_list_overlap: pd.DataFrame) -> pd.DataFrame:
     """How much the victim estimate depends on modelling choices: the estimate and interval under

@@ -19,6 +19,7 @@ Plain code: no Dagster. Problems the user can fix raise :class:`pipelines.errors
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -30,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import InputError
+from pipelines.config import InputLimits
+from pipelines.errors import HtnaError, InputError
 
 from .linkage import (
     MIN_SECRET_BYTES,
@@ -40,6 +42,7 @@ from .linkage import (
     _is_date_field,
     linkage_key,
     secret_from_env,
+    weak_secret_problem,
 )
 from .overlap import COUNT_COLUMN, OverlapTableError, all_histories, complete_overlap_table
 
@@ -67,26 +70,29 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    """Read a CSV as text (UTF-8, with or without BOM; Windows-1252 as a fallback)."""
+    """Read a CSV as text (UTF-8, with or without BOM; Windows-1252 as a fallback). Only a regular
+    file is read (:func:`pipelines.input_files.read_regular`); messages never quote the file."""
+    from pipelines.input_files import read_regular
+
+    data = read_regular(path)
     last: Exception | None = None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             with warnings.catch_warnings():  # rows wider than the header: an error, not shifted columns
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, index_col=False,
-                                   **kwargs)
+                return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding=encoding,
+                                   index_col=False, **kwargs)
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.ParserWarning:
             raise InputError(path, "a row has more cells than the header row",
                              fix="check for an unquoted comma inside a cell or a missing column name") from None
-        except FileNotFoundError:
-            raise InputError(path, "file not found") from None
         except pd.errors.EmptyDataError:
             raise InputError(path, "the file is empty", fix="export the table with a header row") from None
         except pd.errors.ParserError as exc:
-            problem = str(exc).strip().splitlines()[0]
-            raise InputError(path, f"not a readable CSV table ({problem})",
+            where = re.search(r"\bline (\d+)", str(exc))  # the parser's text may quote the file: its line only
+            raise InputError(path, "not a readable CSV table" + (f" (the parser stopped at line {where.group(1)})"
+                                                                  if where else ""),
                              fix="save the table as comma-separated values, one header row") from None
     raise InputError(path, f"cannot decode the file as text ({type(last).__name__})",
                      fix="save it as UTF-8 CSV")
@@ -117,8 +123,9 @@ def _match_lists(found: Sequence[str], configured: Sequence[tuple[str, str]],
     if not configured:
         out = {f: column_name(f) if sanitize else str(f).strip() for f in found}
         clash = sorted({v for v in out.values() if list(out.values()).count(v) > 1})
-        if clash:
-            raise InputError(path, f"list names {sorted(found)} collide as column names {clash}",
+        if clash:  # the names are not shown: in a damaged case-level file they may be anything
+            raise InputError(path, f"{len(found)} list names include some that differ only in case, spaces or "
+                             "punctuation (they would make the same column)",
                              fix="give the lists distinct names (letters, digits, underscores)")
         return out
     lookup: dict[str, str] = {}
@@ -199,7 +206,7 @@ def read_overlap_file(
         bad = num.isna() | ~num.isin([0, 1])
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(path, f"list cell {raw[c].iloc[i]!r} is not 0 or 1", row=i + 2, column=c,
+            raise InputError(path, "a list cell is not 0 or 1", row=i + 2, column=c, value=raw[c].iloc[i],
                              fix="mark 1 if the cases were on the list, 0 if not")
         values[mapping[c]] = num.astype(np.int64).to_numpy()
     table = pd.DataFrame(values)
@@ -212,8 +219,8 @@ def read_overlap_file(
         ~(filled < 2.0**53)  # infinite, or beyond exact whole numbers
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(path, f"count {raw[count_col].iloc[i]!r} is not a whole number of cases",
-                         row=i + 2, column=count_col, fix="counts are whole numbers, 0 or more")
+        raise InputError(path, "the count is not a whole number of cases", row=i + 2, column=count_col,
+                         value=raw[count_col].iloc[i], fix="counts are whole numbers, 0 or more")
     counts = num.fillna(0).astype(np.int64).to_numpy()
     seen_nowhere = hist_zero & (counts > 0)
     if seen_nowhere.any():
@@ -240,8 +247,8 @@ def read_overlap_file(
         bad = ((strata == "") | (strata.str.casefold() == ALL_STRATA)).to_numpy() & keep
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(path, f"stratum {raw[strat_col].iloc[i]!r} is blank or the reserved "
-                             f"{ALL_STRATA!r} (all cases together)", row=i + 2, column=strat_col,
+            raise InputError(path, f"the stratum is blank or the reserved {ALL_STRATA!r} (all cases together)",
+                             row=i + 2, column=strat_col,
                              fix="give every row its stratum; the pooled table is made for you")
         table.insert(0, "stratum", strata.to_numpy())
         parts = []
@@ -261,10 +268,14 @@ def read_overlap_file(
 
 
 def _manifest_says_synthetic(folder: Path) -> bool:
-    """True only for a readable SYNTHETIC.json whose ``synthetic`` is literally true."""
+    """True only for a readable SYNTHETIC.json, a regular file of the folder, whose ``synthetic`` is
+    literally true (a link or anything else is not enough for the public demo key)."""
+    from pipelines.input_files import read_regular
+
     try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("synthetic") is True
-    except (OSError, ValueError, AttributeError):
+        data = read_regular(folder / MANIFEST, folder, max_bytes=64 * 1024)
+        return json.loads(data.decode("utf-8")).get("synthetic") is True
+    except (HtnaError, ValueError, AttributeError):
         return False
 
 
@@ -279,12 +290,17 @@ def linkage_secret_for(folder: Path, path: Path | None = None) -> Secret:
     synthetic demonstration data only, the public demo key; otherwise an :class:`InputError`."""
     value = os.environ.get(SECRET_ENV_VAR)
     where = path or folder / CASE_LISTS_FILE
+    synthetic = _manifest_says_synthetic(folder)
     if value is not None and value.strip():
         try:
-            return Secret(secret_from_env(), "environment")
+            key = secret_from_env()
         except LinkageSecretError as exc:
             raise InputError(where, str(exc), fix=_SECRET_FIX) from None
-    if _manifest_says_synthetic(folder):
+        problem = None if synthetic else weak_secret_problem(key)  # real case lists: a real secret
+        if problem:
+            raise InputError(where, problem, fix=_SECRET_FIX)
+        return Secret(key, "environment")
+    if synthetic:
         from .demo import DEMO_LINKAGE_SECRET
 
         return Secret(DEMO_LINKAGE_SECRET, "demo")
@@ -357,8 +373,10 @@ def read_case_lists(
     if unknown:
         i = int(np.flatnonzero((names_in == unknown[0]).to_numpy())[0])
         known = ", ".join(n for n, _ in lists)
-        raise InputError(path, f"{unknown[0]!r} is not a list of prevalence.lists ({known})", row=i + 2,
-                         column=list_col, fix="use the list names of the config, or add the list there")
+        raise InputError(path, f"the list name is not one of prevalence.lists ({known})", row=i + 2,
+                         column=list_col, value=unknown[0],
+                         fix="use the list names of the config, or add the list there; if the row is short, a "
+                             "cell is missing and the others have moved left")
     present = set(mapping.values())  # a configured list with no records is left out, not a zero list
     list_names = [n for n, _ in lists if n in present] if lists else sorted(present)
 
@@ -435,20 +453,28 @@ def read_wave_lists(
     identifiers: Sequence[str],
     lists: Sequence[tuple[str, str]] = (),
     stratum: str | None = None,
+    limits: InputLimits | None = None,
 ) -> WaveLists:
-    """Find and read the wave's case lists in ``folder`` (the overlap file wins if both exist)."""
+    """Find and read the wave's case lists in ``folder`` (the overlap file wins if both exist).
+
+    The file read is first checked to be a regular file of the folder within ``limits``
+    (:func:`pipelines.input_files.check_input_file`): a link or FIFO in its place is refused."""
+    from pipelines.input_files import check_input_file
+
     overlap, cases = folder / OVERLAP_FILE, folder / CASE_LISTS_FILE
-    if not overlap.is_file() and not cases.is_file():
+    if not os.path.lexists(overlap) and not os.path.lexists(cases):
         return WaveLists(None, notes=[f"no case lists for this wave: neither {OVERLAP_FILE} nor "
                                       f"{CASE_LISTS_FILE} in {folder}; the prevalence tables are empty"])
     notes: list[str] = []
-    if overlap.is_file():
-        if cases.is_file():
+    if os.path.lexists(overlap):
+        if os.path.lexists(cases):
             notes.append(f"both {OVERLAP_FILE} and {CASE_LISTS_FILE} are present; using {OVERLAP_FILE}")
+        check_input_file(overlap, folder, limits)
         table = read_overlap_file(overlap, lists=lists, stratum=stratum, sanitize=True)
         meta: dict[str, object] = {"source": OVERLAP_FILE, "linkage": "none (aggregated table)"}
         source = OVERLAP_FILE
     else:
+        check_input_file(cases, folder, limits)
         secret = linkage_secret_for(folder, cases)
         if secret.source == "demo":
             notes.append("synthetic wave: case lists keyed with the public DEMO linkage key "

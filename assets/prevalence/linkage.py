@@ -38,6 +38,7 @@ MIN_SECRET_BYTES = 32
 _KEY_VERSION = "htna-linkage-v1"
 
 __all__ = [
+    "MIN_SECRET_BITS",
     "MIN_SECRET_BYTES",
     "SECRET_ENV_VAR",
     "LinkageError",
@@ -49,6 +50,7 @@ __all__ = [
     "normalise_text",
     "overlap_from_records",
     "secret_from_env",
+    "weak_secret_problem",
 ]
 
 
@@ -107,6 +109,37 @@ def secret_from_env(var: str = SECRET_ENV_VAR) -> bytes:
             "kept out of the repository); there is no default key"
         )
     return _check_secret(value.encode("utf-8"))
+
+
+#: least estimated entropy (bits) of a real wave's secret: its length times the entropy of its
+#: characters' frequencies (a 64-character hex token scores about 240, ``"a" * 32`` scores 0)
+MIN_SECRET_BITS = 80
+
+
+def weak_secret_problem(secret: bytes) -> str | None:
+    """Why ``secret`` is not fit to key real case lists (None when it is): the public demo key, a
+    repeated pattern, a run of consecutive characters, few distinct characters, or too little
+    estimated entropy. The secret itself is never part of the answer."""
+    from .demo import DEMO_LINKAGE_SECRET
+
+    if hmac.compare_digest(bytes(secret), DEMO_LINKAGE_SECRET):
+        return (f"{SECRET_ENV_VAR} is the public demo key (it is printed in the code): real case lists "
+                "need a secret of your own")
+    n = len(secret)
+    counts = [secret.count(b) for b in set(secret)]
+    for unit in range(1, n // 2 + 1):
+        if (secret[:unit] * (n // unit + 1))[:n] == secret:
+            return f"{SECRET_ENV_VAR} repeats a pattern of {unit} character(s): it is not random"
+    steps = sum(abs(a - b) == 1 for a, b in zip(secret, secret[1:]))
+    if steps >= (n - 1) / 2:
+        return f"{SECRET_ENV_VAR} is mostly a run of consecutive characters: it is not random"
+    if len(counts) < 8:
+        return f"{SECRET_ENV_VAR} uses only {len(counts)} different characters: it is not random"
+    bits = -n * sum(c / n * math.log2(c / n) for c in counts)
+    if bits < MIN_SECRET_BITS:
+        return (f"{SECRET_ENV_VAR} looks too predictable (about {bits:.0f} bits of entropy, at least "
+                f"{MIN_SECRET_BITS} needed)")
+    return None
 
 
 def _is_missing(value: object) -> bool:

@@ -131,7 +131,7 @@ def case_list_overlap_table(data_dir: Path, wave: str, assessment: Any) -> Stage
     cfg = assessment.config.prevalence
     folder = Path(data_dir) / "incoming" / wave
     read = read_wave_lists(folder, identifiers=cfg.identifiers, lists=_lists_config(cfg),
-                           stratum=cfg.stratum)
+                           stratum=cfg.stratum, limits=assessment.config.input_limits)
     if read.table is None:
         names = [x.name for x in cfg.lists]
         types = {n: "int64" for n in names} | {"n_lists": "int64", COUNT_COLUMN: "int64",

@@ -13,7 +13,7 @@ import pandas as pd
 from assets.publication.gate import PUBLISHED_TABLES, WaveTables, describe, indicator_history, publish_wave
 from assets.publication.policy import DisclosurePolicy
 from assets.publication.trends import PUBLISHED_CHANGE_COLUMNS, publish_changes
-from pipelines.failures import as_user_failure
+from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
@@ -43,6 +43,7 @@ _MEANING = {
                             description=_MEANING.get(name, f"{spec.title}, as published: {spec.protection}."))
           for name, spec in PUBLISHED_TABLES.items() if name not in _LATER},
 )
+@value_safe
 def publication(context: dg.AssetExecutionContext, settings: AssessmentSettings, officer_weights: pd.DataFrame,
                 headline_indicators: pd.DataFrame, interview_theme_counts: pd.DataFrame,
                 data_quality_summary: pd.DataFrame, training_gap_by_county: pd.DataFrame,
@@ -68,6 +69,7 @@ def publication(context: dg.AssetExecutionContext, settings: AssessmentSettings,
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
           ins={"published_indicators": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())})
+@value_safe
 def published_indicator_history(context: dg.AssetExecutionContext,
                                 published_indicators: pd.DataFrame) -> pd.DataFrame:
     """The indicators of every wave up to this one, exactly as each wave published them: the
@@ -76,6 +78,7 @@ def published_indicator_history(context: dg.AssetExecutionContext,
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"duckdb"}, owners=OWNERS)
+@value_safe
 def published_changes(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       indicator_trends: pd.DataFrame, published_indicator_history: pd.DataFrame) -> pd.DataFrame:
     """How each indicator moved since the previous and the first wave, shown only where both waves

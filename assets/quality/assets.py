@@ -22,7 +22,7 @@ from assets.quality.results import blocking_message
 from assets.quality.stage import ACCEPTED, quality_stage
 from assets.quality.suites import SURVEY_DATASETS, check_names, load_suites
 from pipelines.config import DEFAULT_CONFIG, load_assessment
-from pipelines.failures import as_user_failure
+from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 from pipelines.warehouse import RowsOf
@@ -73,6 +73,7 @@ _DESCRIPTIONS = {
                         "quarantined by reason, completeness per question. Counts and shares only."),
     },
 )
+@value_safe
 def quality_screening(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       survey_exports: pd.DataFrame, officer_responses: pd.DataFrame,
                       officer_responses_quarantine: pd.DataFrame, officer_survey_questions: pd.DataFrame,
@@ -139,6 +140,7 @@ def _dataset_checks(dataset: str) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(name=f"{dataset}_checks", specs=specs, ins={"quality_check_results": dg.AssetIn()},
                           description=f"Every expectation of expectations/{dataset}.json, as run on the wave.")
+    @value_safe
     def _checks(context: dg.AssetCheckExecutionContext, quality_check_results: pd.DataFrame):
         results = quality_check_results[quality_check_results["dataset"] == dataset].set_index("check", drop=False)
         for spec in specs:

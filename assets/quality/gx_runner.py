@@ -254,7 +254,8 @@ def _outcome(check: Check, r: Any, all_rows: bool) -> Outcome:
     raised = [i for i in [info, *nested] if i.get("raised_exception")]
     if raised:
         message = str(raised[0].get("exception_message") or "error").splitlines()[0]
-        return Outcome.failed_to_run(message)
+        # quoted parts of the error's text may be cells of the data: they are blanked
+        return Outcome.failed_to_run(re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", message)[:200])
     result = dict(r.result or {})
     if not result and not r.success:
         return Outcome.failed_to_run("Great Expectations could not evaluate it")

@@ -4,13 +4,16 @@ import dagster as dg
 import pandas as pd
 
 from assets.publication.gate import PUBLISHED_TABLES
+from assets.report.output_folder import check_output_folder
 from assets.report.site import Provenance, build_site, code_version, now_utc, weighting_note
+from pipelines.failures import value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
 
 @dg.asset(partitions_def=survey_waves, group_name="report", kinds={"html"}, owners=["team:evaluation"],
           ins={name: dg.AssetIn() for name in PUBLISHED_TABLES})
+@value_safe
 def assessment_report(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                       **published: pd.DataFrame) -> dg.MaterializeResult:
     """The published needs-assessment site for the wave: executive summary with change since the
@@ -24,6 +27,7 @@ def assessment_report(context: dg.AssetExecutionContext, settings: AssessmentSet
         wave=context.partition_key, code_version=code_version(), built_at=now_utc(),
         synthetic=bool(sources["synthetic"].astype(bool).any()) if len(sources) else False,
         state=a.config.state.name, min_cell_count=a.min_cell_count, weighting_note=weighting_note(a))
+    check_output_folder(settings.output_path(), settings.data_path(), settings.warehouse_path())
     index = build_site(settings.output_path(), published, prov, assessment=a)
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.url(index.as_uri()),

@@ -28,8 +28,10 @@ import pandas as pd
 from assets.publication.gate import PUBLISHED_TABLES
 from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, WITHHELD
 from assets.report.county_map import GEO_ASSETS_JS
+from assets.report.output_folder import check_replaceable, claim_output_folder, mark_site
 from pipelines.config import REPO_ROOT
 from pipelines.faults import crash_point
+from pipelines.permissions import SITE_MODES, apply_site_modes
 
 TEMPLATES = REPO_ROOT / "reports" / "templates"
 STATIC = REPO_ROOT / "reports" / "static"
@@ -222,12 +224,15 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     env.filters["pct"] = _pct
     env.filters["points"] = _points
     env.filters["why"] = lambda reason: policy.reason_text(reason) if reason else ""
-    out_root.mkdir(parents=True, exist_ok=True)
+    # the output folder is htna's (marked), and a wave folder is replaced only if htna built it
+    claim_output_folder(out_root)
     final = out_root / provenance.wave
+    check_replaceable(final)
     for leftover in out_root.glob(f".{provenance.wave}.*"):  # from a build that was killed part-way
         shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{provenance.wave}.building-", dir=out_root))
     try:
+        mark_site(staging)
         (staging / "static").mkdir()
         shutil.copy2(STATIC / "site.css", staging / "static" / "site.css")
         _copy_plotly_js(staging / "static" / "plotly.min.js")
@@ -248,7 +253,10 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
                 domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
                 policy=policy, **context)
             (staging / file).write_text(html, encoding="utf-8")
-        os.chmod(staging, 0o755)
+        # readable as the config says (it is meant to be shared), writable by its owner only
+        readable_by = assessment.config.report.readable_by if assessment is not None else "everyone"
+        apply_site_modes(staging, readable_by)
+        os.chmod(out_root, SITE_MODES[readable_by][0])
         crash_point("report:before-swap")
         old = None
         if final.exists():

@@ -18,6 +18,16 @@ each in a fresh process, into a temporary warehouse, site and Dagster home. Then
 
 (``test_crash_safety`` compares a killed-then-rerun wave with an uninterrupted one in another
 warehouse; this checks the plain re-run of a finished wave in place.)
+
+Failed runs are as clean as successful ones. ``failure_scenarios.py`` breaks copies of the wave so
+that every reader (officer export, interview matrices, case lists, overlap table, provider inventory,
+the synthetic-data manifest) fails, in the ways its messages could quote a value (a cell outside the
+frame, a repeated id, a shifted row, an unreadable date, a wider row, damaged or binary bytes, UTF-32)
+and in the ways an attacker would try (links to files elsewhere, a FIFO, a weak or public linkage
+secret), and that every quality check whose result depends on the data fails; each offending value is
+a canary. Each such run must end in messages naming file and position, and leave its canaries nowhere:
+not in the CLI output (``--verbose``), the Dagster run history, event log, metadata or compute logs,
+any file under the run's folders, or any DuckDB table except the row-level ones.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import pytest
 
 from pipelines.config import REPO_ROOT
 from tests.conftest import cli_env
+from tests.e2e import failure_scenarios
 from tests.e2e.test_waves import dump
 
 pytestmark = pytest.mark.slow
@@ -225,3 +236,98 @@ def test_rerunning_the_wave_gives_identical_tables_and_site(planted):
     assert first["tables"].keys() == second["tables"].keys()
     changed = [t for t in first["tables"] if first["tables"][t] != second["tables"][t]]
     assert not changed, f"DuckDB tables differ between two runs: {changed}"
+
+
+# --------------------------------------------------------------------------- failed runs
+
+
+@pytest.fixture(scope="module", params=failure_scenarios.SCENARIOS, ids=lambda s: s.name)
+def failed_run(request, tmp_path_factory):
+    scenario = request.param
+    root = tmp_path_factory.mktemp("failed")
+    data = failure_scenarios.prepare(scenario, REPO_ROOT / "data" / "demo" / "incoming" / WAVE, root)
+    env = cli_env(root / "dagster")
+    env.update(scenario.env)
+    args = [sys.executable, "-m", "pipelines.cli", "run", "--wave", WAVE, "--data", str(data),
+            "--warehouse", str(root / "warehouse" / "htna.duckdb"), "--output", str(root / "site"), "--verbose"]
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)  # a FIFO: no hang
+    return scenario, root, proc
+
+
+def _step_messages(stderr: str) -> dict[str, str]:
+    """The run's failure summary, by step (each message runs until the next step's line)."""
+    summary = stderr[stderr.index("htna: the run failed:"):]
+    out: dict[str, str] = {}
+    steps: list[str] = []
+    for line in summary.splitlines()[1:]:
+        m = re.match(r"^([a-z_]+(?:, [a-z_]+)*): (.*)$", line)  # steps failing alike are named together
+        if m:
+            steps = m.group(1).split(", ")
+            out.update({step: m.group(2) for step in steps})
+        else:
+            for step in steps:
+                out[step] += "\n" + line
+    return out
+
+
+def test_a_failed_run_ends_in_messages_naming_file_and_position(failed_run):
+    scenario, root, proc = failed_run
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr[-3000:]
+    messages = _step_messages(proc.stderr)
+    for step, fragments in scenario.failed_steps.items():
+        assert step in messages, f"{step} did not fail: {sorted(messages)}"
+        for fragment in fragments:
+            assert fragment in messages[step], (step, messages[step])
+
+
+def test_a_failed_run_fails_the_checks_it_should(failed_run):
+    scenario, root, _ = failed_run
+    if not scenario.failed_checks:
+        return
+    with duckdb.connect(str(root / "warehouse" / "htna.duckdb"), read_only=True) as con:
+        failed = con.execute("SELECT dataset, \"check\" FROM assessment.quality_check_results WHERE NOT passed "
+                             "UNION SELECT dataset, \"check\" FROM assessment.quarantine").fetchall()
+    for dataset, checks in scenario.failed_checks.items():
+        names = {c for d, c in failed if d == dataset}
+        for check in checks:
+            assert any(n == check or n.startswith(check + "__") for n in names), (dataset, check, sorted(names))
+
+
+def test_a_failed_run_leaves_no_canary_behind(failed_run):
+    scenario, root, proc = failed_run
+    nowhere, row_level = scenario.nowhere, scenario.row_level
+    assert nowhere or row_level
+    assert not _found(nowhere + row_level, proc.stdout + proc.stderr), "CLI output / Dagster's log"
+    texts, metadata, n_runs = _dagster_records(root / "dagster")
+    assert n_runs == 1 and texts
+    assert not _found(nowhere + row_level, "\n".join(texts)), "Dagster run history and event log"
+    assert not _found(nowhere + row_level, "\n".join(metadata)), "materialisation metadata"
+    warehouse = root / "warehouse" / "htna.duckdb"
+    for p in root.rglob("*"):
+        if not p.is_file() or p.is_symlink() or {"incoming", "elsewhere"} & set(p.parts):
+            continue
+        text = p.read_bytes().decode("latin-1")
+        assert not _found(nowhere, text), p  # not even in the warehouse's bytes or the raw archive
+        private = p.name.startswith(warehouse.name) or "raw_archive" in p.parts
+        assert private or not _found(row_level, text), p  # the Dagster home, the site, any other file
+    if warehouse.exists():
+        for name, text in _tables(warehouse).items():
+            leaked = _found(row_level, text) if name not in ROW_LEVEL_TABLES else []
+            assert not leaked, f"{name} holds {leaked}"
+    assert (root / "data" / "incoming" / WAVE).exists()  # the drop folder is untouched by a failed run
+
+
+def test_the_failed_runs_cover_every_reader_and_every_data_check():
+    readers = set().union(*(s.readers for s in failure_scenarios.SCENARIOS))
+    assert readers == set(failure_scenarios.READERS)
+    for dataset, checks in failure_scenarios.DATA_CHECKS.items():
+        covered = set().union(*(s.failed_checks.get(dataset, set()) for s in failure_scenarios.SCENARIOS))
+        assert covered == checks, (dataset, checks - covered)
+    from assets.quality.suites import load_suites
+    from pipelines.config import load_assessment
+
+    suites = load_suites(load_assessment())
+    for dataset, checks in failure_scenarios.DATA_CHECKS.items():  # the names are the suites' own
+        names = {c.name.split("__")[0] for c in suites[dataset].checks}
+        assert checks <= names, (dataset, checks - names)

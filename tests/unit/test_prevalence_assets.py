@@ -167,7 +167,7 @@ def _canary_strings(secret: bytes) -> list[str]:
 
 def test_canary_identifiers_never_reach_duckdb_or_the_event_log(tmp_path: Path, quick_config: Path,
                                                                  monkeypatch, caplog, capfd) -> None:
-    secret = "canary-test-secret-" + "0123456789abcdef" * 3
+    secret = "canary-test-secret-" + "7c1f9a04e83b2d56" * 3
     monkeypatch.setenv("HTNA_LINKAGE_SECRET", secret)
     folder = tmp_path / "data" / "incoming" / "2015"
     folder.mkdir(parents=True)
@@ -215,7 +215,7 @@ def test_canary_identifiers_never_reach_duckdb_or_the_event_log(tmp_path: Path, 
 
 
 def test_an_unreadable_date_fails_without_repeating_it(tmp_path: Path, quick_config: Path, monkeypatch) -> None:
-    monkeypatch.setenv("HTNA_LINKAGE_SECRET", "canary-test-secret-" + "0" * 40)
+    monkeypatch.setenv("HTNA_LINKAGE_SECRET", "canary-test-secret-" + "e0b94d17a2c68f35" * 3)
     folder = tmp_path / "data" / "incoming" / "2015"
     folder.mkdir(parents=True)
     pd.DataFrame([

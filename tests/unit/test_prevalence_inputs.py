@@ -79,8 +79,9 @@ def test_bad_dates_and_lists_name_row_and_column_but_not_the_value(tmp_path: Pat
 
     f = _write(tmp_path / "case_lists.csv", [
         {"list": "shelter", "first_name": "Synthia", "last_name": "Notreal", "date_of_birth": "1999-03-14"}])
-    with pytest.raises(InputError, match=r"row 2, column 'list'.*'shelter' is not a list"):
+    with pytest.raises(InputError, match=r"row 2, column 'list'.*list name is not one of prevalence.lists") as exc:
         read_case_lists(f, SECRET, identifiers=IDS, lists=LISTS)
+    assert "shelter" not in str(exc.value)  # the cell's shape, never its value
 
     f = _write(tmp_path / "case_lists.csv", [{"list": "hotline", "first_name": "Synthia"}])
     with pytest.raises(InputError, match="identifier column.*last_name"):
@@ -108,8 +109,12 @@ def test_secret_from_environment_demo_key_only_for_synthetic_folders(tmp_path: P
     assert s.source == "demo" and s.key == DEMO_LINKAGE_SECRET
 
     monkeypatch.setenv("HTNA_LINKAGE_SECRET", "x" * 40)
-    assert linkage_secret_for(demo).source == "environment"
-    assert linkage_secret_for(real).key == b"x" * 40
+    assert linkage_secret_for(demo).source == "environment"  # any 32 bytes key a synthetic wave
+    with pytest.raises(InputError, match="not random"):  # but not real case lists
+        linkage_secret_for(real)
+    strong = "9f2c1e7a5b3d48c6a0e1f7d2b9c4e8a13d5f7b9e2c4a6f8d0b1e3c5a7f9d2e4b"
+    monkeypatch.setenv("HTNA_LINKAGE_SECRET", strong)
+    assert linkage_secret_for(real).key == strong.encode()
     monkeypatch.setenv("HTNA_LINKAGE_SECRET", "short")
     with pytest.raises(InputError, match="too short"):
         linkage_secret_for(real)
