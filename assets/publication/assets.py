@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.publication.gate import PUBLISHED_TABLES, WaveTables, describe, indicator_history, publish_wave
+from assets.publication.gate import typed_table
 from assets.publication.policy import DisclosurePolicy
 from assets.publication.trends import PUBLISHED_CHANGE_COLUMNS, publish_changes
 from pipelines.failures import as_user_failure, value_safe
@@ -85,5 +86,4 @@ def published_changes(context: dg.AssetExecutionContext, settings: AssessmentSet
     published the cell (a change beside one published figure would give the hidden one back)."""
     a = settings.assessment()
     table = publish_changes(indicator_trends, published_indicator_history, DisclosurePolicy.from_assessment(a))
-    table["wave"] = context.partition_key
-    return table.reindex(columns=PUBLISHED_CHANGE_COLUMNS)
+    return typed_table(table, PUBLISHED_CHANGE_COLUMNS, context.partition_key)

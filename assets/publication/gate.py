@@ -112,10 +112,33 @@ class WaveTables:
     sources: pd.DataFrame
 
 
-def _with_wave(frame: pd.DataFrame | None, columns, wave: str) -> pd.DataFrame:
+#: Columns of the published tables that hold numbers, and those that hold yes/no: typed so that a
+#: table first written empty (a wave without trends, without case lists) is stored with the types
+#: later waves need.
+NUMBER_COLUMNS = frozenset({
+    "accepted", "after_hours_providers", "answered", "asked", "blocking_failed", "boot_high", "boot_low", "cases",
+    "change", "checks_passed", "checks_run", "ci_high", "ci_low", "count", "earlier_estimate", "estimate",
+    "headcount", "interviews", "local_after_hours_providers", "local_providers", "mentioned", "n", "n_areas",
+    "n_lists", "n_parameters", "n_without_after_hours", "observed", "officers_high", "officers_low",
+    "officers_needing_training", "p_value", "percent", "providers", "providers_24_7", "published_2015",
+    "quarantined", "rank", "respondents", "row_checks_failed", "rows", "rows_read", "share", "successes",
+    "survey_share", "unexpected"})
+FLAG_COLUMNS = frozenset({"after_hours_cover", "any_24_7", "any_after_hours", "converged", "covered", "estimable",
+                          "exists", "featured", "identifiable", "local_after_hours", "passed", "reliable",
+                          "separation", "suppressed", "synthetic", "weighted"})
+
+
+def typed_table(frame: pd.DataFrame | None, columns, wave: str) -> pd.DataFrame:
+    """``frame`` as a published table of ``wave``: its columns in order, numbers and flags typed."""
     out = frame.copy() if frame is not None else pd.DataFrame()
     out["wave"] = wave
-    return out.reindex(columns=list(columns)).reset_index(drop=True)
+    out = out.reindex(columns=list(columns)).reset_index(drop=True)
+    for col in out.columns:
+        if col in NUMBER_COLUMNS:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+        elif col in FLAG_COLUMNS and (len(out) == 0 or out[col].notna().all()):
+            out[col] = out[col].astype(bool)
+    return out
 
 
 def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
@@ -152,7 +175,7 @@ def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[st
         "published_counties_without_after_hours": t.after_hours,
         "published_sources": sources,
     }
-    return {name: _with_wave(frame, PUBLISHED_TABLES[name].columns, wave) for name, frame in out.items()}
+    return {name: typed_table(frame, PUBLISHED_TABLES[name].columns, wave) for name, frame in out.items()}
 
 
 def indicator_history(published: pd.DataFrame, wave: str) -> pd.DataFrame:
@@ -161,7 +184,7 @@ def indicator_history(published: pd.DataFrame, wave: str) -> pd.DataFrame:
     if published is None or published.empty:
         return pd.DataFrame(columns=list(columns)).assign(wave=pd.Series(dtype=object))
     history = published[published["wave"].astype(str) <= str(wave)]
-    return _with_wave(history.rename(columns={"wave": "survey_wave"}), columns, str(wave))
+    return typed_table(history.rename(columns={"wave": "survey_wave"}), columns, str(wave))
 
 
 def empty_publication(wave: str) -> dict[str, pd.DataFrame]:
