@@ -83,7 +83,7 @@ def test_every_page_offline_with_nav_banner_and_charts(browser, demo_run):
         charts_seen += plots.count()
         if name == "law-enforcement.html":
             assert plots.count() >= 1
-            rows = page.locator("table.county-table").first.locator("tbody tr th").all_inner_texts()
+            rows = page.locator("table.county-table").first.locator("tbody tr th").all_text_contents()
             # counties whose own figure is published, then the others of each group combined (the gate)
             assert len(rows) >= 2 and any(r.startswith("Other counties of") for r in rows), rows
             assert page.locator("#county-map .choroplethlocation").count() == 16
