@@ -41,15 +41,19 @@ def _set_env(args: argparse.Namespace) -> None:
 _OLD_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
 
 
-def _dagster_home() -> None:
-    """Runs from the CLI and from `htna ui` share one Dagster instance (run history) per checkout."""
+def _dagster_home() -> Path:
+    """Runs from the CLI, `htna ui`, `dagster dev` and `dg dev` share one Dagster instance (run history)
+    per checkout (see :mod:`pipelines.coordination`)."""
     from pipelines.config import REPO_ROOT
     from pipelines.run_history import MARKER, instance_config
 
     from pipelines.permissions import check_private, make_private_file, private_folder
 
-    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / "build" / "dagster").expanduser().resolve()
+    from pipelines.coordination import resolve_dagster_home, write_env_file
+
+    home = resolve_dagster_home(REPO_ROOT)
     try:
+        write_env_file(REPO_ROOT)  # dagster dev and dg dev, started in the checkout, read it: the same home
         # the run history and the instance config: the owner's only (a dagster.yaml others could write
         # would let them choose the code the next run loads)
         private_folder(home, "the Dagster home, with the run history")
@@ -67,6 +71,7 @@ def _dagster_home() -> None:
         raise HtnaError(f"DAGSTER_HOME {home} cannot be created or written ({exc.strerror}); "
                         "point DAGSTER_HOME at a writable folder, or unset it to use build/dagster") from None
     os.environ["DAGSTER_HOME"] = str(home)
+    return home
 
 
 def check_private_places(settings) -> None:
@@ -101,11 +106,14 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
     if wave not in assessment.config.waves:
         raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
                         "add it to the config's `waves` list")
-    _dagster_home()
+    home = _dagster_home()
     check_private_places(settings)
     from assets.report.output_folder import check_output_folder
 
     check_output_folder(settings.output_path(), settings.data_path(), settings.warehouse_path())
+    from pipelines.coordination import (
+        STARTED_BY_TAG, WAREHOUSE_TAG, end_abandoned_cli_runs, wait_for_other_runs, wave_lock)
+    from pipelines.partitions import register_waves
     from pipelines.warehouse import held_open
 
     warehouse = settings.warehouse_path()
@@ -113,11 +121,25 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
     def waiting() -> None:
         print(f"htna: waiting for another run to finish with {warehouse} ...", file=sys.stderr, flush=True)
 
-    with dg.DagsterInstance.get() as instance, held_open(warehouse, on_wait=waiting):
-        log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
-        result = build_definitions(settings).resolve_job_def("assessment").execute_in_process(
-            partition_key=wave, instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+    def wave_waiting() -> None:
+        print(f"htna: waiting for another `htna run` of wave {wave} to finish ...", file=sys.stderr, flush=True)
+
+    def others_waiting(runs) -> None:
+        ids = ", ".join(r.run_id[:8] for r in runs)
+        print(f"htna: waiting for the run of wave {wave} in progress in the Dagster UI ({ids}) to finish ...",
+              file=sys.stderr, flush=True)
+
+    job = build_definitions(settings).resolve_job_def("assessment")
+    with wave_lock(home, wave, on_wait=wave_waiting), dg.DagsterInstance.get() as instance:
+        register_waves(instance, assessment.config.waves)
+        end_abandoned_cli_runs(instance, wave)  # no other CLI run of the wave is alive: we hold its lock
+        wait_for_other_runs(instance, wave, on_wait=others_waiting)
+        tags = {STARTED_BY_TAG: "cli", WAREHOUSE_TAG: str(warehouse)}  # ingest adds the folder's fingerprint
+        with held_open(warehouse, on_wait=waiting):
+            log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
+            result = job.execute_in_process(
+                partition_key=wave, instance=instance, raise_on_error=False, tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
         if timings is not None:
             _write_timings(instance, result.run_id, timings)
     if not result.success:

@@ -369,6 +369,17 @@ class Codebooks(_Strict):
     interviews: str
 
 
+class Execution(_Strict):
+    """How a run of one wave executes its steps, whoever starts it (UI, sensor or ``htna run``).
+
+    ``in_process`` (the default): every step in the run's one process, as ``htna run`` does; a wave's
+    steps mostly wait on each other, and a process per step costs a Python start and the imports each
+    time. ``multiprocess``: steps that do not depend on each other run side by side, at most
+    ``max_processes`` at once."""
+    executor: Literal["in_process", "multiprocess"] = "in_process"
+    max_processes: int = Field(default=2, ge=1, le=64)
+
+
 class AssessmentConfig(_Strict):
     state: State
     waves: list[str] = Field(min_length=1)
@@ -388,6 +399,7 @@ class AssessmentConfig(_Strict):
     report: ReportFiles = ReportFiles()
     input_limits: InputLimits = InputLimits()
     raw_archive: RawArchive = RawArchive()
+    execution: Execution = Execution()
 
     @field_validator("waves")
     @classmethod

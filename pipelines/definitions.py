@@ -9,6 +9,7 @@ from assets.prevalence import assets as prevalence
 from assets.publication import assets as publication
 from assets.quality import assets as quality
 from assets.report import assets as report
+from pipelines.config import Execution
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings, WarehouseIOManager, settings_from_environment
 from pipelines.sensors import build_incoming_exports_sensor
@@ -20,8 +21,9 @@ STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
 
 def build_definitions(settings: AssessmentSettings) -> dg.Definitions:
     """Definitions for one assessment (config, data folder, warehouse, output folder)."""
+    executor = run_executor(settings.assessment().config.execution)
     assessment_job = dg.define_asset_job(
-        "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves,
+        "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves, executor_def=executor,
         description="Re-run the whole needs assessment for one survey wave: ingest, checks, estimates, report.")
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGES),
@@ -29,7 +31,15 @@ def build_definitions(settings: AssessmentSettings) -> dg.Definitions:
         jobs=[assessment_job],
         sensors=[build_incoming_exports_sensor(assessment_job)],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
+        executor=executor,  # also for materialising assets from the UI's asset pages
     )
+
+
+def run_executor(execution: Execution) -> dg.ExecutorDefinition:
+    """The config's executor: every step in the run's process, or a bounded number of step processes."""
+    if execution.executor == "in_process":
+        return dg.in_process_executor
+    return dg.multiprocess_executor.configured({"max_concurrent": execution.max_processes})
 
 
 defs = build_definitions(settings_from_environment())

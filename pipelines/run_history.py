@@ -45,7 +45,8 @@ MARKER = "# Written by htna (pipelines/run_history.py); delete this line to keep
 
 def instance_config(home: Path) -> str:
     """The instance config (dagster.yaml) the CLI writes for ``home``: no telemetry (this machine
-    may have no network) and this storage, at the path Dagster's default storage uses."""
+    may have no network), this storage, at the path Dagster's default storage uses, and the run
+    queue's limit of one run in progress per wave."""
     base_dir = json.dumps(str(Path(home).resolve() / "history" / "runs"))  # a quoted YAML string
     return f"""{MARKER}
 telemetry:
@@ -56,6 +57,19 @@ event_log_storage:
   class: KeptOpenSqliteEventLogStorage
   config:
     base_dir: {base_dir}
+# One run of a wave at a time: runs from the UI or the sensor queue while another run of the same wave
+# (any way started, `htna run` included) is in progress (pipelines/coordination.py)
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: "dagster/partition"
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+# A run whose process died is marked failed instead of holding its wave's place in the queue
+run_monitoring:
+  enabled: true
 """
 
 

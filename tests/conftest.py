@@ -87,3 +87,14 @@ def two_waves(tmp_path_factory: pytest.TempPathFactory, demo_run: DemoRun) -> De
                               "--output", str(output)])
     assert code == 0, err
     return DemoRun(data, wh, output, output / "2016" / "index.html", out)
+
+
+def wave_instance(waves: tuple[str, ...] = ("2015", "2016", "2017")):
+    """An ephemeral Dagster instance that knows the waves (partitions are kept in the instance)."""
+    import dagster as dg
+
+    from pipelines.partitions import register_waves
+
+    instance = dg.DagsterInstance.ephemeral()
+    register_waves(instance, waves)
+    return instance

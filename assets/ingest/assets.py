@@ -4,11 +4,13 @@
 import dagster as dg
 import pandas as pd
 
+from assets.ingest.drop_folder import wave_fingerprint
 from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import survey_questions, to_officer_responses
 from assets.ingest.archive import apply_retention, archive_export
 from assets.ingest.readers import is_kept, read_export
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
+from pipelines.coordination import record_run_inputs
 from pipelines.failures import as_user_failure, value_safe
 from pipelines.input_files import check_input_file
 from pipelines.partitions import survey_waves
@@ -23,6 +25,9 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
     """The files received for this wave, as received: dataset, file name, SHA-256, size and respondent
     rows. The fingerprint ties every published number to the exact exports it came from."""
     with as_user_failure():
+        # the folder's fingerprint before reading it: the drop-folder sensor compares it with the folder's content
+        record_run_inputs(context.instance, context.run_id, wave_fingerprint(settings.data_path(), context.partition_key),
+                          settings.warehouse_path())
         exports = find_exports(settings.data_path(), context.partition_key, settings.assessment().config.input_limits)
         context.add_output_metadata({"files": len(exports), "synthetic": bool(exports["synthetic"].any())})
         return exports

@@ -64,3 +64,13 @@ def scan_drop_folder(data_dir: Path, waves: list[str], cache: dict[str, dict] | 
         if content is not None:
             found.append(content)
     return found, unknown
+
+
+def wave_fingerprint(data_dir: Path, wave: str) -> str | None:
+    """The fingerprint of ``<data_dir>/incoming/<wave>/`` as the drop-folder sensor computes it (None when
+    the folder is missing or empty): a run records it, so the sensor knows the content was run."""
+    folder = data_dir / "incoming" / wave
+    if not folder.is_dir():
+        return None
+    content = scan_wave(folder)
+    return content.fingerprint if content is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import dagster as dg
@@ -14,19 +15,29 @@ from pipelines.resources import AssessmentSettings
 
 @pytest.fixture()
 def drop(tmp_path):
+    with contextlib.ExitStack() as stack:
+        yield _drop(tmp_path, stack)
+
+
+def _drop(tmp_path, stack):
     settings = AssessmentSettings(config_path=str(REPO_ROOT / "config" / "maine" / "assessment.yaml"),
                                   data_dir=str(tmp_path), warehouse=str(tmp_path / "w.duckdb"),
                                   output_dir=str(tmp_path / "site"))
     defs = build_definitions(settings)
     sensor = defs.resolve_sensor_def("incoming_exports")
     state = {"cursor": None}
+    instance = stack.enter_context(dg.instance_for_test())  # a stored instance (the sensor reads its runs)
 
     def tick():
-        ctx = dg.build_sensor_context(cursor=state["cursor"], resources={"settings": settings}, definitions=defs)
+        ctx = dg.build_sensor_context(cursor=state["cursor"], resources={"settings": settings}, definitions=defs,
+                                      instance=instance, instance_ref=instance.get_ref())
         result = sensor.evaluate_tick(ctx)
         state["cursor"] = result.cursor
+        for request in result.dynamic_partitions_requests or []:  # as the daemon does
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         return result
 
+    tick.instance = instance
     return tmp_path, tick
 
 
@@ -70,3 +81,48 @@ def test_lock_and_hidden_files_are_ignored(drop):
     write(data / "incoming" / "2015" / "~$officer_survey.xlsx", "lock")
     write(data / "incoming" / "2015" / ".DS_Store", "junk")
     assert tick().run_requests == []
+
+
+def test_the_cursor_is_one_readable_line_per_wave(drop):
+    data, tick = drop
+    write(data / "incoming" / "2015" / "officer_survey.csv", "x\n")
+    write(data / "incoming" / "2015" / "stakeholder_interviews.csv", "y\n")
+    write(data / "incoming" / "2016" / "officer_survey.csv", "z\n")
+    cursor = tick().cursor
+    lines = cursor.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["2015", "2016"]
+    assert lines[0].startswith("2015: 2 files, sha256 ") and "run requested" in lines[0]
+    assert lines[1].startswith("2016: 1 file, sha256 ")
+    assert "{" not in cursor  # not a JSON blob
+
+
+def test_a_year_added_to_the_config_is_watched_without_reloading(tmp_path):
+    import shutil
+
+    import json
+
+    import yaml
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO_ROOT / "config" / "maine", config_dir)
+    config = config_dir / "assessment.yaml"
+    settings = AssessmentSettings(config_path=str(config), data_dir=str(tmp_path / "data"),
+                                  warehouse=str(tmp_path / "w.duckdb"), output_dir=str(tmp_path / "site"))
+    defs = build_definitions(settings)  # built once, as the UI's code server does
+    sensor = defs.resolve_sensor_def("incoming_exports")
+    write(tmp_path / "data" / "incoming" / "2031" / "officer_survey.csv", "x\n")
+    with dg.instance_for_test() as instance:
+        def tick():
+            ctx = dg.build_sensor_context(resources={"settings": settings}, definitions=defs, instance=instance,
+                                          instance_ref=instance.get_ref())
+            return sensor.evaluate_tick(ctx)
+
+        before = tick()
+        assert before.run_requests == [] and "2031" in before.skip_message  # not a configured wave (yet)
+        waves = yaml.safe_load(config.read_text())["waves"]
+        config.write_text(config.read_text().replace(f"waves: {json.dumps(waves)}", f"waves: {json.dumps(waves + ['2031'])}"))
+        assert "2031" in yaml.safe_load(config.read_text())["waves"]
+        after = tick()
+        assert [r.partition_key for r in after.run_requests] == ["2031"]
+        [added] = after.dynamic_partitions_requests
+        assert added.partitions_def_name == "survey_waves" and "2031" in added.partition_keys

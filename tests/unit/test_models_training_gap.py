@@ -19,6 +19,7 @@ from assets.models import training_gap as tg
 from assets.models.small_area_simulation import simulate_areas
 from pipelines.config import REPO_ROOT, Assessment
 from pipelines.resources import AssessmentSettings, WarehouseIOManager
+from tests.conftest import wave_instance
 
 WAVE = "2015"
 AGENCIES = ["Municipal police department", "County sheriff's office", "Maine State Police"]
@@ -203,7 +204,8 @@ def materialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [ingest.survey_exports, ingest.officer_responses, ingest.stakeholder_interviews, ingest.survivor_interviews,
          quality.quality_screening, estimates.officer_weights, models.training_gap_model,
          models.training_gap_by_county, models.model_cards],
-        partition_key=WAVE, resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)})
+        partition_key=WAVE, instance=wave_instance(),
+        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)})
     assert result.success
     return root / "htna.duckdb"
 

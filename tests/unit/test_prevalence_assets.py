@@ -22,6 +22,7 @@ from assets.prevalence.tables import case_list_overlap_table, prevalence_estimat
 from pipelines import warehouse
 from pipelines.config import REPO_ROOT
 from pipelines.resources import AssessmentSettings, WarehouseIOManager
+from tests.conftest import wave_instance
 
 ASSETS = [case_list_overlap, prevalence_estimate, prevalence_sensitivity]
 BUNDLED = REPO_ROOT / "data" / "demo" / "incoming"
@@ -43,7 +44,7 @@ def _materialize(root: Path, config: Path, wave: str = "2015", instance: dg.Dags
                  **kwargs) -> tuple[dg.ExecuteInProcessResult, AssessmentSettings]:
     settings = AssessmentSettings(config_path=str(config), data_dir=str(root / "data"),
                                   warehouse=str(root / "htna.duckdb"), output_dir=str(root / "site"))
-    result = dg.materialize(ASSETS, partition_key=wave, instance=instance,
+    result = dg.materialize(ASSETS, partition_key=wave, instance=instance or wave_instance(),
                             resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
                             **kwargs)
     return result, settings
@@ -94,7 +95,7 @@ def _messages(instance: dg.DagsterInstance, run_id: str) -> str:
 
 def test_assets_materialise_a_synthetic_wave(tmp_path: Path, quick_config: Path) -> None:
     shutil.copytree(BUNDLED / "2015", tmp_path / "data" / "incoming" / "2015")
-    instance = dg.DagsterInstance.ephemeral()
+    instance = wave_instance()
     result, settings = _materialize(tmp_path, quick_config, instance=instance)
     assert result.success
     wh = settings.warehouse_path()
@@ -125,7 +126,7 @@ def test_assets_materialise_a_synthetic_wave(tmp_path: Path, quick_config: Path)
 def test_wave_without_case_lists_gives_empty_tables(tmp_path: Path, quick_config: Path) -> None:
     folder = tmp_path / "data" / "incoming" / "2016"
     folder.mkdir(parents=True)
-    instance = dg.DagsterInstance.ephemeral()
+    instance = wave_instance()
     result, settings = _materialize(tmp_path, quick_config, "2016", instance=instance)
     assert result.success
     for table in ("case_list_overlap", "prevalence_estimate", "prevalence_sensitivity"):
@@ -182,7 +183,7 @@ def test_canary_identifiers_never_reach_duckdb_or_the_event_log(tmp_path: Path, 
         if row["first_name"] == "Yseultra":
             row["age_group"] = "minor"
     pd.concat([frame, pd.DataFrame(planted)], ignore_index=True).to_csv(folder / "case_lists.csv", index=False)
-    instance = dg.DagsterInstance.ephemeral()
+    instance = wave_instance()
     result, settings = _materialize(tmp_path, quick_config, instance=instance)
     assert result.success
 
@@ -222,7 +223,7 @@ def test_an_unreadable_date_fails_without_repeating_it(tmp_path: Path, quick_con
         {"list": "hotline", "first_name": "Quillonia", "last_name": "Plimquist", "date_of_birth": "1990-01-01"},
         {"list": "advocates", "first_name": "Quillonia", "last_name": "Zwartbergh", "date_of_birth": "32/13/1987"},
     ]).to_csv(folder / "case_lists.csv", index=False)
-    instance = dg.DagsterInstance.ephemeral()
+    instance = wave_instance()
     result, _ = _materialize(tmp_path, quick_config, instance=instance, raise_on_error=False)
     assert not result.success
     from dagster._serdes import serialize_value

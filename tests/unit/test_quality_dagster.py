@@ -20,6 +20,7 @@ from assets.quality.summary import split_summary
 from assets.quality.suites import check_names, load_suite
 from pipelines.config import DEFAULT_CONFIG
 from pipelines.resources import AssessmentSettings, WarehouseIOManager
+from tests.conftest import wave_instance
 
 WAVE = "2015"
 SEED = 2015
@@ -76,7 +77,7 @@ def run_wave(assessment, root: Path, respondents: int, faults: bool) -> Run:
         write_surveymonkey_csv(assessment, answers, folder / OFFICER_EXPORT)
     settings = AssessmentSettings(config_path=str(DEFAULT_CONFIG), data_dir=str(root / "data"),
                                   warehouse=str(root / "htna.duckdb"), output_dir=str(root / "site"))
-    result = dg.materialize(ASSETS, partition_key=WAVE, raise_on_error=False,
+    result = dg.materialize(ASSETS, partition_key=WAVE, raise_on_error=False, instance=wave_instance(),
                             resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)})
     return Run(result, root / "htna.duckdb", answers, injected)
 

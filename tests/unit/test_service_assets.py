@@ -13,6 +13,7 @@ from assets.ingest import assets as ingest
 from assets.ingest.service_inventory import PROVIDER_COLUMNS
 from pipelines.config import DEFAULT_CONFIG, REPO_ROOT
 from pipelines.resources import AssessmentSettings, WarehouseIOManager
+from tests.conftest import wave_instance
 
 ASSETS = [ingest.survey_exports, ingest.service_providers, estimates.service_coverage_by_county,
           estimates.counties_without_after_hours]
@@ -26,7 +27,7 @@ def test_service_assets_with_and_without_an_inventory(tmp_path):
     settings = AssessmentSettings(config_path=str(DEFAULT_CONFIG), data_dir=str(tmp_path / "data"),
                                   warehouse=str(tmp_path / "htna.duckdb"), output_dir=str(tmp_path / "site"))
     for wave in ("2015", "2016"):
-        result = dg.materialize(ASSETS, partition_key=wave, resources={
+        result = dg.materialize(ASSETS, partition_key=wave, instance=wave_instance(), resources={
             "settings": settings, "io_manager": WarehouseIOManager(settings=settings)})
         assert result.success
     with duckdb.connect(str(tmp_path / "htna.duckdb"), read_only=True) as con:

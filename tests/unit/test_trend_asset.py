@@ -8,6 +8,7 @@ import duckdb
 from pipelines.config import REPO_ROOT
 from pipelines.definitions import build_definitions
 from pipelines.resources import AssessmentSettings
+from tests.conftest import wave_instance
 
 
 def test_trends_of_2016_compare_with_2015(tmp_path):
@@ -15,7 +16,7 @@ def test_trends_of_2016_compare_with_2015(tmp_path):
                                   data_dir=str(REPO_ROOT / "data" / "demo"), warehouse=str(tmp_path / "htna.duckdb"),
                                   output_dir=str(tmp_path / "site"))
     job = build_definitions(settings).resolve_job_def("assessment")
-    instance = dg.DagsterInstance.ephemeral()
+    instance = wave_instance()
     for wave in ("2015", "2016"):
         assert job.execute_in_process(partition_key=wave, instance=instance).success
     with duckdb.connect(str(tmp_path / "htna.duckdb"), read_only=True) as con:
