@@ -74,6 +74,25 @@ def _dagster_home() -> Path:
     return home
 
 
+def _register_waves(settings) -> None:
+    """The config's waves as partitions of the shared instance (the UI lists them before any run)."""
+    import dagster as dg
+
+    from pipelines.partitions import register_waves
+
+    with dg.DagsterInstance.get() as instance:
+        register_waves(instance, settings.assessment().config.waves)
+
+
+def prepare_instance() -> None:
+    """`make setup`: the shared Dagster home, its dagster.yaml and the project's .env, before any UI starts
+    (so `dagster dev` and `dg dev` started first use them too), with the config's waves."""
+    from pipelines.resources import settings_from_environment
+
+    _dagster_home()
+    _register_waves(settings_from_environment())
+
+
 def check_private_places(settings) -> None:
     """Before a run: the warehouse's folder, the warehouse and its log, the raw archive, the build
     folder and the report folder may not be writable by others (refused with a message); the
@@ -112,7 +131,7 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
 
     check_output_folder(settings.output_path(), settings.data_path(), settings.warehouse_path())
     from pipelines.coordination import (
-        STARTED_BY_TAG, WAREHOUSE_TAG, end_abandoned_cli_runs, wait_for_other_runs, wave_lock)
+        STARTED_BY_TAG, WAREHOUSE_TAG, end_abandoned_cli_runs, wave_lock)
     from pipelines.partitions import register_waves
     from pipelines.warehouse import held_open
 
@@ -122,18 +141,13 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         print(f"htna: waiting for another run to finish with {warehouse} ...", file=sys.stderr, flush=True)
 
     def wave_waiting() -> None:
-        print(f"htna: waiting for another `htna run` of wave {wave} to finish ...", file=sys.stderr, flush=True)
-
-    def others_waiting(runs) -> None:
-        ids = ", ".join(r.run_id[:8] for r in runs)
-        print(f"htna: waiting for the run of wave {wave} in progress in the Dagster UI ({ids}) to finish ...",
+        print(f"htna: waiting for another run of wave {wave} (from the UI, the sensor or htna run) to finish ...",
               file=sys.stderr, flush=True)
 
     job = build_definitions(settings).resolve_job_def("assessment")
     with wave_lock(home, wave, on_wait=wave_waiting), dg.DagsterInstance.get() as instance:
         register_waves(instance, assessment.config.waves)
         end_abandoned_cli_runs(instance, wave)  # no other CLI run of the wave is alive: we hold its lock
-        wait_for_other_runs(instance, wave, on_wait=others_waiting)
         tags = {STARTED_BY_TAG: "cli", WAREHOUSE_TAG: str(warehouse)}  # ingest adds the folder's fingerprint
         with held_open(warehouse, on_wait=waiting):
             log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
@@ -302,7 +316,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
                         "default), localhost or ::1; to look from elsewhere, use an SSH tunnel to this machine")
     _set_env(args)
     _dagster_home()
-    check_private_places(settings_from_environment())
+    settings = settings_from_environment()
+    check_private_places(settings)
+    _register_waves(settings)
     cmd = [sys.executable, "-m", "pipelines.ui_guard", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
            "--host", args.host, "--port", str(args.port)]
     os.execv(sys.executable, cmd)

@@ -6,12 +6,15 @@ Where the run history lives: ``$DAGSTER_HOME``, else the project's ``.env`` (whi
 wins), so ``htna run``, ``htna ui``, ``dagster dev -w workspace.yaml`` and ``dg dev`` all read and write
 the same history.
 
-One run per wave: runs launched through Dagster's run queue (UI, sensor) take turns by the queue's
-tag limit on ``dagster/partition`` (one run in progress per wave: see
-:func:`pipelines.run_history.instance_config`). ``htna run`` executes in its own process, outside the
-queue, so it (a) holds a file lock per wave in the Dagster home (two CLI runs of a wave take turns)
-and (b) waits while a run of the wave started elsewhere is in progress; once it runs, its run is "in
-progress" in the shared instance, so the queue holds a UI or sensor run of that wave until it ends.
+One run per wave, two guards:
+
+- the run queue (runs launched from the UI or by the sensor): a tag limit on ``dagster/partition``
+  lets one run per wave be in progress (:func:`pipelines.run_history.instance_config`). A run of
+  ``htna run`` is "in progress" in the same instance, so the queue also holds a UI run while it runs;
+- a file lock per wave in the Dagster home (:func:`wave_lock`), held by every run while it executes
+  its steps, whoever started it: ``htna run`` (outside the queue) takes it before its run, and a run
+  launched by the queue takes it when its resources start (the warehouse IO manager,
+  :class:`pipelines.resources.WarehouseIOManager`). Whichever comes second waits.
 """
 
 from __future__ import annotations
@@ -70,10 +73,24 @@ def resolve_dagster_home(root: Path) -> Path:
     return default_dagster_home(root)
 
 
+#: wave locks this process holds: (home, wave) -> how many holders (a run inside `htna run` holds it again)
+_HELD: dict[tuple[str, str], int] = {}
+
+
 @contextmanager
 def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold ``<home>/locks/wave-<wave>.lock`` (released when the process ends, even if killed)."""
-    folder = home / "locks"
+    """Hold ``<home>/locks/wave-<wave>.lock`` while a run of the wave executes (released when the
+    process ends, even if killed). Re-entrant within a process: the run that ``htna run`` executes takes
+    the lock the command already holds."""
+    key = (str(Path(home).resolve()), wave)
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    folder = Path(home) / "locks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(folder / f"wave-{wave}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -83,7 +100,11 @@ def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None) 
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
     finally:
         os.close(fd)  # closing releases the lock
 
@@ -107,20 +128,6 @@ def end_abandoned_cli_runs(instance, wave: str) -> list[str]:
                                                     "(killed); marked failed by the next run of the wave")
             ended.append(run.run_id)
     return ended
-
-
-def wait_for_other_runs(instance, wave: str, on_wait: Callable[[list], None] | None = None,
-                        poll_seconds: float = 1.0) -> None:
-    """Return when no run of ``wave`` is in progress in the instance."""
-    told = False
-    while True:
-        running = runs_in_progress(instance, wave)
-        if not running:
-            return
-        if not told and on_wait is not None:
-            on_wait(running)
-            told = True
-        time.sleep(poll_seconds)
 
 
 def record_run_inputs(instance, run_id: str, fingerprint: str | None, warehouse: Path) -> None:

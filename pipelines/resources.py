@@ -6,12 +6,15 @@ hands DataFrames to ``pipelines.warehouse``, which replaces one wave's rows per 
 
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import dagster as dg
 import pandas as pd
 
 from pipelines import warehouse
+from pipelines.coordination import WAVE_TAG, wave_lock
 from pipelines.config import DEFAULT_CONFIG, Assessment, load_assessment
 from pipelines.failures import as_user_failure
 from pipelines.faults import crash_point
@@ -59,6 +62,25 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     """Stores each asset as a table in the assessment's DuckDB file, one slice of rows per wave."""
 
     settings: dg.ResourceDependency[AssessmentSettings]
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseIOManager"]:
+        """While a run executes, it holds its wave's turn (:func:`pipelines.coordination.wave_lock` in the
+        instance's home): a second run of the wave, whoever started it, waits here until the first ends."""
+        run = context.dagster_run
+        wave = run.tags.get(WAVE_TAG) if run is not None else None
+        instance = context.instance
+        if wave is None or instance is None or instance.is_ephemeral:  # a test's in-memory instance: no home
+            with super().yield_for_execution(context) as manager:
+                yield manager
+            return
+
+        def waiting() -> None:
+            context.log.info(f"waiting for another run of wave {wave} to finish (one run of a wave at a time)")
+
+        with wave_lock(Path(instance.root_directory), wave, on_wait=waiting), \
+                super().yield_for_execution(context) as manager:
+            yield manager
 
     def _table(self, key: dg.AssetKey) -> str:
         return key.path[-1]
