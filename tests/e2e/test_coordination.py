@@ -108,3 +108,44 @@ def test_htna_run_dagster_dev_and_dg_dev_share_one_instance(tmp_path):
     dg = [str(Path(sys.executable).parent / "dg"), "dev", "--use-active-venv"]
     with dagster_dev(REPO_ROOT, {**env, "DAGSTER_HOME": str(home)}, command=dg) as port:
         assert [r["runId"] for r in graphql(port, query)["runsOrError"]["results"]] == [run["runId"]]
+
+
+def test_the_sensor_does_not_rerun_a_folder_htna_run_already_ran(tmp_path):
+    """Turning the sensor on after `htna run`: the folder's content is that of the last successful run of
+    the wave (started from the CLI), so no run is requested; a changed export is."""
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import AssessmentSettings
+
+    home, data = tmp_path / "dagster", tmp_path / "data"
+    shutil.copytree(DEMO / "incoming" / "2015", data / "incoming" / "2015")
+    warehouse = tmp_path / "htna.duckdb"
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--wave", "2015", "--data", str(data),
+                           "--warehouse", str(warehouse), "--output", str(tmp_path / "site")],
+                          cwd=REPO_ROOT, env=cli_env(home), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    settings = AssessmentSettings(config_path=str(REPO_ROOT / "config" / "maine" / "assessment.yaml"),
+                                  data_dir=str(data), warehouse=str(warehouse), output_dir=str(tmp_path / "site"))
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("incoming_exports")
+    with _instance(home) as instance:
+        def tick():
+            return sensor.evaluate_tick(dg.build_sensor_context(resources={"settings": settings}, definitions=defs,
+                                                                instance=instance, instance_ref=instance.get_ref()))
+
+        first = tick()
+        assert first.run_requests == []
+        [line] = [x for x in first.cursor.splitlines() if x.startswith("2015:")]
+        [cli_run] = instance.get_runs()
+        assert f"already run (run {cli_run.run_id[:8]})" in line
+        # the same files against another warehouse were never run there: requested
+        other = AssessmentSettings(**{**settings.model_dump(), "warehouse": str(tmp_path / "other.duckdb")})
+        assert [r.partition_key for r in sensor.evaluate_tick(dg.build_sensor_context(
+            resources={"settings": other}, definitions=build_definitions(other), instance=instance,
+            instance_ref=instance.get_ref())).run_requests] == ["2015"]
+        export = data / "incoming" / "2015" / "stakeholder_interviews.csv"
+        export.write_bytes(export.read_bytes() + b"\n")
+        changed = tick()
+        assert [r.partition_key for r in changed.run_requests] == ["2015"]
+        assert changed.run_requests[0].tags["htna/started_by"] == "sensor"
