@@ -151,9 +151,11 @@ def component_benchmarks(quick: bool) -> dict:
 
 
 def main(sizes: list[int] | None, quick: bool, repetitions: int, out: Path, workdir: Path,
-         components: bool = True) -> dict:
+         components: bool = True, ui: bool = True) -> dict:
     chosen = sizes or (QUICK_SIZES if quick else FULL_SIZES)
     report = run_benchmark(chosen, repetitions, workdir)
+    if ui:
+        report["ui_against_cli"] = ui_against_cli(workdir, chosen[0], repetitions)
     if components:
         report["components"] = component_benchmarks(quick)
     print(f"import floor {report['import_floor_s']:.2f} s")
@@ -161,3 +163,59 @@ def main(sizes: list[int] | None, quick: bool, repetitions: int, out: Path, work
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"Benchmark written: {out}")
     return report
+
+
+def ui_against_cli(workdir: Path, size: int = 182, repetitions: int = 1) -> dict:
+    """A run of one wave launched from the UI (``launchRun`` through the webserver's GraphQL API of a
+    started ``dagster dev``, queue and daemon included) beside ``htna run`` of the same wave, on the same
+    instance (a fresh Dagster home) and the same exports, each into a fresh warehouse.
+
+    ``cli_s`` is the command's wall time (process start, imports, run); ``ui_s`` is from the launch
+    request to the run's end as the UI reports it (queue, run worker start, imports, run); ``ui_run_s``
+    is the run's own start to end. The target (issue #19) is ``ui_over_cli`` <= 1.5."""
+    import os
+
+    from pipelines.config import REPO_ROOT
+    from pipelines.partitions import register_waves
+    from pipelines.run_history import instance_config
+    from pipelines.ui_launch import dagster_dev, launch_wave, wait_for_run
+
+    root = workdir / f"ui-n{size}"
+    home = root / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(instance_config(home), encoding="utf-8")
+    data = root / "data"
+    write_wave(size, data / "incoming" / "2015")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HTNA_")}
+    env["DAGSTER_HOME"] = str(home)
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        register_waves(instance, ["2015"])
+    cli_times, ui_times, ui_run_times = [], [], []
+    for i in range(repetitions):
+        cmd = [sys.executable, "-m", "pipelines.cli", "run", "--wave", "2015", "--data", str(data),
+               "--warehouse", str(root / f"cli-{i}.duckdb"), "--output", str(root / f"site-cli-{i}")]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+        cli_times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise RuntimeError(f"CLI run failed:\n{proc.stderr[-2000:]}")
+    ui_env = {**env, "HTNA_DATA": str(data), "HTNA_WAREHOUSE": str(root / "ui.duckdb"),
+              "HTNA_OUTPUT": str(root / "site-ui")}
+    with dagster_dev(REPO_ROOT, ui_env) as port:
+        for _ in range(repetitions):
+            start = time.perf_counter()
+            run_id = launch_wave(port, "2015")
+            run = wait_for_run(port, run_id)
+            ui_times.append(time.perf_counter() - start)
+            if run["status"] != "SUCCESS":
+                raise RuntimeError(f"UI-launched run {run_id} ended {run['status']}")
+            ui_run_times.append(run["endTime"] - run["startTime"])
+    result = {"respondents": size, "cli_s": min(cli_times), "ui_s": min(ui_times), "ui_run_s": min(ui_run_times),
+              "cli_runs_s": cli_times, "ui_runs_s": ui_times}
+    result["ui_over_cli"] = result["ui_s"] / result["cli_s"]
+    print(f"UI-launched run (GraphQL launchRun, queue and daemon included) {result['ui_s']:.2f} s "
+          f"(the run itself {result['ui_run_s']:.2f} s); htna run {result['cli_s']:.2f} s: "
+          f"UI/CLI = {result['ui_over_cli']:.2f}x (target <= 1.5x)", flush=True)
+    return result

@@ -375,7 +375,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
     with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
         bench.main(sizes, args.quick, args.repetitions, Path(args.out), Path(args.workdir or tmp),
-                   components=not args.no_components)
+                   components=not args.no_components, ui=not args.no_ui)
     return 0
 
 
@@ -478,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workdir", help="keep the generated exports and warehouses here")
     b.add_argument("--no-components", action="store_true",
                    help="skip the per-stage benchmarks (quality at scale, htna estimate, prevalence bootstrap)")
+    b.add_argument("--no-ui", action="store_true",
+                   help="skip the UI-launched run (dagster dev + GraphQL launchRun) measured beside a CLI run")
     b.set_defaults(func=cmd_bench)
 
     pv = sub.add_parser("prevalence", help="estimate a population size from an overlap table of case lists",

@@ -29,3 +29,8 @@ def test_bench_smoke(tmp_path):
     assert "DuckDB scan floor" in stdout and "DuckDB load floor" in stdout and "x load floor" in stdout
     assert not [p for p in (tmp_path / "w").rglob("load-floor-*")]  # the load floor's DuckDB file is removed
     assert {"quality", "estimate", "prevalence"} <= set(report["components"])
+    # a run launched from the UI (GraphQL launchRun against dagster dev) beside a CLI run of the same wave
+    ui = report["ui_against_cli"]
+    assert ui["respondents"] == 182 and ui["cli_s"] > 0 and 0 < ui["ui_run_s"] <= ui["ui_s"]
+    assert ui["ui_over_cli"] == pytest.approx(ui["ui_s"] / ui["cli_s"])
+    assert "UI/CLI = " in stdout
