@@ -10,7 +10,8 @@
                     [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
     htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
                   [--ci logit|likelihood|beta|wilson] [--weights COL] [--json]   (one-off weighted estimate)
-    htna validate FILE [--codebook FILE] [--format F] [--json] [--strict]   (check an export; exit 0/1)
+    htna validate FILE [--wave YEAR] [--codebook FILE] [--format F] [--json] [--strict]   (check an export and
+                  run the run's blocking quality checks; exit 1 if it cannot load or a check would block)
 
 Problems with the user's files end in a short message and exit code 1, never a traceback.
 Heavy libraries (Dagster, pandas) are imported only by the commands that need them.
@@ -381,10 +382,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     try:  # a regular file within the configured limits, before any parser sees it
         check_input_file(Path(args.file), limits=assessment.config.input_limits)
-        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+        if args.wave and args.wave not in assessment.config.waves:
+            raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: "
+                            f"{', '.join(assessment.config.waves)})")
+        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format,
+                                 wave=args.wave)
     except InputError as exc:
         result = ValidationResult(file=str(args.file), error=str(exc))
-    failed = not result.ok or (args.strict and result.has_warnings)
+    # a file the run would hold back at a blocking quality check fails validation too
+    failed = not result.ok or result.would_block or (args.strict and result.has_warnings)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -489,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["auto", "surveymonkey", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels",
                             "spss", "plain"],
                    help="force the export layout (default: detect it)")
+    v.add_argument("--wave", help="the wave the file is for (default: the config's latest): its quality checks are run")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.add_argument("--strict", action="store_true", help="exit 1 on warnings too (unmatched, missing, bad values)")
     v.set_defaults(func=cmd_validate)

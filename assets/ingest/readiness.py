@@ -46,6 +46,14 @@ INPUT_FILES: dict[str, tuple[str, ...]] = {
     "provider_inventory": DATASET_FILES["provider_inventory"],
     "case_lists": ("case_lists.csv", "case_lists_overlap.csv"),
 }
+#: each input in the report's words
+INPUT_LABEL = {
+    "officer_survey": "officer survey",
+    "stakeholder_interviews": "stakeholder interviews",
+    "survivor_interviews": "survivor interviews",
+    "provider_inventory": "service-provider inventory",
+    "case_lists": "agency case lists",
+}
 #: how each input's absence is said on the pages that would use it
 ABSENT_STATEMENT = {
     "stakeholder_interviews": "no stakeholder interviews in this wave",
