@@ -3,13 +3,15 @@
     htna run   [--wave YEAR] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
     htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent: warehouse, archive, drop folder)
+    htna ready WAVE [--check] [--json]   (declare a wave folder complete: its READY manifest)
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
     htna ui    (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
     htna prevalence OVERLAP.csv [--threshold P] [--criterion aic|bic|pvalue] [--ci wald-log|lognormal|profile|bootstrap]
                     [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
     htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
                   [--ci logit|likelihood|beta|wilson] [--weights COL] [--json]   (one-off weighted estimate)
-    htna validate FILE [--codebook FILE] [--format F] [--json] [--strict]   (check an export; exit 0/1)
+    htna validate FILE [--wave YEAR] [--codebook FILE] [--format F] [--json] [--strict]   (check an export and
+                  run the run's blocking quality checks; exit 1 if it cannot load or a check would block)
 
 Problems with the user's files end in a short message and exit code 1, never a traceback.
 Heavy libraries (Dagster, pandas) are imported only by the commands that need them.
@@ -125,6 +127,13 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
     if wave not in assessment.config.waves:
         raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
                         "add it to the config's `waves` list")
+    from assets.ingest.readiness import refusal, wave_readiness
+
+    # a wave folder missing a required input (or differing from its READY manifest) is refused before
+    # anything starts; the run's first asset applies the same rule to runs from the UI and the sensor
+    problem = refusal(wave_readiness(assessment, wave, settings.data_path() / "incoming" / wave))
+    if problem is not None:
+        raise problem
     home = _dagster_home()
     check_private_places(settings)
     from assets.report.output_folder import check_output_folder
@@ -176,7 +185,40 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         raise HtnaError("the run failed:\n" + "\n".join(f"{', '.join(steps)}: {text}" for text, steps in by_text.items()))
     for note in _not_collected_notes(result):
         print(f"htna: {note}", file=sys.stderr)
+    for line in run_summary(result):
+        print(f"htna: {line}", file=sys.stderr)
     return settings.output_path() / wave / "index.html"
+
+
+def run_summary(result) -> list[str]:
+    """The warnings of a finished run that matter to the evaluator, in a few lines: optional inputs
+    the wave lacks, rows held back (quarantined) and figures hidden by the publication gate."""
+    from assets.ingest.readiness import ABSENT_STATEMENT
+
+    metadata: dict[str, dict] = {}
+    for event in result.all_events:
+        if event.is_step_materialization:
+            mat = event.step_materialization_data.materialization
+            metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    lines = []
+    absent = metadata.get("survey_exports", {}).get("absent_optional") or []
+    if absent:
+        lines.append("missing optional inputs: " + "; ".join(ABSENT_STATEMENT.get(n, n) for n in absent)
+                     + " (the pages that would use them say so)")
+    held = []
+    for key, what in (("officer_responses", "officer survey"), ("service_providers", "provider inventory")):
+        n = metadata.get(key, {}).get("rows_quarantined")
+        if n:
+            held.append(f"{n} {what} row(s)")
+    quality = metadata.get("quarantine", {}).get("rows")
+    if held or quality:
+        lines.append("rows quarantined: " + ", ".join(held or ["none at ingestion"])
+                     + (f"; {quality} row(s) in total after the quality checks" if quality else "")
+                     + " (see the data-quality page and assessment.quarantine)")
+    hidden = sum(int(m.get("hidden") or 0) for k, m in metadata.items() if k.startswith("published_"))
+    if hidden:
+        lines.append(f"cells suppressed by the publication gate: {hidden} (listed on the data-quality page)")
+    return lines
 
 
 def _not_collected_notes(result) -> list[str]:
@@ -222,6 +264,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     _set_env(args)
     index = run_wave(args.wave, args.verbose, Path(args.timings) if args.timings else None)
     print(f"Report written: {index}")
+    return 0
+
+
+def cmd_ready(args: argparse.Namespace) -> int:
+    """Declare a wave folder complete (write its READY manifest), or with --check say whether it is ready."""
+    import json
+
+    from assets.ingest.readiness import READY_FILE, wave_readiness, write_manifest
+    from pipelines.config import load_assessment
+    from pipelines.resources import settings_from_environment
+
+    _set_env(args)
+    settings = settings_from_environment()
+    assessment = load_assessment(settings.config_path)
+    if args.wave not in assessment.config.waves:
+        raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
+                        "add it to the config's `waves` list")
+    folder = settings.data_path() / "incoming" / args.wave
+    if args.check:
+        r = wave_readiness(assessment, args.wave, folder)
+        if args.json:
+            print(json.dumps(r.to_dict(), indent=2))
+        else:
+            print(f"wave {args.wave}: " + ("ready" if r.ready else "not ready") + f" ({folder})")
+            for reason in r.reasons():
+                print(f"  - {reason}")
+            for name in r.absent_optional:
+                print(f"  - optional, not in the folder: {name}")
+        return 0 if r.ready else 1
+    path, r = write_manifest(assessment, args.wave, folder)
+    listed = len([line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")])
+    print(f"{path}: {listed} file(s) declared wave {args.wave}'s; the wave is ready to run.")
+    for name in r.absent_optional:
+        print(f"  note: optional input not in the folder: {name} (its pages will say so)")
+    print(f"  (a file changed or added later makes {READY_FILE} differ: runs then refuse until `htna ready "
+          f"{args.wave}` is run again)")
     return 0
 
 
@@ -342,10 +420,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     try:  # a regular file within the configured limits, before any parser sees it
         check_input_file(Path(args.file), limits=assessment.config.input_limits)
-        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format)
+        if args.wave and args.wave not in assessment.config.waves:
+            raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: "
+                            f"{', '.join(assessment.config.waves)})")
+        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format,
+                                 wave=args.wave)
     except InputError as exc:
         result = ValidationResult(file=str(args.file), error=str(exc))
-    failed = not result.ok or (args.strict and result.has_warnings)
+    # a file the run would hold back at a blocking quality check fails validation too
+    failed = not result.ok or result.would_block or (args.strict and result.has_warnings)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -408,6 +491,16 @@ def build_parser() -> argparse.ArgumentParser:
     paths(r)
     r.set_defaults(func=cmd_run)
 
+    rd = sub.add_parser("ready", help="declare a wave folder complete: write its READY manifest (files and SHA-256)",
+                        description="Write <data>/incoming/<wave>/READY listing every file of the folder with its "
+                                    "SHA-256, once every file is in. The drop-folder sensor runs a wave only when its "
+                                    "folder is ready; a run refuses a folder that differs from its manifest.")
+    rd.add_argument("wave")
+    rd.add_argument("--check", action="store_true", help="only say whether the folder is ready (exit 1 if not)")
+    rd.add_argument("--json", action="store_true", help="with --check: print the readiness as JSON")
+    paths(rd)
+    rd.set_defaults(func=cmd_ready)
+
     d = sub.add_parser("demo", help="run wave 2015 on the bundled synthetic demonstration data")
     d.add_argument("--wave", default="2015")
     paths(d)
@@ -440,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["auto", "surveymonkey", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels",
                             "spss", "plain"],
                    help="force the export layout (default: detect it)")
+    v.add_argument("--wave", help="the wave the file is for (default: the config's latest): its quality checks are run")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.add_argument("--strict", action="store_true", help="exit 1 on warnings too (unmatched, missing, bad values)")
     v.set_defaults(func=cmd_validate)

@@ -103,6 +103,73 @@ class RawArchive(_Strict):
     keep_waves: int = Field(default=2, ge=1)
 
 
+InputStatus = Literal["required", "optional", "absent"]
+#: a wave's inputs, in the assessment's words (the files each is read from: assets/ingest/readiness.py)
+WAVE_INPUTS = {
+    "officer_survey": "the officer survey export",
+    "stakeholder_interviews": "the stakeholder interview matrix",
+    "survivor_interviews": "the survivor interview matrix",
+    "provider_inventory": "the service-provider inventory",
+    "case_lists": "the agencies' case lists",
+}
+
+
+class InputRequirements(_Strict):
+    """Which of a wave's inputs must be in its folder (required), may be missing (optional: the pages
+    that use it say so) or are not collected by design (absent)."""
+
+    officer_survey: InputStatus = "required"
+    stakeholder_interviews: InputStatus = "required"
+    survivor_interviews: InputStatus = "required"
+    provider_inventory: InputStatus = "optional"
+    case_lists: InputStatus = "optional"
+
+    @model_validator(mode="after")
+    def _officers(self) -> "InputRequirements":
+        if self.officer_survey != "required":
+            raise ValueError("officer_survey must be required: every estimate of the assessment rests on it")
+        return self
+
+
+class InputOverrides(_Strict):
+    """One wave's departures from the default requirements (unset: as the default)."""
+
+    officer_survey: InputStatus | None = None
+    stakeholder_interviews: InputStatus | None = None
+    survivor_interviews: InputStatus | None = None
+    provider_inventory: InputStatus | None = None
+    case_lists: InputStatus | None = None
+
+
+class WaveInputs(_Strict):
+    """When a wave folder is complete and settled enough to run and publish (assets/ingest/readiness.py).
+
+    ``ready_when: manifest``: a ``READY`` manifest (written by ``htna ready <wave>``: every file with its
+    SHA-256) that matches the folder. ``ready_when: settled``: every required input present and no file
+    changed for ``settle_seconds`` (a matching manifest is enough in either mode)."""
+
+    ready_when: Literal["manifest", "settled"] = "manifest"
+    settle_seconds: int = Field(default=120, ge=0)
+    default: InputRequirements = InputRequirements()
+    waves: dict[str, InputOverrides] = Field(default_factory=dict)
+
+    def status(self, wave: str) -> dict[str, str]:
+        """Every input's status in this wave: required, optional or absent."""
+        out = self.default.model_dump()
+        override = self.waves.get(wave)
+        if override is not None:
+            out.update({k: v for k, v in override.model_dump().items() if v is not None})
+        return out
+
+    @model_validator(mode="after")
+    def _officers(self) -> "WaveInputs":
+        wrong = sorted(w for w, o in self.waves.items() if o.officer_survey not in (None, "required"))
+        if wrong:
+            raise ValueError(f"officer_survey must be required in every wave (not in {', '.join(wrong)}): every "
+                             "estimate of the assessment rests on it")
+        return self
+
+
 class Trim(_Strict):
     """Bounds on the final weights, as multiples of the mean weight (R's ``trimWeights``)."""
 
@@ -400,6 +467,7 @@ class AssessmentConfig(_Strict):
     input_limits: InputLimits = InputLimits()
     raw_archive: RawArchive = RawArchive()
     execution: Execution = Execution()
+    wave_inputs: WaveInputs = WaveInputs()
 
     @field_validator("waves")
     @classmethod
@@ -446,6 +514,9 @@ class AssessmentConfig(_Strict):
         extra_hc = sorted(set(self.officer_headcounts.by_county) - set(names))
         if extra_hc:
             problems.append(f"officer_headcounts.by_county names unknown counties: {', '.join(extra_hc)}")
+        unknown_waves = sorted(set(self.wave_inputs.waves) - set(self.waves))
+        if unknown_waves:
+            problems.append(f"wave_inputs.waves names waves not in `waves`: {', '.join(unknown_waves)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

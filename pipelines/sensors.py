@@ -1,5 +1,6 @@
-"""The drop-folder sensor: a wave folder whose content differs from the last successful run of that
-wave (whoever started it: ``htna run``, the UI or this sensor) requests one run of that wave.
+"""The drop-folder sensor: a wave folder that is ready (complete and declared or settled:
+:func:`assets.ingest.readiness.wave_readiness`) and whose content differs from the last successful run
+of that wave (whoever started it: ``htna run``, the UI or this sensor) requests one run of that wave.
 
 Each tick reads the assessment config again, so a year added to ``waves:`` is watched (and added to
 the instance's wave partitions) without reloading the code location. The cursor is for people: one
@@ -13,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingest.drop_folder import scan_drop_folder
+from assets.ingest.readiness import wave_readiness
 from pipelines.coordination import FINGERPRINT_TAG, STARTED_BY_TAG, WAREHOUSE_TAG, last_successful_run, runs_in_progress
 from pipelines.partitions import WAVES
 from pipelines.resources import AssessmentSettings
@@ -40,6 +42,10 @@ def evaluate_drop_folder(instance: dg.DagsterInstance, settings: AssessmentSetti
     for content in found:
         _FILE_CACHE[content.wave] = {"files": {k: list(v) for k, v in content.files.items()}}
         what = f"{content.wave}: {len(content.files)} file{'s' if len(content.files) != 1 else ''}, {_short(content.fingerprint)}"
+        readiness = wave_readiness(assessment, content.wave, settings.data_path() / "incoming" / content.wave)
+        if not readiness.ready:  # a half-copied folder (or one not yet declared READY) is never run
+            lines.append(f"{what}, not ready: {'; '.join(readiness.reasons())}")
+            continue
         last = last_successful_run(instance, content.wave, warehouse)
         if last is not None and last.tags.get(FINGERPRINT_TAG) == content.fingerprint:
             lines.append(f"{what}, already run (run {last.run_id[:8]})")

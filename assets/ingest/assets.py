@@ -9,6 +9,7 @@ from assets.ingest.exports import find_exports, read_interviews, wave_folder
 from assets.ingest.officer_responses import survey_questions, to_officer_responses
 from assets.ingest.archive import apply_retention, archive_export
 from assets.ingest.readers import is_kept, read_export
+from assets.ingest.readiness import ABSENT_STATEMENT, refusal, wave_readiness
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
 from pipelines.coordination import record_run_inputs
 from pipelines.failures import as_user_failure, value_safe
@@ -25,11 +26,25 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
     """The files received for this wave, as received: dataset, file name, SHA-256, size and respondent
     rows. The fingerprint ties every published number to the exact exports it came from."""
     with as_user_failure():
+        assessment = settings.assessment()
+        wave = context.partition_key
+        # a folder missing a required input, or differing from its READY manifest, is never run (whoever
+        # started the run): the same rule as `htna run` and the drop-folder sensor
+        readiness = wave_readiness(assessment, wave, settings.data_path() / "incoming" / wave)
+        problem = refusal(readiness)
+        if problem is not None:
+            raise problem
         # the folder's fingerprint before reading it: the drop-folder sensor compares it with the folder's content
-        record_run_inputs(context.instance, context.run_id, wave_fingerprint(settings.data_path(), context.partition_key),
+        record_run_inputs(context.instance, context.run_id, wave_fingerprint(settings.data_path(), wave),
                           settings.warehouse_path())
-        exports = find_exports(settings.data_path(), context.partition_key, settings.assessment().config.input_limits)
-        context.add_output_metadata({"files": len(exports), "synthetic": bool(exports["synthetic"].any())})
+        exports = find_exports(settings.data_path(), wave, assessment.config.input_limits)
+        context.add_output_metadata({
+            "files": len(exports), "synthetic": bool(exports["synthetic"].any()),
+            "ready_manifest": readiness.manifest,
+            "absent_optional": dg.MetadataValue.json(readiness.absent_optional),
+            "absent_by_design": dg.MetadataValue.json(readiness.absent_by_design)})
+        for name in readiness.absent_optional:
+            context.log.warning(f"wave {wave}: {ABSENT_STATEMENT[name]} (optional; the pages that use it say so)")
         return exports
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 from assets.ingest.exports import sha256_of
 
 IGNORED_PREFIXES = (".", "~$")  # hidden files, editors' and Excel's lock files
+#: not part of the content: the READY manifest declares the files (assets/ingest/readiness.py), so writing it
+#: does not make the folder differ from the run that read those files
+NOT_CONTENT = ("READY",)
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ def scan_wave(folder: Path, cache: dict[str, list] | None = None) -> WaveContent
     cache = cache or {}
     files: dict[str, tuple[int, int, str]] = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(IGNORED_PREFIXES):
+        if path.name.startswith(IGNORED_PREFIXES) or path.name in NOT_CONTENT:
             continue
         st = path.lstat()
         if not stat.S_ISREG(st.st_mode):  # a link, FIFO or device is never read (the run refuses it)

@@ -46,6 +46,15 @@ class ValidationResult:
     value_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unplaced_counties: int = 0
+    wave: str | None = None
+    checks_run: int = 0
+    #: the run's blocking quality checks that would fail (check, description, message, fix): the run would
+    #: hold the officer survey back (no estimates) until they pass
+    blocking: list[dict] = field(default_factory=list)
+
+    @property
+    def would_block(self) -> bool:
+        return bool(self.blocking)
 
     @property
     def has_warnings(self) -> bool:
@@ -96,8 +105,18 @@ class ValidationResult:
         if self.unmatched_questions and self.missing_variables:
             lines.append("Hint: if an unmatched question is a reworded codebook question, add its wording (or its "
                          "column name / ImportId) to that variable's `aliases` in the codebook.")
+        if not self.error and self.checks_run:
+            lines.append(f"Quality checks of the run (wave {self.wave}): {self.checks_run} run, "
+                         f"{len(self.blocking)} blocking check(s) would fail")
+            for b in self.blocking:
+                lines.append(f"  - BLOCKS: {b['check']}: {b['description']} — {b['message']}")
+                if b.get("fix"):
+                    lines.append(f"    fix: {b['fix']}")
         if self.error:
             lines += ["Result: CANNOT LOAD", f"  {self.error}"]
+        elif self.blocking:
+            lines.append(f"Result: WOULD BE HELD BACK — the run would stop the officer survey's estimates at "
+                         f"{len(self.blocking)} blocking check(s): {', '.join(b['check'] for b in self.blocking)}")
         else:
             lines.append("Result: " + ("OK" if not self.has_warnings else "LOADS, with the warnings above"))
         return "\n".join(lines)
@@ -119,25 +138,30 @@ def with_codebook(assessment: Assessment, codebook: Codebook) -> Assessment:
     return patched
 
 
-def validate_export(path: Path | str, assessment: Assessment, format: str | None = None) -> ValidationResult:  # noqa: A002
-    """Check one export against the assessment's codebook. InputErrors become ``error`` (with everything
-    found before them); ConfigErrors propagate."""
+def validate_export(path: Path | str, assessment: Assessment, format: str | None = None,  # noqa: A002
+                    wave: str | None = None) -> ValidationResult:
+    """Check one export against the assessment's codebook, then run the quality checks the run would
+    (the same suites and rules, :func:`assets.quality.screening.screen_wave`) and list the blocking ones
+    that would fail. InputErrors become ``error`` (with everything found before them); ConfigErrors
+    propagate. ``wave``: the wave the file is for (default: the config's latest)."""
     from assets.ingest.officer_responses import IngestReport, to_officer_responses
     from assets.ingest.readers import read_export
 
-    result = ValidationResult(file=str(path))
+    result = ValidationResult(file=str(path), wave=wave or assessment.config.waves[-1])
     report = IngestReport()
     try:
         raw = read_export(path, format=format)
         result.format, result.encoding = raw.describe_format(), raw.encoding
         result.platform, result.layout = raw.platform, raw.format
-        to_officer_responses(raw, assessment, "validate", report=report)
+        accepted, quarantine, _ = to_officer_responses(raw, assessment, result.wave, report=report)
+        n_rows = raw.n_rows
     except InputError as exc:
         result.error = str(exc)
     except ConfigError:
         raise
     else:
         result.ok = True
+        _blocking_checks(result, assessment, accepted, quarantine, report, n_rows)
     result.respondents = report.rows_read
     result.would_accept = report.rows_accepted
     result.would_quarantine = dict(report.quarantined)
@@ -153,3 +177,22 @@ def validate_export(path: Path | str, assessment: Assessment, format: str | None
     result.notes = list(report.notes)
     result.unplaced_counties = report.unplaced_counties
     return result
+
+
+def _blocking_checks(result: ValidationResult, assessment: Assessment, accepted, quarantine, report,
+                     n_rows: int) -> None:
+    """Screen the mapped rows exactly as the run's quality stage does (completeness, eligibility, wave
+    size, county coverage and the rest of the officer suite), and record the blocking failures."""
+    import pandas as pd
+
+    from assets.ingest.officer_responses import not_collected_in, survey_questions
+    from assets.quality.screening import screen_wave
+
+    exports = pd.DataFrame({"dataset": ["officer_survey"], "rows": [n_rows]})
+    screening = screen_wave(assessment, str(result.wave), {"officer_responses": accepted}, exports=exports,
+                            ingest_quarantine=quarantine,
+                            not_collected=not_collected_in(survey_questions(report, assessment, str(result.wave))))
+    officers = screening.datasets["officer_responses"]
+    result.checks_run = len(officers.results)
+    result.blocking = [{"check": r.check, "description": r.description, "message": r.outcome.message, "fix": r.fix}
+                       for r in officers.blocking_failures()]

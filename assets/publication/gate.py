@@ -49,6 +49,7 @@ AFTER_HOURS_COLUMNS = ["wave", "county", "fips", "county_group", "required_witho
                        "service_types_without_after_hours", "service_labels_without_after_hours",
                        "n_without_after_hours"]
 SOURCE_COLUMNS = ["wave", "dataset", "file_name", "sha256", "rows", "synthetic"]
+WAVE_INPUT_COLUMNS = ["wave", "input", "label", "status", "statement"]
 HISTORY_COLUMNS = ["survey_wave", *[c for c in PUBLISHED_INDICATOR_COLUMNS if c != "wave"]]
 
 SHARES = "hidden below the minimum with complements chosen by the intruder audit; shares rounded"
@@ -86,6 +87,8 @@ PUBLISHED_TABLES: dict[str, PublishedTable] = {
     "published_counties_without_after_hours": PublishedTable(tuple(AFTER_HOURS_COLUMNS),
                                                              "No after-hours response",
                                                              "counts of organisations, never names"),
+    "published_wave_inputs": PublishedTable(tuple(WAVE_INPUT_COLUMNS), "Inputs of the wave",
+                                            "whether each input was received; no counts"),
     "published_sources": PublishedTable(tuple(SOURCE_COLUMNS), "Input files",
                                         "file names and fingerprints; row counts hidden where they would reveal "
                                         "a small count of records held back"),
@@ -150,8 +153,15 @@ def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[st
     wave = str(t.wave)
     atoms = AtomWeights.from_weights(t.weights, assessment.county_names)
     indicators = publish_indicators(t.headline, assessment, policy, atoms)
-    quality = publish_quality(split_summary(t.quality), policy) if t.quality is not None and len(t.quality) \
+    inputs = wave_inputs_table(wave, assessment, t.sources, t.overlap)
+    # an input the wave did not receive has no records: no "rows read 0", no theme of zero interviews
+    missing = set(inputs.loc[inputs["status"] != "received", "input"])
+    quality = publish_quality(_received(split_summary(t.quality), missing), policy) \
+        if t.quality is not None and len(t.quality) \
         else {name: pd.DataFrame(columns=cols) for name, cols in QUALITY_SECTIONS.items()}
+    themes = t.themes
+    if themes is not None and len(themes) and missing:
+        themes = themes[~themes["dataset"].astype(str).isin(missing)].reset_index(drop=True)
     hidden_rows = set(quality.pop("hidden_rows_read", pd.DataFrame({"dataset": []}))["dataset"])
     sources = t.sources.copy() if t.sources is not None else pd.DataFrame(columns=SOURCE_COLUMNS)
     if len(sources):
@@ -159,7 +169,7 @@ def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[st
     prevalence = publish_prevalence(t.prevalence, t.overlap, t.sensitivity, assessment, policy, wave)
     out = {
         "published_indicators": indicators,
-        "published_interview_themes": publish_themes(t.themes, policy),
+        "published_interview_themes": publish_themes(themes, policy),
         "published_county_estimates": publish_county_estimates(t.county, indicators, assessment, policy, wave),
         "published_model_results": publish_model_results(t.model, indicators, assessment, policy),
         "published_model_cards": publish_model_cards(t.cards),
@@ -174,6 +184,7 @@ def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[st
         "published_service_coverage": t.coverage,
         "published_counties_without_after_hours": t.after_hours,
         "published_sources": sources,
+        "published_wave_inputs": inputs,
     }
     return {name: typed_table(frame, PUBLISHED_TABLES[name].columns, wave) for name, frame in out.items()}
 
@@ -200,3 +211,33 @@ def describe(publication: dict[str, pd.DataFrame]) -> dict[str, int]:
         if "suppressed" in frame.columns and len(frame):
             out[name] = int(np.asarray(frame["suppressed"], dtype=bool).sum())
     return out
+
+
+def wave_inputs_table(wave: str, assessment, sources: pd.DataFrame | None, overlap: pd.DataFrame | None) -> pd.DataFrame:
+    """Which of the wave's inputs were received, and for the others the sentence every page that
+    would use them says ("no stakeholder interviews in this wave"). Whether a file came, never a count."""
+    from assets.ingest.readiness import ABSENT_STATEMENT, INPUT_LABEL
+
+    received = set(sources["dataset"]) if sources is not None and len(sources) else set()
+    if overlap is not None and len(overlap):
+        received.add("case_lists")
+    rows = []
+    for name, status in assessment.config.wave_inputs.status(wave).items():
+        if name in received:
+            state, statement = "received", ""
+        elif status == "absent":
+            state, statement = "not collected by design", f"{INPUT_LABEL[name]}: not collected in this wave, by design"
+        else:
+            state, statement = "not received", ABSENT_STATEMENT[name]
+        rows.append({"wave": wave, "input": name, "label": INPUT_LABEL[name], "status": state,
+                     "statement": statement[:1].upper() + statement[1:] + ("." if statement else "")})
+    return pd.DataFrame(rows, columns=WAVE_INPUT_COLUMNS)
+
+
+def _received(sections: dict[str, pd.DataFrame], missing: set[str]) -> dict[str, pd.DataFrame]:
+    """The quality summary's sections without the rows of datasets the wave did not receive."""
+    if not missing:
+        return sections
+    return {name: frame[~frame["dataset"].astype(str).isin(missing)].reset_index(drop=True)
+            if isinstance(frame, pd.DataFrame) and "dataset" in frame.columns else frame
+            for name, frame in sections.items()}

@@ -236,7 +236,17 @@ def hidden_figures(pub: dict[str, pd.DataFrame], policy) -> dict:
     return {"lines": lines, "counts": counts}
 
 
-def data_quality(pub: dict[str, pd.DataFrame], policy) -> dict:
+def _without(frame: pd.DataFrame | None, missing: set[str]) -> pd.DataFrame | None:
+    """The rows of datasets the wave did receive (a dataset not received has no rows to report: no "rows read 0")."""
+    if frame is None or frame.empty or not missing or "dataset" not in frame.columns:
+        return frame
+    return frame[~frame["dataset"].astype(str).isin(missing)]
+
+
+def data_quality(pub: dict[str, pd.DataFrame], policy, missing: set[str] | frozenset = frozenset()) -> dict:
+    pub = {**pub, **{name: _without(pub.get(name), set(missing)) for name in
+                     ("published_quality_status", "published_quality_checks", "published_quarantine",
+                      "published_completeness")}}
     status = _records(pub.get("published_quality_status"))
     if not status:
         return {"available": False, "hidden": hidden_figures(pub, policy)}
@@ -256,6 +266,32 @@ def data_quality(pub: dict[str, pd.DataFrame], policy) -> dict:
             "quarantine": quarantine, "completeness": completeness, "hidden": hidden_figures(pub, policy)}
 
 
+#: the inputs each page is built from (besides the officer survey, which every wave has): a page says so
+#: when one of them is missing from the wave
+PAGE_INPUTS: dict[str, tuple[str, ...]] = {
+    "index.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
+    "voices.html": ("stakeholder_interviews", "survivor_interviews"),
+    "services.html": ("provider_inventory",),
+    "prevalence.html": ("case_lists",),
+    "recommendations.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory"),
+    "data-quality.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
+    "downloads.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
+}
+
+
+def absent_inputs(pub: dict[str, pd.DataFrame]) -> list[dict]:
+    """The wave's inputs that were not received (optional and missing, or not collected by design)."""
+    table = pub.get("published_wave_inputs")
+    if table is None or table.empty:
+        return []
+    return _records(table[table["status"] != "received"])
+
+
+def absent_on_page(absent: list[dict], page: str) -> list[dict]:
+    """The missing inputs a page must state (it would have used them)."""
+    return [a for a in absent if a["input"] in PAGE_INPUTS.get(page, ())]
+
+
 def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -> dict[str, dict]:
     """Template context per page file (besides the summary, which ``site.build_site`` renders)."""
     from assets.report import tracking
@@ -272,7 +308,10 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
     history = pub["published_indicator_history"]
     changes = pub["published_changes"]
     headline = pub["published_indicators"]
+    missing = {a["input"] for a in absent_inputs(pub)}
     themes = pub["published_interview_themes"]
+    if themes is not None and len(themes) and missing:  # no sentence or chart from an interview set not received
+        themes = themes[~themes["dataset"].astype(str).isin(missing)]
     county = pub["published_county_estimates"]
     groups = {g.name: list(g.counties) for g in assessment.config.county_groups} if assessment is not None else {}
     return {
@@ -292,14 +331,15 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
         "recommendations.html": {"recs": tracking.recommendation_rows(
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
-        "data-quality.html": {"dq": data_quality(pub, policy)},
+        "data-quality.html": {"dq": data_quality(pub, policy, missing)},
         "methods.html": {"cards": model_card_rows(pub["published_model_cards"])},
         "downloads.html": {},
     }
 
 
-def voices_summary(themes: pd.DataFrame | None, top: int = 3) -> list[dict]:
-    """For the summary page: per interview set, its most often mentioned published themes."""
+def voices_summary(themes: pd.DataFrame | None, top: int = 3, missing: set[str] | frozenset = frozenset()) -> list[dict]:
+    """For the summary page: per interview set received, its most often mentioned published themes."""
+    themes = _without(themes, set(missing))
     if themes is None or themes.empty:
         return []
     overall = themes[themes["domain"] == "all"]

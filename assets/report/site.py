@@ -242,16 +242,19 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         prev_rows = changes[changes["comparison"] == "previous wave"] if len(changes) else changes
         previous = str(prev_rows["compared_with"].iloc[0]) if len(prev_rows) else None
         sources = extra_pages._records(pub["published_sources"])
+        absent = extra_pages.absent_inputs(pub)
         html = env.get_template("index.html.j2").render(
             prov=provenance, pages=PAGES, current="index.html", headline=[c for c in cells if c["featured"]],
             previous_wave=previous, chart=headline_chart(headline), sources=sources,
-            themes_summary=extra_pages.voices_summary(pub["published_interview_themes"]))
+            absent_inputs=extra_pages.absent_on_page(absent, "index.html"),
+            themes_summary=extra_pages.voices_summary(pub["published_interview_themes"],
+                                                      missing={a["input"] for a in absent}))
         (staging / "index.html").write_text(html, encoding="utf-8")
         for file, context in extra_pages.page_contexts(pub, policy, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
                 prov=provenance, pages=PAGES, current=file,
                 domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
-                policy=policy, **context)
+                policy=policy, absent_inputs=extra_pages.absent_on_page(absent, file), **context)
             (staging / file).write_text(html, encoding="utf-8")
         # readable as the config says (it is meant to be shared), writable by its owner only
         readable_by = assessment.config.report.readable_by if assessment is not None else "everyone"

@@ -129,6 +129,10 @@ def test_the_sensor_does_not_rerun_a_folder_htna_run_already_ran(tmp_path):
                                   data_dir=str(data), warehouse=str(warehouse), output_dir=str(tmp_path / "site"))
     defs = build_definitions(settings)
     sensor = defs.resolve_sensor_def("incoming_exports")
+    from assets.ingest.readiness import write_manifest
+
+    folder = data / "incoming" / "2015"
+    write_manifest(settings.assessment(), "2015", folder)  # `htna ready 2015`: the folder is complete
     with _instance(home) as instance:
         def tick():
             return sensor.evaluate_tick(dg.build_sensor_context(resources={"settings": settings}, definitions=defs,
@@ -146,6 +150,8 @@ def test_the_sensor_does_not_rerun_a_folder_htna_run_already_ran(tmp_path):
             instance_ref=instance.get_ref())).run_requests] == ["2015"]
         export = data / "incoming" / "2015" / "stakeholder_interviews.csv"
         export.write_bytes(export.read_bytes() + b"\n")
+        assert tick().run_requests == []  # differs from READY: not run until declared again
+        write_manifest(settings.assessment(), "2015", folder)
         changed = tick()
         assert [r.partition_key for r in changed.run_requests] == ["2015"]
         assert changed.run_requests[0].tags["htna/started_by"] == "sensor"

@@ -46,28 +46,65 @@ def write(path, text):
     path.write_text(text, encoding="utf-8")
 
 
+REQUIRED = ("officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv")
+
+
+def fill(data, wave, text="x"):
+    """A complete wave folder (the config's required inputs), not yet declared READY."""
+    for name in REQUIRED:
+        write(data / "incoming" / wave / name, f"{name},{text}\n")
+
+
+def declare(data, wave):
+    """`htna ready WAVE`: the READY manifest of the folder's files."""
+    from assets.ingest.readiness import write_manifest
+    from pipelines.config import load_assessment
+
+    write_manifest(load_assessment(REPO_ROOT / "config" / "maine" / "assessment.yaml"), wave, data / "incoming" / wave)
+
+
 def test_new_file_one_request_same_file_none_changed_file_new_request(drop):
     data, tick = drop
     assert tick().run_requests == []  # empty drop folder
-    export = data / "incoming" / "2015" / "officer_survey.csv"
-    write(export, "a,b\n1,2\n")
+    fill(data, "2015")
+    declare(data, "2015")
     first = tick()
     assert [r.partition_key for r in first.run_requests] == ["2015"]
     assert tick().run_requests == []
     # re-saved with the same content (new modification time): still nothing to do
-    write(export, "a,b\n1,2\n")
+    export = data / "incoming" / "2015" / "officer_survey.csv"
+    export.write_text(export.read_text())
     os.utime(export, ns=(export.stat().st_atime_ns, export.stat().st_mtime_ns + 5_000_000_000))
     assert tick().run_requests == []
     write(export, "a,b\n1,3\n")
+    assert tick().run_requests == []  # differs from its READY manifest: not run until declared again
+    declare(data, "2015")
     changed = tick()
     assert [r.partition_key for r in changed.run_requests] == ["2015"]
     assert changed.run_requests[0].run_key != first.run_requests[0].run_key
 
 
+def test_a_half_copied_folder_is_never_requested(drop):
+    """Files arriving one by one, in any order: no request until the folder is complete and declared."""
+    data, tick = drop
+    for name in reversed(REQUIRED):
+        write(data / "incoming" / "2015" / name, f"{name}\n")
+        result = tick()
+        assert result.run_requests == []
+        [line] = [x for x in result.cursor.splitlines() if x.startswith("2015:")]
+        assert "not ready" in line
+    declare(data, "2015")
+    write(data / "incoming" / "2015" / "provider_inventory.csv", "late\n")  # a file arriving after READY
+    assert tick().run_requests == []
+    (data / "incoming" / "2015" / "provider_inventory.csv").unlink()
+    assert [r.partition_key for r in tick().run_requests] == ["2015"]
+
+
 def test_each_wave_is_its_own_request_and_unknown_folders_are_named(drop):
     data, tick = drop
-    write(data / "incoming" / "2015" / "officer_survey.csv", "x\n")
-    write(data / "incoming" / "2016" / "officer_survey.csv", "y\n")
+    for wave in ("2015", "2016"):
+        fill(data, wave, wave)
+        declare(data, wave)
     write(data / "incoming" / "1999" / "officer_survey.csv", "z\n")
     assert sorted(r.partition_key for r in tick().run_requests) == ["2015", "2016"]
     again = tick()
@@ -76,8 +113,9 @@ def test_each_wave_is_its_own_request_and_unknown_folders_are_named(drop):
 
 def test_lock_and_hidden_files_are_ignored(drop):
     data, tick = drop
-    write(data / "incoming" / "2015" / "officer_survey.csv", "x\n")
-    tick()
+    fill(data, "2015")
+    declare(data, "2015")
+    assert tick().run_requests
     write(data / "incoming" / "2015" / "~$officer_survey.xlsx", "lock")
     write(data / "incoming" / "2015" / ".DS_Store", "junk")
     assert tick().run_requests == []
@@ -85,14 +123,14 @@ def test_lock_and_hidden_files_are_ignored(drop):
 
 def test_the_cursor_is_one_readable_line_per_wave(drop):
     data, tick = drop
-    write(data / "incoming" / "2015" / "officer_survey.csv", "x\n")
-    write(data / "incoming" / "2015" / "stakeholder_interviews.csv", "y\n")
+    fill(data, "2015")
+    declare(data, "2015")
     write(data / "incoming" / "2016" / "officer_survey.csv", "z\n")
     cursor = tick().cursor
     lines = cursor.splitlines()
     assert [line.split(":")[0] for line in lines] == ["2015", "2016"]
-    assert lines[0].startswith("2015: 2 files, sha256 ") and "run requested" in lines[0]
-    assert lines[1].startswith("2016: 1 file, sha256 ")
+    assert lines[0].startswith("2015: 3 files, sha256 ") and "run requested" in lines[0]  # READY is not content
+    assert lines[1].startswith("2016: 1 file, sha256 ") and "not ready" in lines[1] and "missing" in lines[1]
     assert "{" not in cursor  # not a JSON blob
 
 
@@ -110,7 +148,7 @@ def test_a_year_added_to_the_config_is_watched_without_reloading(tmp_path):
                                   warehouse=str(tmp_path / "w.duckdb"), output_dir=str(tmp_path / "site"))
     defs = build_definitions(settings)  # built once, as the UI's code server does
     sensor = defs.resolve_sensor_def("incoming_exports")
-    write(tmp_path / "data" / "incoming" / "2031" / "officer_survey.csv", "x\n")
+    fill(tmp_path / "data", "2031")
     with dg.instance_for_test() as instance:
         def tick():
             ctx = dg.build_sensor_context(resources={"settings": settings}, definitions=defs, instance=instance,
@@ -122,6 +160,10 @@ def test_a_year_added_to_the_config_is_watched_without_reloading(tmp_path):
         waves = yaml.safe_load(config.read_text())["waves"]
         config.write_text(config.read_text().replace(f"waves: {json.dumps(waves)}", f"waves: {json.dumps(waves + ['2031'])}"))
         assert "2031" in yaml.safe_load(config.read_text())["waves"]
+        from assets.ingest.readiness import write_manifest
+        from pipelines.config import load_assessment
+
+        write_manifest(load_assessment(config), "2031", tmp_path / "data" / "incoming" / "2031")
         after = tick()
         assert [r.partition_key for r in after.run_requests] == ["2031"]
         [added] = after.dynamic_partitions_requests

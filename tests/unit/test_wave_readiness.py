@@ -1,0 +1,103 @@
+"""The readiness rule of a wave folder (assets/ingest/readiness.py): complete, settled, READY manifest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from assets.ingest.readiness import READY_FILE, WaveNotReady, refusal, wave_readiness, write_manifest
+from pipelines.config import REPO_ROOT, WaveInputs
+
+DEMO = REPO_ROOT / "data" / "demo" / "incoming" / "2015"
+
+
+def _with_rules(assessment, **rules):
+    """The Maine assessment with other wave_inputs rules (validated as the config file would be)."""
+    import copy
+
+    a = copy.copy(assessment)
+    a.config = assessment.config.model_copy(update={"wave_inputs": WaveInputs.model_validate(rules)})
+    return a
+
+
+def _copy(names: list[str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy2(DEMO / name, folder / name)
+
+
+def test_missing_required_inputs_are_named_and_refused(assessment, tmp_path):
+    folder = tmp_path / "2016"
+    _copy(["officer_survey.csv"], folder)
+    r = wave_readiness(assessment, "2016", folder)
+    assert r.missing_required == ["stakeholder_interviews", "survivor_interviews"]
+    assert not r.complete and not r.ready
+    err = refusal(r)
+    assert isinstance(err, WaveNotReady)
+    assert "stakeholder interview matrix is missing" in str(err) and "stakeholder_interviews.csv" in str(err)
+    assert "fix:" in str(err)
+
+
+def test_manifest_mode_waits_for_ready_and_then_for_a_matching_folder(assessment, tmp_path):
+    folder = tmp_path / "2016"
+    _copy(["officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv"], folder)
+    r = wave_readiness(assessment, "2016", folder)
+    assert r.complete and not r.ready and r.manifest == "absent"
+    assert r.absent_optional == ["provider_inventory", "case_lists"]
+    assert refusal(r) is None  # a deliberate run may go ahead; the sensor waits
+    path, after = write_manifest(assessment, "2016", folder)
+    assert path.name == READY_FILE and after.ready and after.manifest == "matches"
+    # a file copied in after the manifest was written: the folder no longer matches, and a run refuses
+    _copy(["provider_inventory.csv"], folder)
+    r = wave_readiness(assessment, "2016", folder)
+    assert r.manifest == "differs" and not r.ready
+    assert "not listed: provider_inventory.csv" in r.message()
+    assert refusal(r) is not None
+    # a listed file whose content changed
+    write_manifest(assessment, "2016", folder)
+    with (folder / "survivor_interviews.csv").open("a") as fh:
+        fh.write("\n")
+    r = wave_readiness(assessment, "2016", folder)
+    assert r.manifest_problems == ["survivor_interviews.csv has changed since the manifest was written"]
+
+
+def test_manifest_is_refused_while_a_required_input_is_missing(assessment, tmp_path):
+    folder = tmp_path / "2016"
+    _copy(["survivor_interviews.csv"], folder)
+    with pytest.raises(WaveNotReady, match="officer survey export is missing"):
+        write_manifest(assessment, "2016", folder)
+    assert not (folder / READY_FILE).exists()
+
+
+def test_settled_mode_waits_for_the_settle_period(assessment, tmp_path):
+    a = _with_rules(assessment, ready_when="settled", settle_seconds=120)
+    folder = tmp_path / "2016"
+    _copy(["officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv"], folder)
+    # copy2 keeps the old modification time, but the copy's ctime is now: still changing
+    r = wave_readiness(a, "2016", folder)
+    assert r.changing == ["officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv"]
+    assert not r.ready
+    assert wave_readiness(a, "2016", folder, now=time.time() + 121).ready
+
+
+def test_absent_by_design_and_optional_per_wave(assessment, tmp_path):
+    a = _with_rules(assessment, default={}, waves={"2016": {"survivor_interviews": "absent",
+                                                             "stakeholder_interviews": "optional"}})
+    folder = tmp_path / "2016"
+    _copy(["officer_survey.csv"], folder)
+    r = wave_readiness(a, "2016", folder)
+    assert r.complete
+    assert r.absent_by_design == ["survivor_interviews"]
+    assert "stakeholder_interviews" in r.absent_optional
+    _copy(["survivor_interviews.csv"], folder)
+    r = wave_readiness(a, "2016", folder)
+    assert r.unexpected == ["survivor_interviews"] and not r.complete
+
+
+def test_officer_survey_cannot_be_optional():
+    with pytest.raises(ValueError, match="officer_survey must be required"):
+        WaveInputs.model_validate({"waves": {"2016": {"officer_survey": "optional"}}})
