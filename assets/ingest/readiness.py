@@ -260,6 +260,24 @@ def write_manifest(assessment: Assessment, wave: str, folder: Path) -> tuple[Pat
     return tmp_manifest, wave_readiness(assessment, wave, folder)
 
 
+def redeclare_file(folder: Path, name: str) -> bool:
+    """After htna itself rewrote ``name`` in the folder (``htna erase``): give it its new hash in the READY
+    manifest, if there is one listing it, so the rewritten wave still matches. Only that file's line
+    changes (another file changed since would still make the manifest differ). True if the manifest changed."""
+    path = folder / READY_FILE
+    if not path.is_file() or path.is_symlink():
+        return False
+    listed = read_manifest(path)
+    if listed is None or name not in listed:
+        return False
+    digest = sha256_of(folder / name)
+    lines = [_MANIFEST_HEADER] + [f"{digest if n == name else h}  {n}\n" for n, h in sorted(listed.items())]
+    tmp = folder / f".{READY_FILE}.tmp"
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
 def is_marker(name: str) -> bool:
     """Files of a wave folder that are not inputs read by any stage (the READY manifest, the synthetic-data flag)."""
     return name in (READY_FILE, SYNTHETIC_MANIFEST)
