@@ -319,6 +319,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
     where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
                  respondent_id=args.respondent)
     done = erase_respondent(**where)
+    if done.drop_folder_file:  # htna rewrote the export: the wave's READY manifest follows (only that file)
+        from assets.ingest.readiness import redeclare_file
+
+        redeclare_file(settings.data_path() / "incoming" / args.wave, done.drop_folder_file)
     rows = sum(done.rows.values())
     print(f"Erased from wave {args.wave}: {rows} row(s) in {len(done.rows)} table(s) of the warehouse, "
           f"{done.archived_files} archived export(s) rewritten"

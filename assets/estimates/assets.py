@@ -100,11 +100,14 @@ def interview_theme_counts(context: dg.AssetExecutionContext, settings: Assessme
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
           ins={"headline_indicators": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())})
 @value_safe
-def indicator_trends(context: dg.AssetExecutionContext, headline_indicators: pd.DataFrame) -> pd.DataFrame:
+def indicator_trends(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                     headline_indicators: pd.DataFrame) -> pd.DataFrame:
     """How each indicator moved: change from the previous survey wave and from the first, with an
     interval and a test, for every wave up to this one already in the warehouse (every cell; the
     publication gate shows a change only between two published cells)."""
-    table = compute_trends(headline_indicators, up_to_wave=context.partition_key) if len(headline_indicators) \
+    level = settings.assessment().config.estimates.level
+    table = compute_trends(headline_indicators, up_to_wave=context.partition_key, level=level) \
+        if len(headline_indicators) \
         else compute_trends(pd.DataFrame(columns=["wave", "indicator", "domain", "level", "weighted", "label",
                                                   "estimate", "se", "ci_low", "ci_high"]))
     context.add_output_metadata({"comparisons": len(table),

@@ -135,8 +135,16 @@ def _interview_asset(dataset: str, description: str) -> dg.AssetsDefinition:
                 context.log.warning(f"no {dataset} file for wave {wave}")
                 return pd.DataFrame(columns=["wave", "interview_id"])
             folder = wave_folder(settings.data_path(), wave)
-            check_input_file(folder / files.iloc[0], folder, assessment.config.input_limits)
-            return read_interviews(folder / files.iloc[0], frame, dataset, wave)
+            path = folder / files.iloc[0]
+            check_input_file(path, folder, assessment.config.input_limits)
+            table = read_interviews(path, frame, dataset, wave)
+            # a matrix the run could read is kept byte for byte beside the warehouse like every export (README:
+            # raw archive), with retention; one it refused is not kept
+            archived = archive_export(path, wave, settings.warehouse_path().parent / "raw_archive", dataset=dataset)
+            apply_retention(settings.warehouse_path().parent / "raw_archive", assessment.config.raw_archive.keep_waves)
+        context.add_output_metadata({"file_name": path.name, "rows": len(table),
+                                     "archived_sha256": archived.record.sha256, "archived_new_version": archived.new})
+        return table
 
     return _asset
 

@@ -160,15 +160,24 @@ class WaveNotReady(HtnaError):
 
 
 def folder_files(folder: Path) -> dict[str, os.stat_result]:
-    """The regular files of a wave folder that count as its content (not hidden or lock files, not READY)."""
+    """The entries of a wave folder that count as its content (not hidden or lock files, not READY, not
+    sub-folders), by ``lstat``: a link, FIFO or device named like an input counts as present, so the run's
+    reader refuses it with its own message (it is never followed, opened or hashed here)."""
     out = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(IGNORED_PREFIXES) or path.name == READY_FILE:
             continue
-        st = path.lstat()
-        if stat.S_ISREG(st.st_mode):
+        try:
+            st = path.lstat()
+        except FileNotFoundError:  # removed while we looked
+            continue
+        if not stat.S_ISDIR(st.st_mode):
             out[path.name] = st
     return out
+
+
+def _regular(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode)
 
 
 def read_manifest(path: Path) -> dict[str, str] | None:
@@ -194,6 +203,8 @@ def _manifest_problems(folder: Path, files: dict[str, os.stat_result], listed: d
     for name, digest in sorted(listed.items()):
         if name not in files:
             problems.append(f"{name} is listed but not in the folder")
+        elif not _regular(files[name]):
+            problems.append(f"{name} is not an ordinary file")
         elif sha256_of(folder / name) != digest:
             problems.append(f"{name} has changed since the manifest was written")
     extra = sorted(set(files) - set(listed))
@@ -253,11 +264,33 @@ def write_manifest(assessment: Assessment, wave: str, folder: Path) -> tuple[Pat
     if before.missing_required or before.unexpected:
         raise WaveNotReady(before)
     files = folder_files(folder)
+    odd = sorted(name for name, st in files.items() if not _regular(st))
+    if odd:
+        raise HtnaError(f"{folder}: not ordinary files: {', '.join(odd)} (a link, named pipe or device is never "
+                        "read); put the files themselves in the folder, then run `htna ready` again")
     lines = [_MANIFEST_HEADER] + [f"{sha256_of(folder / name)}  {name}\n" for name in sorted(files)]
     tmp = folder / f".{READY_FILE}.tmp"
     tmp.write_text("".join(lines), encoding="utf-8")
     os.replace(tmp, tmp_manifest)  # never a half-written manifest
     return tmp_manifest, wave_readiness(assessment, wave, folder)
+
+
+def redeclare_file(folder: Path, name: str) -> bool:
+    """After htna itself rewrote ``name`` in the folder (``htna erase``): give it its new hash in the READY
+    manifest, if there is one listing it, so the rewritten wave still matches. Only that file's line
+    changes (another file changed since would still make the manifest differ). True if the manifest changed."""
+    path = folder / READY_FILE
+    if not path.is_file() or path.is_symlink():
+        return False
+    listed = read_manifest(path)
+    if listed is None or name not in listed:
+        return False
+    digest = sha256_of(folder / name)
+    lines = [_MANIFEST_HEADER] + [f"{digest if n == name else h}  {n}\n" for n, h in sorted(listed.items())]
+    tmp = folder / f".{READY_FILE}.tmp"
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+    return True
 
 
 def is_marker(name: str) -> bool:

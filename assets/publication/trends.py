@@ -29,5 +29,18 @@ def publish_changes(trends: pd.DataFrame, history: pd.DataFrame, policy: Disclos
     out = trends[keep].copy()
     for col in ("estimate", "earlier_estimate", "change", "ci_low", "ci_high"):
         out[col] = policy.share(out[col].to_numpy(dtype=float))
-    out["p_value"] = round_half_up(out["p_value"].to_numpy(dtype=float), 3) if len(out) else np.nan
+    out["p_value"] = published_p_values(out["p_value"].to_numpy(dtype=float), out["direction"].to_numpy()) \
+        if len(out) else np.nan
     return out.reindex(columns=PUBLISHED_CHANGE_COLUMNS).reset_index(drop=True)
+
+
+def published_p_values(p: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """p-values to 3 decimals, never rounded across the verdict: a change called up or down whose p
+    would round up to the threshold (0.0496 -> 0.050) is cut to 3 decimals instead (0.049)."""
+    rounded = round_half_up(p, 3)
+    called = np.array([str(d) != "no clear change" for d in direction], dtype=bool)
+    cut = np.floor(p * 1000) / 1000
+    # the verdict's threshold is not known here; a called change's p is below it, so rounding must not raise
+    # it to a round number a reader compares with it (0.050, 0.010, 0.100)
+    raised = called & (rounded > p) & np.isin(rounded, [0.01, 0.05, 0.1])
+    return np.where(raised, cut, rounded)

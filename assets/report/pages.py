@@ -326,7 +326,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
         "prevalence.html": {"prev": prevalence(pub["published_prevalence"], pub["published_case_list_counts"],
                                                pub["published_case_list_overlap"],
                                                pub["published_prevalence_sensitivity"])},
-        "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave),
+        "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave,
+                                                     list(assessment.config.waves) if assessment is not None else None),
                         "trend_chart": tracking.trend_chart(history)},
         "recommendations.html": {"recs": tracking.recommendation_rows(
             assessment, headline, changes, themes, pub["published_service_coverage"])

@@ -154,8 +154,18 @@ def _pct(x: float) -> str:
 
 
 def _points(x: float) -> str:
-    """A difference of shares in percentage points, signed ('' when missing)."""
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:+.0f}"
+    """A difference of shares in percentage points, signed ('' when missing; "0", never "+0" or "−0")."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    text = f"{100 * x:+.0f}"
+    return "0" if text in ("+0", "-0") else text
+
+
+def _p_value(p: float) -> str:
+    """A p-value as a reader reads it: "p < 0.001" (never "p = 0.000"), else "p = 0.046"."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return "p < 0.001" if float(p) < 0.0005 or f"{float(p):.3f}" == "0.000" else f"p = {float(p):.3f}"
 
 
 def headline_chart(headline: pd.DataFrame) -> str:
@@ -223,6 +233,7 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
     env.filters["points"] = _points
+    env.filters["p_value"] = _p_value
     env.filters["why"] = lambda reason: policy.reason_text(reason) if reason else ""
     # the output folder is htna's (marked), and a wave folder is replaced only if htna built it
     claim_output_folder(out_root)

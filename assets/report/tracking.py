@@ -96,9 +96,13 @@ def _wrap(text: str, width: int = 42) -> str:
     return "<br>".join(lines[:3])
 
 
-def trend_rows(history: pd.DataFrame, changes: pd.DataFrame, wave: str) -> dict:
-    """The trend table: each indicator (overall, weighted) by wave, and its changes for this wave."""
+def trend_rows(history: pd.DataFrame, changes: pd.DataFrame, wave: str, configured: list[str] | None = None) -> dict:
+    """The trend table: each indicator (overall, weighted) by wave, and its changes for this wave.
+
+    ``configured``: the assessment's waves; those before this one with no published figure (never run,
+    or their run failed) are listed as ``missing`` so the page names them rather than dropping them silently."""
     waves = sorted(history["survey_wave"].astype(str).unique()) if not history.empty else []
+    missing = sorted(w for w in (configured or []) if str(w) < str(wave) and str(w) not in waves)
     t = history[(history["domain"] == "all") & history["weighted"].astype(bool)] if waves else history
     by_key: dict[str, dict] = {}
     for r in t.to_dict("records"):
@@ -109,7 +113,7 @@ def trend_rows(history: pd.DataFrame, changes: pd.DataFrame, wave: str) -> dict:
         if c["domain"] == "all" and bool(c["weighted"]) and c["indicator"] in by_key:
             by_key[c["indicator"]]["changes"].append(c)
     return {"waves": waves, "rows": list(by_key.values()), "first": waves[0] if waves else str(wave),
-            "previous": waves[-2] if len(waves) > 1 else None}
+            "previous": waves[-2] if len(waves) > 1 else None, "missing": missing}
 
 
 # --- recommendations ------------------------------------------------------------------------------

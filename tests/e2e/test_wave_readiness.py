@@ -119,3 +119,17 @@ def test_a_missing_optional_input_is_stated_and_counts_nothing(without_stakehold
     assert "No service-provider inventory in this wave." in services
     assert "No stakeholder interviews" not in (site / "prevalence.html").read_text(encoding="utf-8")
     assert "missing optional inputs: no stakeholder interviews in this wave" in err
+    assert re.search(r"cells suppressed by the publication gate: [1-9]\d*", err)  # the run summary
+    assert len([line for line in err.splitlines() if line.startswith("htna: ")]) <= 5  # a few lines
+
+
+def test_interview_matrices_are_archived_like_the_officer_export(without_stakeholders):
+    from assets.ingest.archive import read_records
+    from assets.ingest.exports import sha256_of
+
+    site, _ = without_stakeholders
+    records = [r for r in read_records(site.parent.parent / "raw_archive") if r.wave == "2016"]
+    kept = {(r.dataset, r.sha256) for r in records}
+    assert ("survivor_interviews", sha256_of(DEMO / "survivor_interviews.csv")) in kept
+    assert ("officer_survey", sha256_of(DEMO / "officer_survey.csv")) in kept
+    assert not any(r.dataset == "stakeholder_interviews" for r in records)

@@ -50,14 +50,34 @@ def test_bad_file(name, assessment):
     assert expect(report, accepted, quarantine), report.to_dict()
 
 
+def _run_would_block(path, assessment, wave: str) -> list[str]:
+    """The blocking checks the run's quality stage fails on this export (none if it cannot load)."""
+    import pandas as pd
+
+    from assets.ingest.officer_responses import not_collected_in, survey_questions
+    from assets.quality.stage import quality_stage
+
+    raw = read_export(path)
+    accepted, quarantine, report = to_officer_responses(raw, assessment, wave)
+    screening, _ = quality_stage(
+        assessment, wave, {"officer_responses": accepted},
+        exports=pd.DataFrame({"dataset": ["officer_survey"], "rows": [raw.n_rows]}), ingest_quarantine=quarantine,
+        not_collected=not_collected_in(survey_questions(report, assessment, wave)))
+    return [r.check for r in screening.datasets["officer_responses"].blocking_failures()]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_validate_cli_on_bad_file(name, capsys):
+def test_validate_cli_on_bad_file(name, capsys, assessment):
+    """Exit 1 when the file cannot be loaded, or when the run would hold it back at a blocking check."""
     kind, _expect = CASES[name]
     code = main(["validate", str(BAD / name)])
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
-    assert code == (1 if kind == "error" else 0)
     assert ("CANNOT LOAD" in out.out) == (kind == "error")
+    blocked = [] if kind == "error" else _run_would_block(BAD / name, assessment, assessment.config.waves[-1])
+    assert code == (1 if kind == "error" or blocked else 0)
+    assert ("WOULD BE HELD BACK" in out.out) == bool(blocked)
+    assert all(f"BLOCKS: {check}:" in out.out for check in blocked)
 
 
 def test_fifty_megabyte_export(assessment, tmp_path):

@@ -100,3 +100,24 @@ def test_recommendations_naming_unknown_measures_fail_on_load(tmp_path):
     recs.unlink()
     with pytest.raises(ConfigError, match="county_geometry"):
         load_assessment(config / "assessment.yaml")
+
+
+def test_a_wave_missing_from_the_history_is_named_on_the_trends_page():
+    """2016 failed (no published figures): the 2017 page compares with 2015 and says why 2016 is absent."""
+    from jinja2 import Environment, FileSystemLoader
+
+    from assets.report.site import TEMPLATES, Provenance, _p_value, _pct, _points
+
+    headline = pd.DataFrame([_headline("2015", 0.40), _headline("2017", 0.60)])
+    history = _history(headline)
+    changes = publish_changes(indicator_trends(headline, up_to_wave="2017"), history, POLICY)
+    rows = tracking.trend_rows(history, changes, "2017", ["2015", "2016", "2017", "2018"])
+    assert rows["missing"] == ["2016"] and rows["previous"] == "2015"
+    assert tracking.trend_rows(history, changes, "2017", ["2015", "2017"])["missing"] == []
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)))
+    env.filters.update(pct=_pct, points=_points, p_value=_p_value)
+    prov = Provenance(wave="2017", code_version="test", built_at="now", synthetic=False, state="Maine", min_cell_count=6)
+    html = env.get_template("trends.html.j2").render(prov=prov, pages=[], current="trends.html", trend=rows,
+                                                     trend_chart="")
+    note = html.split('id="missing-waves">')[1].split("</p>")[0]
+    assert "Wave 2016" in " ".join(note.split()) and "compares 2017 with 2015" in " ".join(note.split())

@@ -101,3 +101,36 @@ def test_absent_by_design_and_optional_per_wave(assessment, tmp_path):
 def test_officer_survey_cannot_be_optional():
     with pytest.raises(ValueError, match="officer_survey must be required"):
         WaveInputs.model_validate({"waves": {"2016": {"officer_survey": "optional"}}})
+
+
+def test_a_file_htna_rewrote_is_redeclared_alone(assessment, tmp_path):
+    from assets.ingest.readiness import redeclare_file
+
+    folder = tmp_path / "2016"
+    _copy(["officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv"], folder)
+    write_manifest(assessment, "2016", folder)
+    export = folder / "officer_survey.csv"
+    export.write_bytes(export.read_bytes().rsplit(b"\n", 2)[0] + b"\n")  # as `htna erase` drops a record
+    assert wave_readiness(assessment, "2016", folder).manifest == "differs"
+    assert redeclare_file(folder, "officer_survey.csv")
+    assert wave_readiness(assessment, "2016", folder).ready
+    # another file changed meanwhile still makes the manifest differ
+    with (folder / "survivor_interviews.csv").open("a") as fh:
+        fh.write("\n")
+    redeclare_file(folder, "officer_survey.csv")
+    assert wave_readiness(assessment, "2016", folder).manifest_problems == [
+        "survivor_interviews.csv has changed since the manifest was written"]
+
+
+def test_a_link_or_fifo_named_like_an_input_is_left_to_the_reader(assessment, tmp_path):
+    """Present for completeness (the run's reader refuses it with its own message), never followed or hashed."""
+    folder = tmp_path / "2016"
+    _copy(["stakeholder_interviews.csv", "survivor_interviews.csv"], folder)
+    os.mkfifo(folder / "officer_survey.csv")
+    r = wave_readiness(assessment, "2016", folder)  # would block for ever if it opened the FIFO
+    assert r.complete and r.present["officer_survey"] == "officer_survey.csv"
+    with pytest.raises(Exception, match="not ordinary files: officer_survey.csv"):
+        write_manifest(assessment, "2016", folder)
+    (folder / "officer_survey.csv").unlink()
+    os.symlink(DEMO / "officer_survey.csv", folder / "officer_survey.csv")
+    assert wave_readiness(assessment, "2016", folder).complete
