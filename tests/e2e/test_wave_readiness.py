@@ -12,7 +12,7 @@ import pytest
 
 from assets.ingest.readiness import READY_FILE, wave_readiness
 from pipelines.config import REPO_ROOT, load_assessment
-from tests.conftest import run_cli
+from tests.conftest import run_cli, wave_instance
 
 DEMO = REPO_ROOT / "data" / "demo" / "incoming" / "2016"
 FILES = sorted(p.name for p in DEMO.iterdir() if p.is_file())
@@ -71,7 +71,7 @@ def test_a_run_started_from_dagster_refuses_the_same_way(tmp_path):
     shutil.copy(DEMO / "officer_survey.csv", folder)
     settings = AssessmentSettings(data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "htna.duckdb"),
                                   output_dir=str(tmp_path / "site"))
-    with dg.DagsterInstance.ephemeral() as instance:
+    with wave_instance() as instance:  # an instance that knows the waves (dynamic partitions)
         result = build_definitions(settings).resolve_job_def("assessment").execute_in_process(
             partition_key="2016", instance=instance, raise_on_error=False)
     assert not result.success
