@@ -78,10 +78,11 @@ _HELD: dict[tuple[str, str], int] = {}
 
 
 @contextmanager
-def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None, shared: bool = False) -> Iterator[None]:
     """Hold ``<home>/locks/wave-<wave>.lock`` while a run of the wave executes (released when the
     process ends, even if killed). Re-entrant within a process: the run that ``htna run`` executes takes
-    the lock the command already holds."""
+    the lock the command already holds. ``shared``: the step processes of one multiprocess run, which
+    may hold it side by side (the queue keeps a second UI run of the wave out; ``htna run`` still waits)."""
     key = (str(Path(home).resolve()), wave)
     if key in _HELD:
         _HELD[key] += 1
@@ -93,13 +94,14 @@ def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None) 
     folder = Path(home) / "locks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(folder / f"wave-{wave}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait is not None:
                 on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, mode)
         _HELD[key] = 1
         try:
             yield

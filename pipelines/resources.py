@@ -78,7 +78,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         def waiting() -> None:
             context.log.info(f"waiting for another run of wave {wave} to finish (one run of a wave at a time)")
 
-        with wave_lock(Path(instance.root_directory), wave, on_wait=waiting), \
+        # a multiprocess run initialises this in each step's process: those share the wave's turn
+        shared = self.settings.assessment().config.execution.executor == "multiprocess"
+        with wave_lock(Path(instance.root_directory), wave, on_wait=waiting, shared=shared), \
                 super().yield_for_execution(context) as manager:
             yield manager
 

@@ -73,3 +73,21 @@ def test_a_killed_cli_runs_record_is_ended_by_the_next_run_of_the_wave(tmp_path)
         assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(ui.run_id).status == dg.DagsterRunStatus.STARTED  # its worker may be alive
         assert instance.get_run_by_id(other_wave.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_step_processes_of_one_multiprocess_run_share_the_wave_but_htna_run_waits(tmp_path):
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from pipelines.coordination import wave_lock
+        with wave_lock(Path({str(tmp_path)!r}), "2015", shared=SHARED):
+            print("got", flush=True)
+    """)
+    with wave_lock(tmp_path, "2015", shared=True):
+        step = subprocess.run([sys.executable, "-c", code.replace("SHARED", "True")], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert step.stdout == "got\n"  # another step of the run: not held up
+        cli = subprocess.Popen([sys.executable, "-c", code.replace("SHARED", "False")], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            cli.wait(timeout=3)
+    assert cli.communicate(timeout=60)[0] == "got\n"
