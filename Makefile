@@ -18,7 +18,7 @@ $(UV):
 setup: $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
 	$(VENV)/bin/python -m compileall -q -j 0 assets pipelines
-	$(VENV)/bin/python -c "from pipelines.cli import prepare_instance; prepare_instance()"
+	$(VENV)/bin/python -c "from pipelines.instance_home import prepare_instance; prepare_instance()"
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 setup-browser:
