@@ -169,16 +169,13 @@ def run_summary(result) -> list[str]:
     if absent:
         lines.append("missing optional inputs: " + "; ".join(ABSENT_STATEMENT.get(n, n) for n in absent)
                      + " (the pages that would use them say so)")
-    held = []
-    for key, what in (("officer_responses", "officer survey"), ("service_providers", "provider inventory")):
-        n = metadata.get(key, {}).get("rows_quarantined")
-        if n:
-            held.append(f"{n} {what} row(s)")
-    quality = metadata.get("quarantine", {}).get("rows")
-    if held or quality:
-        lines.append("rows quarantined: " + ", ".join(held or ["none at ingestion"])
-                     + (f"; {quality} row(s) in total after the quality checks" if quality else "")
-                     + " (see the data-quality page and assessment.quarantine)")
+    total = int(metadata.get("quarantine", {}).get("rows") or 0)  # survey rows: ingestion and quality checks
+    inventory = int(metadata.get("service_providers", {}).get("rows_quarantined") or 0)
+    if total or inventory:
+        parts = [f"{total} survey/interview row(s) (assessment.quarantine)"] if total else []
+        if inventory:
+            parts.append(f"{inventory} provider inventory row(s) (assessment.service_providers_quarantine)")
+        lines.append("rows quarantined: " + "; ".join(parts) + " — reasons on the data-quality page")
     hidden = sum(int(m.get("hidden") or 0) for k, m in metadata.items() if k.startswith("published_"))
     if hidden:
         lines.append(f"cells suppressed by the publication gate: {hidden} (listed on the data-quality page)")
