@@ -156,3 +156,9 @@ def test_wave_inputs_config_is_checked_on_load(tmp_path, replacement, message):
     with pytest.raises(ConfigError) as exc:
         load_assessment(config / "assessment.yaml")
     assert message in str(exc.value)
+
+
+def test_a_wave_without_a_folder_gets_the_ingest_message(assessment, tmp_path):
+    r = wave_readiness(assessment, "2016", tmp_path / "incoming" / "2016")
+    assert not r.folder_exists and not r.ready
+    assert "no folder of exports for wave 2016" in str(refusal(r))
