@@ -134,40 +134,11 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         raise HtnaError("the run failed:\n" + "\n".join(f"{', '.join(steps)}: {text}" for text, steps in by_text.items()))
     for note in _not_collected_notes(result):
         print(f"htna: {note}", file=sys.stderr)
+    from pipelines.run_summary import run_summary
+
     for line in run_summary(result):
         print(f"htna: {line}", file=sys.stderr)
     return settings.output_path() / wave / "index.html"
-
-
-def run_summary(result) -> list[str]:
-    """The warnings of a finished run that matter to the evaluator, in a few lines: optional inputs
-    the wave lacks, rows held back (quarantined) and figures hidden by the publication gate."""
-    from assets.ingest.readiness import ABSENT_STATEMENT
-
-    metadata: dict[str, dict] = {}
-    for event in result.all_events:
-        if event.is_step_materialization:
-            mat = event.step_materialization_data.materialization
-            metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-    lines = []
-    absent = metadata.get("survey_exports", {}).get("absent_optional") or []
-    if absent:
-        lines.append("missing optional inputs: " + "; ".join(ABSENT_STATEMENT.get(n, n) for n in absent)
-                     + " (the pages that would use them say so)")
-    held = []
-    for key, what in (("officer_responses", "officer survey"), ("service_providers", "provider inventory")):
-        n = metadata.get(key, {}).get("rows_quarantined")
-        if n:
-            held.append(f"{n} {what} row(s)")
-    quality = metadata.get("quarantine", {}).get("rows")
-    if held or quality:
-        lines.append("rows quarantined: " + ", ".join(held or ["none at ingestion"])
-                     + (f"; {quality} row(s) in total after the quality checks" if quality else "")
-                     + " (see the data-quality page and assessment.quarantine)")
-    hidden = sum(int(m.get("hidden") or 0) for k, m in metadata.items() if k.startswith("published_"))
-    if hidden:
-        lines.append(f"cells suppressed by the publication gate: {hidden} (listed on the data-quality page)")
-    return lines
 
 
 def _not_collected_notes(result) -> list[str]:

@@ -248,8 +248,16 @@ def wave_readiness(assessment: Assessment, wave: str, folder: Path, now: float |
                          manifest_problems=problems)
 
 
-def refusal(readiness: WaveReadiness) -> WaveNotReady | None:
+def refusal(readiness: WaveReadiness) -> HtnaError | None:
     """The error a run of this folder must stop with (whoever started it), or None."""
+    if not readiness.folder_exists:  # the ingest stage's own message for a wave without a folder
+        from assets.ingest.exports import wave_folder
+        from pipelines.errors import InputError
+
+        try:
+            wave_folder(readiness.folder.parent.parent, readiness.wave)
+        except InputError as exc:
+            return exc
     return None if readiness.complete else WaveNotReady(readiness)
 
 

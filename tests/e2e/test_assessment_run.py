@@ -219,6 +219,8 @@ def test_malformed_export_names_file_and_row(tmp_path, demo_run):
     good = (demo_run.data / "incoming" / "2015" / "officer_survey.csv").read_text(encoding="utf-8").splitlines()
     good[6] = good[6] + ",extra,cells"
     (folder / "officer_survey.csv").write_text("\n".join(good) + "\n", encoding="utf-8")
+    for name in ("stakeholder_interviews.csv", "survivor_interviews.csv"):  # the wave's other required inputs
+        (folder / name).write_bytes((demo_run.data / "incoming" / "2015" / name).read_bytes())
     code, out, err = run_cli(["run", "--wave", "2015", "--data", str(tmp_path / "data"),
                               "--warehouse", str(tmp_path / "w.duckdb"), "--output", str(tmp_path / "o")])
     assert code == 1

@@ -134,3 +134,31 @@ def test_a_link_or_fifo_named_like_an_input_is_left_to_the_reader(assessment, tm
     (folder / "officer_survey.csv").unlink()
     os.symlink(DEMO / "officer_survey.csv", folder / "officer_survey.csv")
     assert wave_readiness(assessment, "2016", folder).complete
+
+
+@pytest.mark.parametrize("replacement, message", [
+    ('  waves: {"2031": {survivor_interviews: absent}}', "wave_inputs.waves names waves not in `waves`: 2031"),
+    ('  waves: {"2016": {survivor_interviews: sometimes}}', "wave_inputs.waves.2016.survivor_interviews"),
+    ('  waves: {"2016": {focus_groups: optional}}', "focus_groups"),
+])
+def test_wave_inputs_config_is_checked_on_load(tmp_path, replacement, message):
+    import re
+
+    from pipelines.config import load_assessment
+    from pipelines.errors import ConfigError
+
+    config = tmp_path / "maine"
+    shutil.copytree(REPO_ROOT / "config" / "maine", config)
+    text = (config / "assessment.yaml").read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^  waves: \{\}.*$", replacement, text)
+    assert n == 1
+    (config / "assessment.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_assessment(config / "assessment.yaml")
+    assert message in str(exc.value)
+
+
+def test_a_wave_without_a_folder_gets_the_ingest_message(assessment, tmp_path):
+    r = wave_readiness(assessment, "2016", tmp_path / "incoming" / "2016")
+    assert not r.folder_exists and not r.ready
+    assert "no folder of exports for wave 2016" in str(refusal(r))
