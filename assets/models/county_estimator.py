@@ -22,7 +22,10 @@ Steps (Rao & Molina 2015, ch. 6–8; the Census Bureau's SAIPE practice):
    ``T ~ N(EBLUP_t, s^2)``, not ``sin^2(EBLUP_t)`` (which estimates a median); ``s^2`` is
    ``A (1 - gamma_i)`` (the posterior variance of the area's value, as emdi's ``bc``) for the point
    and the MSE for the interval. The 95% interval is the 2.5% and 97.5% quantiles of ``sin^2(T)``
-   (``T`` not clipped: ``sin^2`` folds it back), so limits lie strictly inside (0, 1).
+   (``T`` not clipped: ``sin^2`` folds it back), so limits lie strictly inside (0, 1). A synthetic
+   county's interval uses Student's t on ``m - p`` degrees of freedom (``m`` counties in the model,
+   ``p`` coefficients) in place of the normal: its error is the county effect itself, whose variance
+   rests on ``m`` counties.
    :func:`emdi_arcsin_bc` is emdi's integral over ``[0, pi/2]`` (identical when the normal has
    no mass outside it), kept to check against R.
 5. **Benchmarking.** ``raking`` (default) shifts every county's share by the same constant on the
@@ -31,9 +34,10 @@ Steps (Rao & Molina 2015, ch. 6–8; the Census Bureau's SAIPE practice):
    benchmarking adjustment (Steorts & Ghosh 2013; Rao & Molina 2015 sec. 6.3.2), and the interval is
    widened on the logit scale by ``sqrt(MSE_benchmarked / MSE)``.
 
-MSE on the transformed scale: Prasad–Rao ``g1 + g2 + 2 g3`` with ``Var(A) = 2 / sum (A + D_i)^-2``
-(second-order correct for these adjusted likelihoods up to the O(1/m) bias of ``A``, which is
-positive, so it errs towards wider intervals); synthetic counties ``A + x' Var(beta) x``.
+MSE on the transformed scale: ``g1 + g2 + 2 g3 - b(A) B_i^2`` with ``Var(A) = 2 / sum (A + D_i)^-2``
+and ``b(A)`` the O(1/m) bias of the adjusted-likelihood estimator of ``A`` (the profile-likelihood
+bias ``-tr[Var(beta) X'V^-2 X] / sum V_i^-2`` plus ``2 (d/dA log h(A)) / sum V_i^-2`` for the
+adjustment ``h``; Yoshimori & Lahiri 2014); synthetic counties ``A - b(A) + x' Var(beta) x``.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ __all__ = [
 ]
 
 VarianceMethod = Literal["ampl", "ampl_yl", "reml"]
-Benchmark = Literal["raking", "ratio", "none"]
+Benchmark = Literal["mse", "raking", "ratio", "none"]
 FloatArray = NDArray[np.float64]
 HALF_PI = math.pi / 2.0
 
@@ -318,8 +322,14 @@ def _expit(x: FloatArray) -> FloatArray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def benchmark(p: ArrayLike, weights: ArrayLike, target: float, kind: Benchmark = "raking") -> FloatArray:
-    """Shares ``p`` (in (0, 1)) adjusted so that ``sum(weights * p) / sum(weights) = target``."""
+def benchmark(p: ArrayLike, weights: ArrayLike, target: float, kind: Benchmark = "mse",
+              mse: ArrayLike | None = None) -> FloatArray:
+    """Shares ``p`` (in (0, 1)) adjusted so that ``sum(weights * p) / sum(weights) = target``.
+
+    ``mse``: county ``i`` moves by ``c * mse_i / (p_i (1 - p_i))^2`` on the logit scale (its MSE there), one
+    ``c`` for all (Wang, Fuller & Qu 2008 weights: the less certain a county, the more of the difference
+    it takes; emdi's ``MSE_adj`` idea kept inside (0, 1)); ``raking``: the same logit shift for all;
+    ``ratio``: one factor for all (may pass 1 for shares near 1)."""
     p = np.asarray(p, dtype=float)
     w = np.asarray(weights, dtype=float)
     w = w / w.sum()
@@ -327,19 +337,26 @@ def benchmark(p: ArrayLike, weights: ArrayLike, target: float, kind: Benchmark =
         return p.copy()
     if kind == "ratio":
         return p * target / float(w @ p)
-    if kind != "raking":
-        raise ValueError(f'benchmark="{kind}" must be "raking", "ratio" or "none"')
+    if kind not in ("raking", "mse"):
+        raise ValueError(f'benchmark="{kind}" must be "mse", "raking", "ratio" or "none"')
     target = min(max(target, 1e-9), 1 - 1e-9)
-    lp = _logit(np.clip(p, 1e-12, 1 - 1e-12))
+    pc = np.clip(p, 1e-12, 1 - 1e-12)
+    lp = _logit(pc)
+    step = np.ones_like(p)
+    if kind == "mse":
+        if mse is None:
+            raise ValueError('benchmark="mse" needs the MSEs')
+        step = np.asarray(mse, dtype=float) / (pc * (1 - pc)) ** 2
+        step = step / np.max(step)
     lo, hi = -40.0, 40.0
     k = 0.0
     for _ in range(200):
         k = 0.5 * (lo + hi)
-        if float(w @ _expit(lp + k)) < target:
+        if float(w @ _expit(lp + k * step)) < target:
             lo = k
         else:
             hi = k
-    return _expit(lp + k)
+    return _expit(lp + k * step)
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +381,7 @@ class CountyEstimate:
 
 def estimate_counties(p_hat: ArrayLike, n_eff: ArrayLike, X: pd.DataFrame, *, gvf: Gvf,
                       headcount: ArrayLike | None = None, state_share: float = math.nan,
-                      method: VarianceMethod = "ampl", bench: Benchmark = "raking",
+                      method: VarianceMethod = "ampl", bench: Benchmark = "mse",
                       min_effective_sample: float = 6.0, level: float = 0.95,
                       area: Sequence[object] | None = None) -> CountyEstimate:
     """County shares by the default estimator (see the module docstring).
@@ -401,31 +418,49 @@ def estimate_counties(p_hat: ArrayLike, n_eff: ArrayLike, X: pd.DataFrame, *, gv
     eta[inside] = xb[inside] + gamma[inside] * (y - xb[inside])
     # Prasad–Rao MSE on the arcsine scale
     xqx = np.einsum("ij,jk,ik->i", Xm, Q, Xm)
-    var_A = 2.0 / float(np.sum(Vi**2))
-    mse_t = A + xqx  # synthetic counties
+    sum_vi2 = float(np.sum(Vi**2))
+    var_A = 2.0 / sum_vi2
+    bias_A = 0.0  # O(1/m) bias of the estimator of A (0 for REML)
+    if method != "reml":
+        bias_A = -float(np.trace(Q @ ((Xf * (Vi**2)[:, None]).T @ Xf))) / sum_vi2
+        if method == "ampl":
+            bias_A += 2.0 / (A * sum_vi2)
+        else:  # ampl_yl: d/dA log atan(tr(I - B))^(1/m)
+            tr = float(np.sum(A * Vi))
+            bias_A += 2.0 * float(np.sum(Df * Vi**2)) / (m * (1.0 + tr**2) * math.atan(tr)) / sum_vi2
     B = Df * Vi
-    mse_t[inside] = Df * (1 - B) + B**2 * xqx[inside] + 2.0 * B**2 * var_A / (A + Df)
+    # synthetic counties: A + x' Var(beta) x with A not bias-corrected (with few counties in the model,
+    # A - b(A) understates the spread of the county effects; the simulation study shows the coverage)
+    mse_t = max(A - bias_A, 0.0) + xqx
+    mse_t[inside] = Df * (1 - B) + B**2 * xqx[inside] + 2.0 * B**2 * var_A / (A + Df) - bias_A * B**2
     post_var = np.where(inside, A * (1.0 - gamma), A)
     share = sin2_mean(eta, post_var)
     mse_p = sin2_variance(eta, mse_t)
     alpha = (1.0 - level) / 2.0
-    lo = sin2_quantile(alpha, eta, mse_t)
-    hi = sin2_quantile(1.0 - alpha, eta, mse_t)
+    # synthetic counties rest on the estimated A alone: their interval uses Student's t on m - p
+    # degrees of freedom (the counties in the model less the coefficients) instead of the normal
+    from scipy import stats
+
+    z = float(stats.norm.ppf(1.0 - alpha))
+    tq = float(stats.t.ppf(1.0 - alpha, m - q))
+    ivar = np.where(inside, mse_t, mse_t * (tq / z) ** 2)
+    lo = sin2_quantile(alpha, eta, ivar)
+    hi = sin2_quantile(1.0 - alpha, eta, ivar)
 
     notes: list[str] = []
     factor = math.nan
     bench_share = share
     if headcount is not None and bench != "none" and np.isfinite(state_share):
         H = np.asarray(headcount, dtype=float)
-        bench_share = benchmark(share, H, state_share, bench)
+        bench_share = benchmark(share, H, state_share, bench, mse=mse_p)
         factor = float(state_share / (H @ share / H.sum()))
         adj = bench_share - share
         mse_b = mse_p + adj**2
-        widen = np.sqrt(np.where(mse_p > 0, mse_b / mse_p, 1.0))
+        widen = np.sqrt(np.divide(mse_b, mse_p, out=np.ones_like(mse_b), where=mse_p > 0))
         c0 = _logit(np.clip(share, 1e-12, 1 - 1e-12))
         c1 = _logit(np.clip(bench_share, 1e-12, 1 - 1e-12))
-        lo = _expit(c1 - widen * (c0 - _logit(np.clip(lo, 1e-12, 1 - 1e-12))))
-        hi = _expit(c1 + widen * (_logit(np.clip(hi, 1e-12, 1 - 1e-12)) - c0))
+        lo = _expit(c1 - widen * np.maximum(c0 - _logit(np.clip(lo, 1e-12, 1 - 1e-12)), 0.0))
+        hi = _expit(c1 + widen * np.maximum(_logit(np.clip(hi, 1e-12, 1 - 1e-12)) - c0, 0.0))
         mse_p = mse_b
         notes.append(f"benchmarked ({bench}) to the state direct share {state_share:.4f}")
     resid = y - xb[inside]
