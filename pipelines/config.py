@@ -171,6 +171,31 @@ class Estimates(_Strict):
     domains: list[str] = ["county_group", "county", "experience_band", "agency_type", "cases_past_year"]
 
 
+class SmallArea(_Strict):
+    """How the county estimates of the training gap are made (assets/models/county_estimator.py).
+
+    ``estimator``: ``benchmarked`` (default: arcsine Fay–Herriot with a generalised variance function,
+    counties under ``min_effective_sample`` respondents predicted from the regression, adjusted
+    likelihood, bias-corrected back-transformation, benchmarked to the state's direct share) or
+    ``fay_herriot`` (the earlier model: sampling variance 1 / (4 n_eff) from each county's own sample,
+    ``variance`` must then be ``reml``, no benchmarking). ``variance``: ``ampl`` (Li & Lahiri 2010),
+    ``ampl_yl`` (Yoshimori & Lahiri 2014) or ``reml``. ``benchmark``: ``mse`` (each county moves in
+    proportion to its uncertainty), ``raking`` (one shift on the logit scale), ``ratio`` or ``none``.
+    """
+
+    estimator: Literal["benchmarked", "fay_herriot"] = "benchmarked"
+    variance: Literal["ampl", "ampl_yl", "reml"] = "ampl"
+    benchmark: Literal["mse", "raking", "ratio", "none"] = "mse"
+    min_effective_sample: float = Field(default=6, ge=2)
+
+    @model_validator(mode="after")
+    def _old_model(self) -> "SmallArea":
+        if self.estimator == "fay_herriot" and self.variance != "reml":
+            raise ValueError("small_area: estimator fay_herriot is the REML model; set variance: reml "
+                             "or use estimator: benchmarked for the adjusted likelihoods")
+        return self
+
+
 class PrevalenceList(_Strict):
     """One agency's case list (a "system" of multiple systems estimation)."""
 
@@ -378,6 +403,7 @@ class AssessmentConfig(_Strict):
     disclosure: Disclosure = Disclosure()
     weighting: Weighting = Weighting()
     estimates: Estimates = Estimates()
+    small_area: SmallArea = SmallArea()
     prevalence: Prevalence = Prevalence()
     services: Services | None = None
     codebooks: Codebooks

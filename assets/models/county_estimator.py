@@ -401,11 +401,24 @@ def estimate_counties(p_hat: ArrayLike, n_eff: ArrayLike, X: pd.DataFrame, *, gv
     if m < q + 2:
         raise ValueError(f"only {m} counties reach the minimum effective sample of {min_effective_sample:g} "
                          f"respondents; the county model needs at least {q + 2}")
+    notes: list[str] = []
+    # covariates that do not vary among the counties in the model (e.g. a county group none of whose
+    # counties has enough respondents) are dropped, last first, until the design has full rank
+    keep = list(range(q))
+    while np.linalg.matrix_rank(Xm[inside][:, keep]) < len(keep) and len(keep) > 1:
+        dropped = next(j for j in reversed(keep) if np.linalg.matrix_rank(
+            Xm[inside][:, [i for i in keep if i != j]]) == np.linalg.matrix_rank(Xm[inside][:, keep]))
+        keep.remove(dropped)
+        notes.append(f"covariate {X.columns[dropped]!s} dropped: it does not vary among the counties in the model")
+    X = X.iloc[:, keep]
+    Xm = Xm[:, keep]
+    q = len(keep)
+    if m < q + 2:
+        raise ValueError(f"only {m} counties reach the minimum effective sample of {min_effective_sample:g} "
+                         f"respondents; the county model needs at least {q + 2}")
     t = np.arcsin(np.sqrt(np.clip(p, 0.0, 1.0)))
     D = gvf.variance(n)
     y, Df, Xf = t[inside], D[inside], Xm[inside]
-    if np.linalg.matrix_rank(Xf) < q:
-        raise ValueError("the county covariates do not vary enough among the counties with respondents")
     A = adjusted_variance(y, Df, Xf, method)
     Vi = 1.0 / (A + Df)
     Q = np.linalg.inv((Vi[:, None] * Xf).T @ Xf)
@@ -447,7 +460,6 @@ def estimate_counties(p_hat: ArrayLike, n_eff: ArrayLike, X: pd.DataFrame, *, gv
     lo = sin2_quantile(alpha, eta, ivar)
     hi = sin2_quantile(1.0 - alpha, eta, ivar)
 
-    notes: list[str] = []
     factor = math.nan
     bench_share = share
     if headcount is not None and bench != "none" and np.isfinite(state_share):

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,8 +63,8 @@ import pandas as pd
 from assets.estimates.estimators import svymean
 from assets.estimates.glm import SvyGLMResult, svyglm
 from assets.estimates.weighting import WeightingResult, officer_design
-from assets.models.small_area import FayHerriotWarning, design_matrix
-from assets.models.small_area_proportions import fit_proportions
+from assets.models.small_area import design_matrix
+from assets.models.county_fit import fit_county_outcome, pooled_gvf
 from pipelines.config import Assessment
 
 __all__ = [
@@ -594,6 +593,14 @@ def _direct_by_county(design, y: str, counties: Sequence[str],
     return pd.DataFrame(out).set_index("county", drop=False)
 
 
+def _state_share(design, y: str) -> float:
+    """The state's direct weighted share *not* prepared (the benchmark of the county estimates)."""
+    not_y = 1.0 - design.data[y].to_numpy(dtype=float)
+    if not np.isfinite(not_y).any():
+        return math.nan
+    return float(svymean(design, not_y, na_rm=True, df=None).estimate)
+
+
 def _band_offset(p: float, shares: np.ndarray, delta: np.ndarray) -> float:
     """``k`` with ``sum_b shares_b expit(k + delta_b) = p`` (Newton from ``logit(p)``, then bisection)."""
     k = math.log(p / (1 - p)) - float(shares @ delta)
@@ -625,7 +632,7 @@ def _band_split(p: float, shares: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 
 def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Assessment, level: float = 0.95,
-                 method: str = "REML", outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
+                 outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
     """The ``training_gap_by_county`` table (see the module docstring)."""
     cov = county_covariates(assessment)
     X = _fh_design(cov)
@@ -645,36 +652,24 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         band_share[str(g)] = tot / tot.sum() if tot.sum() > 0 else np.full(len(bands), 1 / len(bands))
     rows: list[dict] = []
     county_codes = _column_codes(design, "county") if COLLAPSE and design.freq is None else None
+    settings = assessment.config.small_area
+    directs = {o.y: _direct_by_county(design, o.y, counties, county_codes) for o in outcomes}
+    gvf = pooled_gvf(list(directs.values()))
     for o in outcomes:
-        direct = _direct_by_county(design, o.y, counties, county_codes)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FayHerriotWarning)
-            fit = fit_proportions(direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
-                                  transform="arcsine", method=method, level=level, warn=True)
-            alternatives = {}
-            for alt in ("ML", "FH"):  # the other variance estimators, as a sensitivity check
-                try:
-                    alternatives[alt] = float(fit_proportions(
-                        direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
-                        transform="arcsine", method=alt, level=level, warn=False).model.A)
-                except (ValueError, np.linalg.LinAlgError):
-                    alternatives[alt] = math.nan
-        fh_notes = [str(c.message) for c in caught if issubclass(c.category, FayHerriotWarning)]
-        t = fit.table.set_index("area")
-        coef = fit.model.coefficients
-        coef_json = json.dumps({k: {"beta": round(float(r["beta"]), 6), "se": round(float(r["std_error"]), 6),
-                                    "p": round(float(r["p_value"]), 6)} for k, r in coef.iterrows()})
-        fh = {"fh_method": method, "fh_variance": float(fit.model.A), "fh_truncated": bool(fit.model.truncated),
-              "fh_converged": bool(fit.model.converged), "fh_loglike": float(fit.model.loglike),
-              "fh_aic": float(fit.model.aic), "fh_areas": float(fit.model.n_fit), "fh_coefficients": coef_json,
-              "fh_variance_ml": alternatives["ML"], "fh_variance_moment": alternatives["FH"]}
-        fh_note = "; ".join(fh_notes)
+        direct = directs[o.y]
+        fit = fit_county_outcome(direct, X, heads, _state_share(design, o.y), gvf, settings, level, counties)
+        t, fh = fit.table, fit.fh
+        fh_note = "; ".join(fit.notes)
         county_rows = []
         for i, c in enumerate(counties):
             r = t.loc[c]
             d = direct.loc[c]
             syn = bool(r["synthetic"])
-            note = ("no respondents: synthetic (regression) estimate from similar counties" if syn
+            note = ("" if not fit.estimable else
+                    "no respondents: synthetic (regression) estimate from similar counties" if syn and not
+                    d["respondents"] else
+                    f"fewer than {settings.min_effective_sample:g} effective respondents: the county's own answers "
+                    "are left out of the model; synthetic (regression) estimate from similar counties" if syn
                     else "few respondents: mostly borrowed from similar counties" if r["shrinkage"] < 0.5 else "")
             county_rows.append({
                 "wave": wave, "outcome": o.column, "measure": o.gap, "measure_label": o.gap_label,
@@ -692,14 +687,15 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         ranked["rank"] = ranked["officers_needing_training"].rank(ascending=False, method="min")
         rows.extend(ranked.to_dict("records"))
         # county x experience band: the regression's band contrast around the county estimate
-        delta, band_note = _band_contrast(model_table, o, bands)
+        delta, delta_se, band_note = _band_contrast(model_table, o, bands)
+        zq = _t_quantile(level, math.inf)
         valid = np.isfinite(data[o.y].to_numpy(dtype=float)) & (w > 0)
         by_cell = _respondents_by_county_and_band(data, valid, bands)
         for rec in ranked.to_dict("records"):
             shares = band_share.get(rec["county_group"], np.full(len(bands), 1 / len(bands)))
             est = _band_split(rec["eblup"], shares, delta)
-            lo = _band_split(rec["ci_low"], shares, delta)
-            hi = _band_split(rec["ci_high"], shares, delta)
+            lo, hi = _band_interval(est, _band_split(rec["ci_low"], shares, delta),
+                                    _band_split(rec["ci_high"], shares, delta), zq * delta_se)
             for j, b in enumerate(bands):
                 officers = rec["headcount"] * shares[j]
                 rows.append({
@@ -726,18 +722,37 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
                   bools=["direct_publishable", "synthetic", "fh_truncated", "fh_converged"])
 
 
-def _band_contrast(model_table: pd.DataFrame, o: Outcome, bands: Sequence[str]) -> tuple[np.ndarray, str]:
-    """Log-odds of being *not* prepared in each band relative to the first (from the regression)."""
+def _band_contrast(model_table: pd.DataFrame, o: Outcome,
+                   bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Log-odds of being *not* prepared in each band relative to the first (from the regression), and
+    the standard errors of those log odds ratios."""
     delta = np.zeros(len(bands))
+    se = np.zeros(len(bands))
     rows = model_table[(model_table["outcome"] == o.column) & (model_table["kind"] == "odds_ratio")
                        & (model_table["variable"] == EXPERIENCE)] if len(model_table) else model_table
     if len(rows) == 0 or not rows["reliable"].all() or rows["estimate"].isna().any():
-        return delta, "no reliable experience contrast from the regression: bands get the county estimate"
+        return delta, se, "no reliable experience contrast from the regression: bands get the county estimate"
     for j, b in enumerate(bands[1:], start=1):
         hit = rows[rows["level"] == b]
         if len(hit):
             delta[j] = -math.log(float(hit["estimate"].iloc[0]))  # not prepared = 1 - prepared
-    return delta, "band split by the regression's experience odds ratio (its uncertainty is not in the interval)"
+            s = float(hit["se"].iloc[0]) if "se" in hit else math.nan
+            se[j] = s if math.isfinite(s) else 0.0
+    return delta, se, ("band split by the regression's experience odds ratio; the interval adds its uncertainty "
+                       "(delta method on the logit scale)")
+
+
+def _band_interval(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Band interval: the county interval split like the estimate, widened on the logit scale by the
+    regression's band-contrast half-width ``half`` (the two errors added in quadrature)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        def logit(p):
+            p = np.clip(p, 1e-12, 1 - 1e-12)
+            return np.log(p / (1 - p))
+        c = logit(est)
+        down = np.sqrt(np.maximum(c - logit(lo), 0.0) ** 2 + half**2)
+        up = np.sqrt(np.maximum(logit(hi) - c, 0.0) ** 2 + half**2)
+        return _expit(c - down), _expit(c + up)
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,25 +835,52 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
                                         "FH moment": float(first["fh_variance_moment"])},
             "officers_needing_training_total": float(c["officers_needing_training"].sum()),
         }
-        caveats = [CONVENIENCE, head_caveat,
-                   "Counties with few respondents are pulled ('shrunk') towards counties with similar population, "
-                   "officer numbers and county group; the fewer the respondents, the more their estimate is borrowed.",
-                   "Officers needing training = estimated share x county headcount; the interval reflects survey "
-                   "uncertainty, not errors in the headcounts."]
-        if syn:
-            caveats.append(f"No respondents in {', '.join(syn)}: their figures are model predictions only.")
-        if first["fh_truncated"]:
-            caveats.append("The model found no county differences beyond chance, so every county estimate is the "
-                           "regression prediction (full shrinkage).")
-        caveats.append("Experience-band rows assume each county's officers split by experience like the weighted "
-                       "respondents of its county group.")
+        sa = assessment.config.small_area
+        benchmarked = sa.estimator == "benchmarked"
+        estimable = bool(first["fh_converged"]) or math.isfinite(float(first["fh_variance"]))
+        caveats = [CONVENIENCE, head_caveat]
+        if not estimable:
+            caveats.insert(0, "NOT ESTIMABLE IN THIS WAVE: too few counties had enough respondents to fit the county "
+                              "model, so no county figures are given.")
+        if benchmarked:
+            caveats += [
+                f"Where fewer than {sa.min_effective_sample:g} officers of a county answered (or none did), the "
+                "county's own answers are not used: a handful of answers is too few to say anything about a "
+                "county. Its figure is a prediction from counties like it (county group, population, officers per "
+                "1,000 residents), and its range is wider to say so.",
+                "Counties with more respondents are pulled ('shrunk') towards counties like them; the fewer the "
+                "respondents, the more their estimate is borrowed. How much a county's own answers vary by chance "
+                "is taken from a curve fitted across all counties and questions, not from its own few answers.",
+                "The model always allows real differences between counties (it is not allowed to conclude there "
+                "are none from so few counties).",
+                "The county figures are adjusted to add up to the state figure (county shares x officers sum to "
+                "the state share x all officers); the ranges include that adjustment.",
+            ]
+        else:
+            caveats.append("Counties with few respondents are pulled ('shrunk') towards counties with similar "
+                           "population, officer numbers and county group; the fewer the respondents, the more their "
+                           "estimate is borrowed. Counties without respondents get a model prediction only.")
+            if first["fh_truncated"]:
+                caveats.append("The model found no county differences beyond chance, so every county estimate is "
+                               "the regression prediction (full shrinkage).")
+        caveats += ["Officers needing training = estimated share x county headcount; the interval reflects survey "
+                    "uncertainty, not errors in the headcounts.",
+                    "Experience-band rows assume each county's officers split by experience like the weighted "
+                    "respondents of its county group; their ranges include the uncertainty of the experience "
+                    "difference taken from the regression."]
+        spec = ("asin(sqrt(direct share not prepared)) ~ county_group + log(population) + officers per 1,000 "
+                "residents; " + ("sampling variance from a variance function fitted across counties and questions; "
+                                 f"counties under {sa.min_effective_sample:g} effective respondents predicted "
+                                 "(synthetic)" if benchmarked else "sampling variance 1 / (4 n_eff)"))
+        estimation = (f"adjusted likelihood ({first['fh_method']}) for the between-county variance; EBLUP; "
+                      "bias-corrected back-transformation; benchmarked to the state direct share "
+                      f"({sa.benchmark}); MSE with the benchmarking adjustment" if benchmarked else
+                      f"{first['fh_method']} variance; EBLUP with Prasad-Rao MSE; intervals on the arcsine scale, "
+                      "back-transformed")
         cards.append({
             "wave": wave, "model": f"training_gap_by_county: {o.gap}", "asset": "training_gap_by_county",
-            "model_type": "Fay-Herriot area-level small-area model", "outcome": o.gap_label,
-            "specification": "asin(sqrt(direct share not prepared)) ~ county_group + log(population) + "
-                             "officers per 1,000 residents; sampling variance 1 / (4 n_eff)",
-            "estimation": f"{first['fh_method']} variance; EBLUP with Prasad-Rao MSE; intervals on the arcsine "
-                          "scale, back-transformed",
+            "model_type": "Fay-Herriot area-level small-area model" + (", benchmarked" if benchmarked else ""),
+            "outcome": o.gap_label, "specification": spec, "estimation": estimation,
             "n": float(c["respondents"].sum()), "n_areas": float(first["fh_areas"]),
             "n_parameters": float(len(diag["coefficients"]) + 1), "deviance": math.nan, "null_deviance": math.nan,
             "aic": float(first["fh_aic"]), "loglike": float(first["fh_loglike"]),
