@@ -57,7 +57,7 @@ def _blank(counties: Sequence[str], method: str, reason: str) -> CountyFit:
                       "shrinkage": math.nan, "cv": math.nan, "synthetic": False}, index=pd.Index(counties))
     fh = {"fh_method": method, "fh_variance": math.nan, "fh_truncated": False, "fh_converged": False,
           "fh_loglike": math.nan, "fh_aic": math.nan, "fh_areas": 0.0, "fh_coefficients": "{}",
-          "fh_variance_ml": math.nan, "fh_variance_moment": math.nan}
+          "fh_variance_ml": math.nan, "fh_variance_moment": math.nan, "fh_selection": "{}"}
     return CountyFit(t, fh, [f"{NOT_ESTIMABLE}: {reason}"], estimable=False)
 
 
@@ -73,20 +73,53 @@ def _alternatives(direct: pd.DataFrame, X: pd.DataFrame, counties: Sequence[str]
     return out
 
 
+def _residual_check(r: ce.CountyEstimate) -> dict:
+    """Standardised residuals of the linking model (direct minus regression, over sqrt(A + D)):
+    Shapiro–Wilk p-value, largest absolute value, how many beyond 2."""
+    from scipy import stats
+
+    z = r.table["standardised_residual"].dropna().to_numpy()
+    return {"shapiro_wilk_p": round(float(stats.shapiro(z).pvalue), 4) if len(z) >= 3 else None,
+            "max_abs": round(float(np.max(np.abs(z))), 3) if len(z) else None,
+            "beyond_2": int(np.sum(np.abs(z) > 2)), "counties": int(len(z))}
+
+
 def fit_county_outcome(direct: pd.DataFrame, X: pd.DataFrame, headcount: np.ndarray, state_share: float,
-                       gvf: ce.Gvf, settings, level: float, counties: Sequence[str]) -> CountyFit:
-    """Fit one outcome's county model (``settings`` is the config's ``small_area`` section)."""
+                       gvf: ce.Gvf, settings, level: float, counties: Sequence[str],
+                       candidates: dict[tuple[str, ...], pd.DataFrame] | None = None) -> CountyFit:
+    """Fit one outcome's county model (``settings`` is the config's ``small_area`` section). With
+    ``candidates`` (covariate sets beyond the base one, by name), the set is chosen by
+    ``settings.selection`` (BIC or AIC of the fitted model; ``none`` takes the largest)."""
     if settings.estimator == "fay_herriot":
         return _fay_herriot(direct, X, level, counties)
-    try:
+    candidates = candidates or {(): X}
+
+    def fit(Xc: pd.DataFrame) -> ce.CountyEstimate:
         # the GVF gives the variance for a number of respondents (its design effect is in the fit), so the
         # county's respondents, not its own noisy effective sample size, go in
-        r = ce.estimate_counties(direct["direct"].to_numpy(), direct["respondents"].to_numpy(), X, gvf=gvf,
-                                 headcount=headcount, state_share=state_share, method=settings.variance,
-                                 bench=settings.benchmark, min_effective_sample=settings.min_effective_sample,
-                                 level=level, area=counties)
-    except (ValueError, np.linalg.LinAlgError) as e:
-        return _blank(counties, settings.variance, str(e))
+        return ce.estimate_counties(direct["direct"].to_numpy(), direct["respondents"].to_numpy(), Xc, gvf=gvf,
+                                    headcount=headcount, state_share=state_share, method=settings.variance,
+                                    bench=settings.benchmark, min_effective_sample=settings.min_effective_sample,
+                                    level=level, area=counties)
+
+    fits: dict[tuple[str, ...], ce.CountyEstimate] = {}
+    error = ""
+    for name, Xc in candidates.items():
+        try:
+            fits[name] = fit(Xc)
+        except (ValueError, np.linalg.LinAlgError) as e:
+            error = error or str(e)
+    if not fits:
+        return _blank(counties, settings.variance, error)
+    if settings.selection == "none":
+        chosen = max(fits, key=len)
+    else:
+        chosen = min(fits, key=lambda k: (getattr(fits[k], settings.selection), len(k)))
+    r = fits[chosen]
+    selection = {"criterion": settings.selection, "chosen": list(chosen),
+                 "candidates": [{"covariates": list(k), "aic": round(f.aic, 3), "bic": round(f.bic, 3)}
+                                for k, f in fits.items()],
+                 "residuals": _residual_check(r)}
     t = r.table.set_index("area")
     table = pd.DataFrame({"eblup": t["estimate"], "eblup_rmse": t["rmse"], "ci_low": t["ci_low"],
                           "ci_high": t["ci_high"], "shrinkage": t["shrinkage"],
@@ -95,7 +128,7 @@ def fit_county_outcome(direct: pd.DataFrame, X: pd.DataFrame, headcount: np.ndar
     fh = {"fh_method": settings.variance, "fh_variance": r.A, "fh_truncated": False, "fh_converged": True,
           "fh_loglike": r.loglike, "fh_aic": r.aic, "fh_areas": float(r.n_fit),
           "fh_coefficients": _coef_json(r.beta, r.cov_beta), "fh_variance_ml": alt["ML"],
-          "fh_variance_moment": alt["FH"]}
+          "fh_variance_moment": alt["FH"], "fh_selection": json.dumps(selection)}
     notes = [*r.notes, r.gvf.describe()]
     return CountyFit(table, fh, notes)
 
@@ -114,6 +147,6 @@ def _fay_herriot(direct: pd.DataFrame, X: pd.DataFrame, level: float, counties: 
     fh = {"fh_method": "REML", "fh_variance": float(m.A), "fh_truncated": bool(m.truncated),
           "fh_converged": bool(m.converged), "fh_loglike": float(m.loglike), "fh_aic": float(m.aic),
           "fh_areas": float(m.n_fit), "fh_coefficients": _coef_json(m.coefficients["beta"], m.cov_beta),
-          "fh_variance_ml": alt["ML"], "fh_variance_moment": alt["FH"]}
+          "fh_variance_ml": alt["ML"], "fh_variance_moment": alt["FH"], "fh_selection": "{}"}
     notes = [str(c.message) for c in caught if issubclass(c.category, FayHerriotWarning)]
     return CountyFit(t[["eblup", "eblup_rmse", "ci_low", "ci_high", "shrinkage", "cv", "synthetic"]], fh, notes)

@@ -152,7 +152,7 @@ COUNTY_COLUMNS = [
     "respondents", "n_eff", "direct", "direct_se", "direct_publishable", "eblup", "rmse", "ci_low", "ci_high",
     "shrinkage", "cv", "synthetic", "headcount", "band_share", "officers_needing_training", "officers_low",
     "officers_high", "rank", "fh_method", "fh_variance", "fh_variance_ml", "fh_variance_moment", "fh_truncated", "fh_converged", "fh_loglike", "fh_aic",
-    "fh_areas", "fh_coefficients", "note",
+    "fh_areas", "fh_coefficients", "fh_selection", "note",
 ]
 MODEL_CARD_COLUMNS = [
     "wave", "model", "asset", "model_type", "outcome", "specification", "estimation", "n", "n_areas",
@@ -527,7 +527,8 @@ def _typed(frame: pd.DataFrame, floats: Sequence[str], bools: Sequence[str]) -> 
 
 def county_covariates(assessment: Assessment) -> pd.DataFrame:
     """Area-level covariates of the Fay–Herriot model, one row per county (config order):
-    intercept, county-group indicator(s), centred log population, officers per 1,000 residents."""
+    intercept, county-group indicator(s), centred log population, officers per 1,000 residents, and the
+    columns of the county covariates file (``small_area.covariates``) when one is given."""
     counties = assessment.config.counties
     heads = assessment.config.officer_headcounts.by_county
     frame = pd.DataFrame({
@@ -540,16 +541,41 @@ def county_covariates(assessment: Assessment) -> pd.DataFrame:
     frame["officers_per_1000"] = 1000.0 * frame["headcount"] / frame["population"]
     groups = [g.name for g in assessment.config.county_groups]
     frame["group"] = pd.Categorical(frame["county_group"], categories=groups)
+    extra = getattr(assessment, "county_covariate_values", None) or {}
+    frame.attrs["extra_covariates"] = []
+    if extra:
+        names = list(next(iter(extra.values())).keys())
+        for n in names:
+            frame[n] = [extra[c][n] for c in frame.index]
+        frame.attrs["extra_covariates"] = names
     return frame
 
 
-def _fh_design(cov: pd.DataFrame) -> pd.DataFrame:
+def _fh_design(cov: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
     numeric = ["log_population"]
     if cov["officers_per_1000"].notna().all() and cov["officers_per_1000"].std() > 1e-9:
         cov = cov.assign(officers_per_1000=cov["officers_per_1000"] - cov["officers_per_1000"].mean())
         numeric.append("officers_per_1000")
+    for name in extra:  # centred and scaled: coefficients per standard deviation
+        sd = float(cov[name].std())
+        if sd > 1e-12:
+            cov = cov.assign(**{name: (cov[name] - cov[name].mean()) / sd})
+            numeric.append(name)
     X = design_matrix(cov, numeric=numeric, categorical=["group"] if cov["group"].nunique() > 1 else [])
     return X.rename(columns=lambda c: c.replace("group", "county_group: ", 1) if c.startswith("group") else c)
+
+
+def _candidate_designs(cov: pd.DataFrame) -> dict[tuple[str, ...], pd.DataFrame]:
+    """The covariate sets compared by model selection: the base set plus every subset of the file's
+    columns (up to 4 columns; with more, each one alone and all of them)."""
+    from itertools import combinations
+
+    extra = list(cov.attrs.get("extra_covariates", []))
+    if len(extra) <= 4:
+        subsets = [c for k in range(len(extra) + 1) for c in combinations(extra, k)]
+    else:
+        subsets = [(), *((e,) for e in extra), tuple(extra)]
+    return {tuple(sub): _fh_design(cov, sub) for sub in subsets}
 
 
 def _column_codes(design, column: str) -> dict[str, tuple[np.ndarray, int]]:
@@ -636,6 +662,7 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
     """The ``training_gap_by_county`` table (see the module docstring)."""
     cov = county_covariates(assessment)
     X = _fh_design(cov)
+    candidates = _candidate_designs(cov)
     counties = list(cov.index)
     data = design.data
     bands = [str(c) for c in data[EXPERIENCE].cat.categories]
@@ -657,7 +684,8 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
     gvf = pooled_gvf(list(directs.values()))
     for o in outcomes:
         direct = directs[o.y]
-        fit = fit_county_outcome(direct, X, heads, _state_share(design, o.y), gvf, settings, level, counties)
+        fit = fit_county_outcome(direct, X, heads, _state_share(design, o.y), gvf, settings, level, counties,
+                                 candidates=candidates)
         t, fh = fit.table, fit.fh
         fh_note = "; ".join(fit.notes)
         county_rows = []
@@ -834,10 +862,12 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
             "between_county_variance": {"REML": float(first["fh_variance"]), "ML": float(first["fh_variance_ml"]),
                                         "FH moment": float(first["fh_variance_moment"])},
             "officers_needing_training_total": float(c["officers_needing_training"].sum()),
+            "model_selection": json.loads(first["fh_selection"] or "{}") if "fh_selection" in c else {},
         }
         sa = assessment.config.small_area
         benchmarked = sa.estimator == "benchmarked"
         estimable = bool(first["fh_converged"]) or math.isfinite(float(first["fh_variance"]))
+        chosen = diag["model_selection"].get("chosen", [])
         caveats = [CONVENIENCE, head_caveat]
         if not estimable:
             caveats.insert(0, "NOT ESTIMABLE IN THIS WAVE: too few counties had enough respondents to fit the county "
@@ -863,13 +893,21 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
             if first["fh_truncated"]:
                 caveats.append("The model found no county differences beyond chance, so every county estimate is "
                                "the regression prediction (full shrinkage).")
+        if diag["model_selection"].get("candidates"):
+            sel = diag["model_selection"]
+            caveats.append(f"County covariates chosen by {sel['criterion'].upper()} among "
+                           f"{len(sel['candidates'])} candidate sets: "
+                           + (", ".join(x.replace("_", " ") for x in chosen) if chosen else "none from the covariates "
+                              "file") + " beside county group, population and officers per 1,000 residents.")
+            if sa.covariates_status == "illustrative":
+                caveats.append("The county covariates file holds ILLUSTRATIVE values, not official statistics.")
         caveats += ["Officers needing training = estimated share x county headcount; the interval reflects survey "
                     "uncertainty, not errors in the headcounts.",
                     "Experience-band rows assume each county's officers split by experience like the weighted "
                     "respondents of its county group; their ranges include the uncertainty of the experience "
                     "difference taken from the regression."]
         spec = ("asin(sqrt(direct share not prepared)) ~ county_group + log(population) + officers per 1,000 "
-                "residents; " + ("sampling variance from a variance function fitted across counties and questions; "
+                "residents" + "".join(f" + {x}" for x in chosen) + "; " + ("sampling variance from a variance function fitted across counties and questions; "
                                  f"counties under {sa.min_effective_sample:g} effective respondents predicted "
                                  "(synthetic)" if benchmarked else "sampling variance 1 / (4 n_eff)"))
         estimation = (f"adjusted likelihood ({first['fh_method']}) for the between-county variance; EBLUP; "

@@ -107,3 +107,32 @@ def test_config_selects_the_earlier_model(tmp_path):
 def test_config_refuses_bad_small_area_settings(tmp_path, bad):
     with pytest.raises(ConfigError, match="small_area"):
         load_assessment(_config_with(tmp_path, **bad))
+
+
+def test_covariates_file_drives_model_selection_reported_on_the_card(assessment):
+    assert assessment.county_covariate_values is not None  # the Maine config ships one (illustrative)
+    sim = simulate_areas(7, n_areas=16, beta=(0.4, 0.5), sigma_u=0.4)
+    _, table = _county(assessment, sim.n.to_numpy(), sim.successes.to_numpy())
+    cards = tg.model_cards(pd.DataFrame(columns=tg.REGRESSION_COLUMNS), table, assessment, WAVE)
+    card = cards[cards.asset == "training_gap_by_county"].iloc[0]
+    sel = __import__("json").loads(card["diagnostics"])["model_selection"]
+    extra = list(next(iter(assessment.county_covariate_values.values())))
+    assert len(sel["candidates"]) == 2 ** len(extra) and sel["criterion"] == "bic"
+    best = min(sel["candidates"], key=lambda c: c["bic"])
+    assert sel["chosen"] == best["covariates"]
+    assert sel["residuals"]["counties"] >= 5 and 0 <= sel["residuals"]["shapiro_wilk_p"] <= 1
+    assert "chosen by BIC" in card["caveats"] and "ILLUSTRATIVE" in card["caveats"]
+    coef = __import__("json").loads(table["fh_coefficients"].iloc[0])
+    assert all(x in coef for x in sel["chosen"])
+
+
+def test_covariates_file_errors_name_row_and_column(tmp_path):
+    path = _config_with(tmp_path)
+    csv = tmp_path / "county_covariates.csv"
+    text = csv.read_text().replace("Knox,10,75,0", "Knox,ten,75,0")
+    csv.write_text(text)
+    with pytest.raises(ConfigError, match=r"\(Knox\), column poverty_rate: not a number"):
+        load_assessment(path)
+    csv.write_text("\n".join(x for x in text.splitlines() if not x.startswith("York")))
+    with pytest.raises(ConfigError, match="counties without a row: York"):
+        load_assessment(path)
