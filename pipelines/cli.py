@@ -348,11 +348,13 @@ def cmd_simulate_sae(args: argparse.Namespace) -> int:
 
     from assets.models.sae_study import format_summary, write_study
 
-    if args.states < 1 or not 1 <= args.processes <= 2:
-        print("htna simulate-sae: --states must be at least 1 and --processes 1 or 2", file=sys.stderr)
+    if args.states < 1 or not 1 <= args.processes <= 2 or args.unit_level_states < 0 or args.unit_level_bootstrap < 1:
+        print("htna simulate-sae: --states must be at least 1, --processes 1 or 2, --unit-level-states at least 0 "
+              "and --unit-level-bootstrap at least 1", file=sys.stderr)
         return 2
     start = time.monotonic()
-    doc = write_study(Path(args.out), args.states, seed=args.seed, processes=args.processes)
+    doc = write_study(Path(args.out), args.states, seed=args.seed, processes=args.processes,
+                      unit_level_states=args.unit_level_states, unit_level_B=args.unit_level_bootstrap)
     doc["wall_seconds"] = round(time.monotonic() - start, 1)
     out = Path(args.out) / "sae-simulation.json"
     out.write_text(json.dumps(doc, indent=2) + "\n")
@@ -468,6 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--states", type=int, default=3000, help="synthetic states of 16 counties (default 3000)")
     ss.add_argument("--seed", type=int, default=2015)
     ss.add_argument("--processes", type=int, default=1, help="worker processes, 1 or 2 (default 1)")
+    ss.add_argument("--unit-level-states", type=int, default=150,
+                    help="states on which the (slow) unit-level model is also run (default 150; 0: none)")
+    ss.add_argument("--unit-level-bootstrap", type=int, default=20,
+                    help="bootstrap replicates of the unit-level MSE per state (default 20)")
     ss.add_argument("--out", default="docs/benchmarks", help="folder for sae-simulation.json/.csv/.svg")
     ss.set_defaults(func=cmd_simulate_sae)
 

@@ -20,7 +20,11 @@ Estimators compared, each with its 95% interval:
     respondent, naive back-transform, no benchmarking;
 ``default``
     :func:`assets.models.county_estimator.estimate_counties` (GVF, counties under 6 respondents
-    synthetic, adjusted likelihood, bias-corrected back-transform, raking to the state share).
+    synthetic, adjusted likelihood, bias-corrected back-transform, benchmarked to the state share);
+``unit_level``
+    :func:`assets.models.unit_level.unit_level_counties` (logistic mixed model, EBP, parametric
+    bootstrap MSE), on the first ``unit_level_states`` states only (it refits the model ``B`` times
+    per state, so it is by far the slowest).
 
 For each estimator and respondent band: bias, RMSE, coverage of the 95% interval and mean width,
 over all simulated counties in the band.
@@ -41,7 +45,7 @@ __all__ = ["BANDS", "ESTIMATORS", "run_study", "simulate_state", "study_svg", "s
 
 BANDS: tuple[tuple[str, int, int], ...] = (("0", 0, 0), ("1-5", 1, 5), ("6-20", 6, 20), ("21-50", 21, 50),
                                            ("51-100", 51, 100))
-ESTIMATORS = ("direct", "fh_old", "default")
+ESTIMATORS = ("direct", "fh_old", "default", "unit_level")
 N_COUNTIES = 16
 LEVEL = 0.95
 TARGETS = {"coverage_low": 0.93, "coverage_high": 0.97}
@@ -74,7 +78,7 @@ def _state_direct(n: np.ndarray, y: np.ndarray, H: np.ndarray, min_cell: int = 6
     return total / H.sum()
 
 
-def _estimate_state(state: pd.DataFrame) -> list[dict]:
+def _estimate_state(state: pd.DataFrame, unit_level_B: int = 0) -> list[dict]:
     from scipy import stats
 
     from assets.models import county_estimator as ce
@@ -106,6 +110,15 @@ def _estimate_state(state: pd.DataFrame) -> list[dict]:
         out["default"] = (r["estimate"].to_numpy(), r["ci_low"].to_numpy(), r["ci_high"].to_numpy())
     except (ValueError, np.linalg.LinAlgError):
         out["default"] = (nan, nan, nan)
+    if unit_level_B > 0:
+        from assets.models.unit_level import unit_level_counties
+
+        try:
+            u = unit_level_counties(state["successes"].to_numpy(), n, X, B=unit_level_B, level=LEVEL,
+                                    seed=int(state.attrs.get("seed", 0)), nodes=20)
+            out["unit_level"] = (u["estimate"].to_numpy(), u["ci_low"].to_numpy(), u["ci_high"].to_numpy())
+        except (ValueError, np.linalg.LinAlgError):
+            out["unit_level"] = (nan, nan, nan)
     rows = []
     truth = state["true_p"].to_numpy()
     for name, (est, lo, hi) in out.items():
@@ -115,22 +128,26 @@ def _estimate_state(state: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _run_chunk(args: tuple[int, int, int]) -> list[dict]:
-    seed, start, stop = args
+def _run_chunk(args: tuple[int, int, int, int, int]) -> list[dict]:
+    seed, start, stop, unit_states, unit_B = args
     rows: list[dict] = []
     for s in range(start, stop):
         rng = np.random.default_rng([seed, s])
-        rows.extend(_estimate_state(simulate_state(rng)))
+        state = simulate_state(rng)
+        state.attrs["seed"] = s
+        rows.extend(_estimate_state(state, unit_B if s < unit_states else 0))
     return rows
 
 
-def run_study(states: int, seed: int = 2015, processes: int = 1) -> pd.DataFrame:
+def run_study(states: int, seed: int = 2015, processes: int = 1, unit_level_states: int = 0,
+              unit_level_B: int = 20) -> pd.DataFrame:
     """Every simulated county's estimates (long table: estimator, band, true_p, estimate, ci_low, ci_high)."""
     if states < 1:
         raise ValueError("states must be at least 1")
     processes = max(1, min(int(processes), 2, states))
     bounds = np.linspace(0, states, processes * 4 + 1 if states >= processes * 4 else processes + 1).astype(int)
-    chunks = [(seed, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    chunks = [(seed, int(a), int(b), unit_level_states, unit_level_B) for a, b in zip(bounds[:-1], bounds[1:])
+              if b > a]
     if processes == 1:
         parts = [_run_chunk(c) for c in chunks]
     else:
@@ -173,7 +190,7 @@ def targets_met(summary: pd.DataFrame) -> dict[str, bool]:
 
 def study_svg(summary: pd.DataFrame) -> str:
     """Two panels (coverage, RMSE by band), one marker per estimator, as a standalone SVG."""
-    colours = {"direct": "#888888", "fh_old": "#d95f02", "default": "#1b9e77"}
+    colours = {"direct": "#888888", "fh_old": "#d95f02", "default": "#1b9e77", "unit_level": "#7570b3"}
     w, h, left, top, pw, ph, gap = 760, 320, 60, 40, 300, 220, 80
     bands = [b for b, *_ in BANDS]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
@@ -203,7 +220,7 @@ def study_svg(summary: pd.DataFrame) -> str:
                 if v is None or not np.isfinite(v):
                     continue
                 yy = top + ph - ph * (min(max(float(v), lo), hi) - lo) / (hi - lo)
-                parts.append(f'<circle cx="{xx + (e_i - 1) * 9}" cy="{yy:.1f}" r="4" fill="{colours[est]}"/>')
+                parts.append(f'<circle cx="{xx + (e_i - 1.5) * 9}" cy="{yy:.1f}" r="4" fill="{colours[est]}"/>')
         parts.append(f'<text x="{x0 + pw / 2}" y="{top + ph + 32}" text-anchor="middle">respondents in the county'
                      '</text>')
     for e_i, est in enumerate(ESTIMATORS):
@@ -214,13 +231,14 @@ def study_svg(summary: pd.DataFrame) -> str:
 
 
 def write_study(out_dir: Path, states: int, seed: int = 2015, processes: int = 1,
-                meta: dict | None = None) -> dict:
+                meta: dict | None = None, unit_level_states: int = 0, unit_level_B: int = 20) -> dict:
     """Run the study and write ``sae-simulation.json``, ``sae-simulation.csv`` and ``sae-simulation.svg``."""
-    draws = run_study(states, seed, processes)
+    draws = run_study(states, seed, processes, unit_level_states, unit_level_B)
     summary = summarise(draws)
     met = targets_met(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = {"states": states, "counties_per_state": N_COUNTIES, "seed": seed, "level": LEVEL,
+    doc = {"states": states, "unit_level_states": min(unit_level_states, states),
+           "unit_level_bootstrap_replicates": unit_level_B, "counties_per_state": N_COUNTIES, "seed": seed, "level": LEVEL,
            "bands": [b for b, *_ in BANDS], "estimators": list(ESTIMATORS), "targets": TARGETS,
            "targets_met_by_band": met, "all_targets_met": all(met.values()), **(meta or {}),
            "summary": summary.to_dict("records")}
