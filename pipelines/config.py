@@ -178,12 +178,14 @@ class SmallArea(_Strict):
     counties under ``min_effective_sample`` respondents predicted from the regression, adjusted
     likelihood, bias-corrected back-transformation, benchmarked to the state's direct share) or
     ``fay_herriot`` (the earlier model: sampling variance 1 / (4 n_eff) from each county's own sample,
-    ``variance`` must then be ``reml``, no benchmarking). ``variance``: ``ampl`` (Li & Lahiri 2010),
+    ``variance`` must then be ``reml``, no benchmarking) or ``unit_level`` (logistic mixed model with a
+    county random effect on the respondents' answers, unweighted; empirical best prediction with a
+    parametric-bootstrap MSE of ``bootstrap_replicates`` replicates). ``variance``: ``ampl`` (Li & Lahiri 2010),
     ``ampl_yl`` (Yoshimori & Lahiri 2014) or ``reml``. ``benchmark``: ``mse`` (each county moves in
     proportion to its uncertainty), ``raking`` (one shift on the logit scale), ``ratio`` or ``none``.
     """
 
-    estimator: Literal["benchmarked", "fay_herriot"] = "benchmarked"
+    estimator: Literal["benchmarked", "fay_herriot", "unit_level"] = "benchmarked"
     variance: Literal["ampl", "ampl_yl", "reml"] = "ampl"
     benchmark: Literal["mse", "raking", "ratio", "none"] = "mse"
     min_effective_sample: float = Field(default=6, ge=2)
@@ -195,6 +197,9 @@ class SmallArea(_Strict):
     covariates: str | None = None
     covariates_status: Literal["illustrative", "sourced"] = "illustrative"
     selection: Literal["bic", "aic", "none"] = "bic"
+    #: ``unit_level`` only: bootstrap replicates of the MSE and their seed
+    bootstrap_replicates: int = Field(default=50, ge=10)
+    seed: int = 2015
 
     @model_validator(mode="after")
     def _old_model(self) -> "SmallArea":

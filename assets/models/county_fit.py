@@ -92,6 +92,8 @@ def fit_county_outcome(direct: pd.DataFrame, X: pd.DataFrame, headcount: np.ndar
     ``settings.selection`` (BIC or AIC of the fitted model; ``none`` takes the largest)."""
     if settings.estimator == "fay_herriot":
         return _fay_herriot(direct, X, level, counties)
+    if settings.estimator == "unit_level":
+        return _unit_level(direct, X, level, counties, settings)
     candidates = candidates or {(): X}
 
     def fit(Xc: pd.DataFrame) -> ce.CountyEstimate:
@@ -150,3 +152,24 @@ def _fay_herriot(direct: pd.DataFrame, X: pd.DataFrame, level: float, counties: 
           "fh_variance_ml": alt["ML"], "fh_variance_moment": alt["FH"], "fh_selection": "{}"}
     notes = [str(c.message) for c in caught if issubclass(c.category, FayHerriotWarning)]
     return CountyFit(t[["eblup", "eblup_rmse", "ci_low", "ci_high", "shrinkage", "cv", "synthetic"]], fh, notes)
+
+
+def _unit_level(direct: pd.DataFrame, X: pd.DataFrame, level: float, counties: Sequence[str], settings) -> CountyFit:
+    """The unit-level alternative (:mod:`assets.models.unit_level`) on the respondents' unweighted answers."""
+    from assets.models.unit_level import unit_level_counties
+
+    try:
+        u = unit_level_counties(direct["gap_count"].to_numpy(), direct["respondents"].to_numpy(), X,
+                                B=settings.bootstrap_replicates, level=level, seed=settings.seed)
+    except (ValueError, np.linalg.LinAlgError) as e:
+        return _blank(counties, "EBP", str(e))
+    t = u.set_index("area")
+    table = pd.DataFrame({"eblup": t["estimate"], "eblup_rmse": t["rmse"], "ci_low": t["ci_low"],
+                          "ci_high": t["ci_high"], "shrinkage": math.nan, "cv": t["rmse"] / t["estimate"],
+                          "synthetic": t["synthetic"]})
+    sigma = float(t["sigma_u"].iloc[0])
+    fh = {"fh_method": "EBP", "fh_variance": sigma**2, "fh_truncated": False, "fh_converged": True,
+          "fh_loglike": math.nan, "fh_aic": math.nan, "fh_areas": float((direct["respondents"] > 0).sum()),
+          "fh_coefficients": "{}", "fh_variance_ml": math.nan, "fh_variance_moment": math.nan, "fh_selection": "{}"}
+    return CountyFit(table, fh, [f"unit-level EBP, bootstrap MSE ({int(t['bootstrap_replicates'].iloc[0])} "
+                                 "replicates)"])

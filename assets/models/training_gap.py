@@ -64,6 +64,7 @@ from assets.estimates.estimators import svymean
 from assets.estimates.glm import SvyGLMResult, svyglm
 from assets.estimates.weighting import WeightingResult, officer_design
 from assets.models.small_area import design_matrix
+from assets.models.county_card import county_model_card
 from assets.models.county_fit import fit_county_outcome, pooled_gvf
 from pipelines.config import Assessment
 
@@ -607,15 +608,19 @@ def _direct_by_county(design, y: str, counties: Sequence[str],
         mask = (county == c).to_numpy() & (design.weights > 0)
         n = int(round(float(f[mask & np.isfinite(not_y)].sum())))
         if n == 0:
-            out.append({"county": c, "respondents": 0.0, "direct": math.nan, "direct_se": math.nan, "n_eff": 0.0})
+            out.append({"county": c, "respondents": 0.0, "direct": math.nan, "direct_se": math.nan, "n_eff": 0.0,
+                        "gap_count": 0.0})
             continue
+        ok = mask & np.isfinite(not_y)
+        gap_count = float(round(float(f[ok] @ not_y[ok])))
         e = svymean(design, not_y, domain=mask, na_rm=True, df=None)
         p, se = e.estimate, e.se
         if 0 < p < 1 and np.isfinite(se) and se > 0:
             n_eff = min(max(p * (1 - p) / se**2, 1.0), float(n))
         else:
             n_eff = float(n)
-        out.append({"county": c, "respondents": float(n), "direct": p, "direct_se": se, "n_eff": n_eff})
+        out.append({"county": c, "respondents": float(n), "direct": p, "direct_se": se, "n_eff": n_eff,
+                    "gap_count": gap_count})
     return pd.DataFrame(out).set_index("county", drop=False)
 
 
@@ -845,87 +850,8 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
         })
     for o in OUTCOMES:
         c = county[(county["measure"] == o.gap) & (county["breakdown"] == "county")]
-        if len(c) == 0:
-            continue
-        first = c.iloc[0]
-        sampled = c[~c["synthetic"]]
-        syn = c[c["synthetic"]]["county"].tolist()
-        small = sampled[sampled["respondents"] < assessment.min_cell_count]["county"].tolist()
-        diag = {
-            "counties": len(c), "counties_with_respondents": len(sampled), "synthetic_counties": syn,
-            "counties_under_min_cell": small,
-            "mean_shrinkage": float(sampled["shrinkage"].mean()) if len(sampled) else None,
-            "max_cv": float(c["cv"].max()),
-            "mean_rmse_direct_vs_model": [float(sampled["direct_se"].mean()), float(sampled["rmse"].mean())],
-            "coefficients": json.loads(first["fh_coefficients"]),
-            "variance_truncated_at_zero": bool(first["fh_truncated"]),
-            "between_county_variance": {"REML": float(first["fh_variance"]), "ML": float(first["fh_variance_ml"]),
-                                        "FH moment": float(first["fh_variance_moment"])},
-            "officers_needing_training_total": float(c["officers_needing_training"].sum()),
-            "model_selection": json.loads(first["fh_selection"] or "{}") if "fh_selection" in c else {},
-        }
-        sa = assessment.config.small_area
-        benchmarked = sa.estimator == "benchmarked"
-        estimable = bool(first["fh_converged"]) or math.isfinite(float(first["fh_variance"]))
-        chosen = diag["model_selection"].get("chosen", [])
-        caveats = [CONVENIENCE, head_caveat]
-        if not estimable:
-            caveats.insert(0, "NOT ESTIMABLE IN THIS WAVE: too few counties had enough respondents to fit the county "
-                              "model, so no county figures are given.")
-        if benchmarked:
-            caveats += [
-                f"Where fewer than {sa.min_effective_sample:g} officers of a county answered (or none did), the "
-                "county's own answers are not used: a handful of answers is too few to say anything about a "
-                "county. Its figure is a prediction from counties like it (county group, population, officers per "
-                "1,000 residents), and its range is wider to say so.",
-                "Counties with more respondents are pulled ('shrunk') towards counties like them; the fewer the "
-                "respondents, the more their estimate is borrowed. How much a county's own answers vary by chance "
-                "is taken from a curve fitted across all counties and questions, not from its own few answers.",
-                "The model always allows real differences between counties (it is not allowed to conclude there "
-                "are none from so few counties).",
-                "The county figures are adjusted to add up to the state figure (county shares x officers sum to "
-                "the state share x all officers); the ranges include that adjustment.",
-            ]
-        else:
-            caveats.append("Counties with few respondents are pulled ('shrunk') towards counties with similar "
-                           "population, officer numbers and county group; the fewer the respondents, the more their "
-                           "estimate is borrowed. Counties without respondents get a model prediction only.")
-            if first["fh_truncated"]:
-                caveats.append("The model found no county differences beyond chance, so every county estimate is "
-                               "the regression prediction (full shrinkage).")
-        if diag["model_selection"].get("candidates"):
-            sel = diag["model_selection"]
-            caveats.append(f"County covariates chosen by {sel['criterion'].upper()} among "
-                           f"{len(sel['candidates'])} candidate sets: "
-                           + (", ".join(x.replace("_", " ") for x in chosen) if chosen else "none from the covariates "
-                              "file") + " beside county group, population and officers per 1,000 residents.")
-            if sa.covariates_status == "illustrative":
-                caveats.append("The county covariates file holds ILLUSTRATIVE values, not official statistics.")
-        caveats += ["Officers needing training = estimated share x county headcount; the interval reflects survey "
-                    "uncertainty, not errors in the headcounts.",
-                    "Experience-band rows assume each county's officers split by experience like the weighted "
-                    "respondents of its county group; their ranges include the uncertainty of the experience "
-                    "difference taken from the regression."]
-        spec = ("asin(sqrt(direct share not prepared)) ~ county_group + log(population) + officers per 1,000 "
-                "residents" + "".join(f" + {x}" for x in chosen) + "; " + ("sampling variance from a variance function fitted across counties and questions; "
-                                 f"counties under {sa.min_effective_sample:g} effective respondents predicted "
-                                 "(synthetic)" if benchmarked else "sampling variance 1 / (4 n_eff)"))
-        estimation = (f"adjusted likelihood ({first['fh_method']}) for the between-county variance; EBLUP; "
-                      "bias-corrected back-transformation; benchmarked to the state direct share "
-                      f"({sa.benchmark}); MSE with the benchmarking adjustment" if benchmarked else
-                      f"{first['fh_method']} variance; EBLUP with Prasad-Rao MSE; intervals on the arcsine scale, "
-                      "back-transformed")
-        cards.append({
-            "wave": wave, "model": f"training_gap_by_county: {o.gap}", "asset": "training_gap_by_county",
-            "model_type": "Fay-Herriot area-level small-area model" + (", benchmarked" if benchmarked else ""),
-            "outcome": o.gap_label, "specification": spec, "estimation": estimation,
-            "n": float(c["respondents"].sum()), "n_areas": float(first["fh_areas"]),
-            "n_parameters": float(len(diag["coefficients"]) + 1), "deviance": math.nan, "null_deviance": math.nan,
-            "aic": float(first["fh_aic"]), "loglike": float(first["fh_loglike"]),
-            "fh_variance": float(first["fh_variance"]), "converged": bool(first["fh_converged"]),
-            "separation": False, "reliable": bool(first["fh_converged"]), "diagnostics": json.dumps(diag),
-            "caveats": " ".join(caveats),
-        })
+        if len(c):
+            cards.append(county_model_card(c, o, assessment, wave, [CONVENIENCE, head_caveat]))
     fitted = fitted_outcomes(assessment, not_collected)
     for o in (o for o in OUTCOMES if o not in fitted):
         from assets.estimates.headline import needed_questions

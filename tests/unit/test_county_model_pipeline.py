@@ -136,3 +136,15 @@ def test_covariates_file_errors_name_row_and_column(tmp_path):
     csv.write_text("\n".join(x for x in text.splitlines() if not x.startswith("York")))
     with pytest.raises(ConfigError, match="counties without a row: York"):
         load_assessment(path)
+
+
+def test_config_selects_the_unit_level_model_and_the_card_says_so(tmp_path):
+    a = load_assessment(_config_with(tmp_path, estimator="unit_level", bootstrap_replicates=10))
+    sim = simulate_areas(4, n_areas=16, beta=(0.4, 0.5), sigma_u=0.4)
+    _, table = _county(a, sim.n.to_numpy(), sim.successes.to_numpy())
+    county = table[table.breakdown == "county"]
+    assert county["fh_method"].eq("EBP").all() and county["eblup"].between(0, 1, inclusive="neither").all()
+    assert ((county.ci_low < county.eblup) & (county.eblup < county.ci_high)).all()
+    cards = tg.model_cards(pd.DataFrame(columns=tg.REGRESSION_COLUMNS), table, a, WAVE)
+    card = cards[cards.asset == "training_gap_by_county"].iloc[0]
+    assert "unit level" in card["model_type"] and "does not use the survey weights" in card["caveats"]
