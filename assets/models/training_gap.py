@@ -29,20 +29,25 @@ design of :mod:`assets.estimates.weighting` (post-stratified to the county offic
 :func:`county_table` (asset ``training_gap_by_county``)
     For each outcome, the share of officers *not* adequately trained (not familiar, for the
     resources question) in every county: direct weighted county estimate with its design-based
-    SE, turned into an effective sample size ``n_eff = p (1 - p) / se^2`` (respondents when the
-    share is 0 or 1; kept within ``[1, respondents]``), then a Fay–Herriot area-level model (REML,
-    arcsine-square-root scale, :func:`~assets.models.small_area_proportions.fit_proportions`) with
-    county covariates: county group, log population and officers per 1,000 residents (the ML and
-    Fay–Herriot moment estimates of the between-county variance are kept beside REML as a
-    sensitivity check: ``fh_variance_ml``, ``fh_variance_moment``). Counties
-    without respondents get the synthetic regression estimate, flagged. Officers needing
-    training = share x headcount, with the interval limits times the headcount. Counties are ranked
-    by that number (``rank`` 1 = most officers needing training).
+    SE, then the county model the config chooses (``small_area``; :mod:`assets.models.county_fit`).
+    The default (:mod:`assets.models.county_estimator`) is an arcsine Fay–Herriot model with
+    sampling variances from a variance function fitted across counties and outcomes, counties
+    under ``min_effective_sample`` respondents predicted from the regression (synthetic, flagged),
+    an adjusted-likelihood between-county variance (never 0), bias-corrected back-transformation,
+    and benchmarking to the state's direct share (so shares x headcounts add up to it); the
+    covariates (county group, log population, officers per 1,000 residents, plus the columns of the
+    county covariates file when given) are chosen by BIC/AIC. ``fay_herriot`` is the earlier model
+    (REML, ``1 / (4 n_eff)``) and ``unit_level`` a logistic mixed model with EBP. The ML and
+    Fay–Herriot moment variances of the earlier model are kept beside as a sensitivity check
+    (``fh_variance_ml``, ``fh_variance_moment``). Officers needing training = share x headcount,
+    with the interval limits times the headcount. Counties are ranked by that number (``rank`` 1 =
+    most officers needing training). A wave too thin to fit gives blank estimates, "not estimable".
 
     County x experience band rows: the band contrast of the regression (the experience-band log
-    odds ratio of the outcome) is applied around the county's Fay–Herriot estimate, with an offset
-    chosen so the band shares average back to the county estimate (the interval limits are
-    treated the same way; the uncertainty of the band contrast itself is not added). Headcounts by
+    odds ratio of the outcome) is applied around the county's estimate, with an offset chosen so
+    the band shares average back to the county estimate; the interval limits are split the same
+    way and then widened on the logit scale by the band contrast's own interval (delta method, the
+    two errors added in quadrature). Headcounts by
     band are unknown: each county's headcount is split by the weighted band shares of its county
     group's respondents (an assumption, stated in the ``note`` column).
 
