@@ -77,7 +77,7 @@ def test_gvf_recovers_binomial_variance_and_a_design_effect():
     assert ce.fit_gvf([0.0, 1.0], [0.0, 0.0], [2, 3]).fixed_slope  # nothing usable: binomial
 
 
-@pytest.mark.parametrize("kind", ["raking", "ratio"])
+@pytest.mark.parametrize("kind", ["mse", "raking", "ratio"])
 def test_estimates_add_up_to_the_state_figure(kind):
     rng = np.random.default_rng(5)
     k = 16
@@ -100,3 +100,13 @@ def test_too_thin_a_wave_is_a_clear_error():
     X = design_matrix(pd.DataFrame({"x": np.arange(5.0)}), numeric=["x"])
     with pytest.raises(ValueError, match="minimum effective sample"):
         ce.estimate_counties([0.5, 0.4, np.nan, 0.2, 0.1], [10, 2, 0, 3, 1], X, gvf=ce.fit_gvf([], [], []))
+
+
+def test_mse_benchmarking_moves_the_uncertain_counties_most():
+    p = np.array([0.3, 0.3, 0.6])
+    w = np.array([100.0, 100.0, 50.0])
+    out = ce.benchmark(p, w, 0.45, "mse", mse=np.array([0.0004, 0.01, 0.004]))
+    assert float(w @ out / w.sum()) == pytest.approx(0.45, abs=1e-9)
+    assert abs(out[1] - p[1]) > 5 * abs(out[0] - p[0]) and np.all((out > 0) & (out < 1))
+    with pytest.raises(ValueError, match="needs the MSEs"):
+        ce.benchmark(p, w, 0.45, "mse")
