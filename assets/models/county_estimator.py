@@ -326,9 +326,9 @@ def benchmark(p: ArrayLike, weights: ArrayLike, target: float, kind: Benchmark =
               mse: ArrayLike | None = None) -> FloatArray:
     """Shares ``p`` (in (0, 1)) adjusted so that ``sum(weights * p) / sum(weights) = target``.
 
-    ``mse``: county ``i`` moves by ``c * mse_i / (p_i (1 - p_i))^2`` on the logit scale (its MSE there), one
-    ``c`` for all (Wang, Fuller & Qu 2008 weights: the less certain a county, the more of the difference
-    it takes; emdi's ``MSE_adj`` idea kept inside (0, 1)); ``raking``: the same logit shift for all;
+    ``mse``: county ``i`` moves by ``c * mse_i / (p_i (1 - p_i))`` on the logit scale, about ``c * mse_i``
+    on the share scale, one ``c`` for all (Wang, Fuller & Qu 2008 weights: the less certain a county, the
+    more of the difference it takes; emdi's ``MSE_adj`` idea kept inside (0, 1)); ``raking``: the same logit shift for all;
     ``ratio``: one factor for all (may pass 1 for shares near 1)."""
     p = np.asarray(p, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -346,7 +346,9 @@ def benchmark(p: ArrayLike, weights: ArrayLike, target: float, kind: Benchmark =
     if kind == "mse":
         if mse is None:
             raise ValueError('benchmark="mse" needs the MSEs')
-        step = np.asarray(mse, dtype=float) / (pc * (1 - pc)) ** 2
+        # a logit step of c * mse / (p (1 - p)) moves the share by about c * mse: each county moves in
+        # proportion to its MSE on the share scale (Wang, Fuller & Qu 2008)
+        step = np.asarray(mse, dtype=float) / (pc * (1 - pc))
         step = step / np.max(step)
     lo, hi = -40.0, 40.0
     k = 0.0
