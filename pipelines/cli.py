@@ -386,6 +386,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_sae(args: argparse.Namespace) -> int:
+    """Simulation study of the county estimators (assets/models/sae_study.py)."""
+    import json
+    import time
+
+    from assets.models.sae_study import format_summary, write_study
+
+    if args.states < 1 or not 1 <= args.processes <= 2 or args.unit_level_states < 0 or args.unit_level_bootstrap < 1:
+        print("htna simulate-sae: --states must be at least 1, --processes 1 or 2, --unit-level-states at least 0 "
+              "and --unit-level-bootstrap at least 1", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    doc = write_study(Path(args.out), args.states, seed=args.seed, processes=args.processes,
+                      unit_level_states=args.unit_level_states, unit_level_B=args.unit_level_bootstrap)
+    doc["wall_seconds"] = round(time.monotonic() - start, 1)
+    out = Path(args.out) / "sae-simulation.json"
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(format_summary(doc["summary"]))
+    print(f"targets met in every band: {doc['all_targets_met']} ({doc['targets_met_by_band']})")
+    print(f"written: {out}, sae-simulation.csv, sae-simulation.svg ({doc['wall_seconds']} s)")
+    return 0
+
+
 def cmd_prevalence(args: argparse.Namespace) -> int:
     """Population size from an overlap table by multiple systems estimation (SparseMSE defaults)."""
     from assets.prevalence.command import run
@@ -499,6 +522,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-ui", action="store_true",
                    help="skip the UI-launched run (dagster dev + GraphQL launchRun) measured beside a CLI run")
     b.set_defaults(func=cmd_bench)
+
+    ss = sub.add_parser("simulate-sae", help="simulation study of the county estimators: bias, RMSE and coverage "
+                        "by county size, written as a table and a plot")
+    ss.add_argument("--states", type=int, default=3000, help="synthetic states of 16 counties (default 3000)")
+    ss.add_argument("--seed", type=int, default=2015)
+    ss.add_argument("--processes", type=int, default=1, help="worker processes, 1 or 2 (default 1)")
+    ss.add_argument("--unit-level-states", type=int, default=150,
+                    help="states on which the (slow) unit-level model is also run (default 150; 0: none)")
+    ss.add_argument("--unit-level-bootstrap", type=int, default=20,
+                    help="bootstrap replicates of the unit-level MSE per state (default 20)")
+    ss.add_argument("--out", default="docs/benchmarks", help="folder for sae-simulation.json/.csv/.svg")
+    ss.set_defaults(func=cmd_simulate_sae)
 
     pv = sub.add_parser("prevalence", help="estimate a population size from an overlap table of case lists",
                         description="Multiple systems estimation (Poisson log-linear models, stepwise selection of "

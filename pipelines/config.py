@@ -238,6 +238,44 @@ class Estimates(_Strict):
     domains: list[str] = ["county_group", "county", "experience_band", "agency_type", "cases_past_year"]
 
 
+class SmallArea(_Strict):
+    """How the county estimates of the training gap are made (assets/models/county_estimator.py).
+
+    ``estimator``: ``benchmarked`` (default: arcsine Fay–Herriot with a generalised variance function,
+    counties under ``min_effective_sample`` respondents predicted from the regression, adjusted
+    likelihood, bias-corrected back-transformation, benchmarked to the state's direct share) or
+    ``fay_herriot`` (the earlier model: sampling variance 1 / (4 n_eff) from each county's own sample,
+    ``variance`` must then be ``reml``, no benchmarking) or ``unit_level`` (logistic mixed model with a
+    county random effect on the respondents' answers, unweighted; empirical best prediction with a
+    parametric-bootstrap MSE of ``bootstrap_replicates`` replicates). ``variance``: ``ampl`` (Li & Lahiri 2010),
+    ``ampl_yl`` (Yoshimori & Lahiri 2014) or ``reml``. ``benchmark``: ``mse`` (each county moves in
+    proportion to its uncertainty), ``raking`` (one shift on the logit scale), ``ratio`` or ``none``.
+    """
+
+    estimator: Literal["benchmarked", "fay_herriot", "unit_level"] = "benchmarked"
+    variance: Literal["ampl", "ampl_yl", "reml"] = "ampl"
+    benchmark: Literal["mse", "raking", "ratio", "none"] = "mse"
+    min_effective_sample: float = Field(default=6, ge=2)
+    #: CSV of county covariates (a ``county`` column and numeric columns; ``#`` lines are comments),
+    #: relative to the config folder; used when given. ``covariates_status`` says whether its values are
+    #: ``illustrative`` (said on the model card) or ``sourced``. ``selection``: the covariate set of each
+    #: county model is chosen by ``bic`` or ``aic`` among the base covariates plus subsets of the file's
+    #: columns, or ``none`` (all of them).
+    covariates: str | None = None
+    covariates_status: Literal["illustrative", "sourced"] = "illustrative"
+    selection: Literal["bic", "aic", "none"] = "bic"
+    #: ``unit_level`` only: bootstrap replicates of the MSE and their seed
+    bootstrap_replicates: int = Field(default=50, ge=10)
+    seed: int = 2015
+
+    @model_validator(mode="after")
+    def _old_model(self) -> "SmallArea":
+        if self.estimator == "fay_herriot" and self.variance != "reml":
+            raise ValueError("small_area: estimator fay_herriot is the REML model; set variance: reml "
+                             "or use estimator: benchmarked for the adjusted likelihoods")
+        return self
+
+
 class PrevalenceList(_Strict):
     """One agency's case list (a "system" of multiple systems estimation)."""
 
@@ -456,6 +494,7 @@ class AssessmentConfig(_Strict):
     disclosure: Disclosure = Disclosure()
     weighting: Weighting = Weighting()
     estimates: Estimates = Estimates()
+    small_area: SmallArea = SmallArea()
     prevalence: Prevalence = Prevalence()
     services: Services | None = None
     codebooks: Codebooks
@@ -756,6 +795,8 @@ class Assessment:
         self.frames = frames
         self.indicators = indicators
         self.recommendations: RecommendationSet | None = None
+        #: county -> covariate -> value, from ``small_area.covariates`` (None when not given)
+        self.county_covariate_values: dict[str, dict[str, float]] | None = None
 
     # paths are relative to the folder of the config file
     def _resolve(self, value: str) -> Path:
@@ -957,4 +998,59 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
         assessment.recommendations = _validate(RecommendationSet, base / config.report.recommendations)
         _check_recommendations(assessment)
     _check_weighting(assessment)
+    if config.small_area.covariates:
+        assessment.county_covariate_values = _read_county_covariates(assessment)
     return assessment
+
+
+def _read_county_covariates(assessment: Assessment) -> dict[str, dict[str, float]]:
+    """The county covariates file: every county once, numeric values; errors name row and column."""
+    import csv
+
+    path = assessment._resolve(assessment.config.small_area.covariates or "")
+    where = assessment.path
+    if not path.is_file():
+        raise ConfigError(where, f"small_area.covariates: {path} not found",
+                          "give the CSV's path relative to the config folder, or remove the setting")
+    lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    rows = list(csv.reader(lines))
+    if not rows or "county" not in rows[0]:
+        raise ConfigError(path, "header: no `county` column", "the first non-comment line names the columns")
+    header = [h.strip() for h in rows[0]]
+    columns = [h for h in header if h != "county"]
+    if not columns:
+        raise ConfigError(path, "header: no covariate columns besides `county`")
+    bad_names = [h for h in columns if not re.fullmatch(r"[a-z][a-z0-9_]*", h)]
+    if bad_names:
+        raise ConfigError(path, f"header: column names must be lower_snake_case: {', '.join(bad_names)}")
+    names = set(assessment.county_names)
+    out: dict[str, dict[str, float]] = {}
+    problems = []
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            problems.append(f"data row {i - 1}: {len(row)} fields, the header has {len(header)}")
+            continue
+        rec = dict(zip(header, (x.strip() for x in row)))
+        county = rec["county"]
+        if county not in names:
+            problems.append(f"data row {i - 1}, column county: not a county of the config")
+            continue
+        if county in out:
+            problems.append(f"data row {i - 1}, column county: {county} given twice")
+            continue
+        values = {}
+        for c in columns:
+            try:
+                v = float(rec[c])
+                if v != v or v in (float("inf"), float("-inf")):
+                    raise ValueError
+                values[c] = v
+            except ValueError:
+                problems.append(f"data row {i - 1} ({county}), column {c}: not a number")
+        out[county] = values
+    missing = sorted(names - set(out))
+    if missing:
+        problems.append(f"counties without a row: {', '.join(missing)}")
+    if problems:
+        raise ConfigError(path, problems, "one row per county of the config, a number in every covariate column")
+    return out

@@ -63,8 +63,9 @@ def training_gap_by_county(context: dg.AssetExecutionContext, settings: Assessme
     adequately trained (and not prepared for minors, not familiar with resources), the number of
     officers that means (share x headcount) with a 95% range, and a rank (1 = most officers to
     train). Counties with few respondents borrow strength from similar counties (small-area
-    model; 'shrinkage' is the weight on the county's own answers); counties with no respondents get
-    a model prediction (synthetic = true). Rows with breakdown 'county x experience band' split each
+    model; 'shrinkage' is the weight on the county's own answers); counties with too few respondents
+    (or none) get a model prediction (synthetic = true), and, with the default model, the county
+    figures add up to the state's. Rows with breakdown 'county x experience band' split each
     county by experience, assuming its officers split like the weighted respondents of its county
     group."""
     a = settings.assessment()

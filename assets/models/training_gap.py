@@ -29,20 +29,25 @@ design of :mod:`assets.estimates.weighting` (post-stratified to the county offic
 :func:`county_table` (asset ``training_gap_by_county``)
     For each outcome, the share of officers *not* adequately trained (not familiar, for the
     resources question) in every county: direct weighted county estimate with its design-based
-    SE, turned into an effective sample size ``n_eff = p (1 - p) / se^2`` (respondents when the
-    share is 0 or 1; kept within ``[1, respondents]``), then a Fay–Herriot area-level model (REML,
-    arcsine-square-root scale, :func:`~assets.models.small_area_proportions.fit_proportions`) with
-    county covariates: county group, log population and officers per 1,000 residents (the ML and
-    Fay–Herriot moment estimates of the between-county variance are kept beside REML as a
-    sensitivity check: ``fh_variance_ml``, ``fh_variance_moment``). Counties
-    without respondents get the synthetic regression estimate, flagged. Officers needing
-    training = share x headcount, with the interval limits times the headcount. Counties are ranked
-    by that number (``rank`` 1 = most officers needing training).
+    SE, then the county model the config chooses (``small_area``; :mod:`assets.models.county_fit`).
+    The default (:mod:`assets.models.county_estimator`) is an arcsine Fay–Herriot model with
+    sampling variances from a variance function fitted across counties and outcomes, counties
+    under ``min_effective_sample`` respondents predicted from the regression (synthetic, flagged),
+    an adjusted-likelihood between-county variance (never 0), bias-corrected back-transformation,
+    and benchmarking to the state's direct share (so shares x headcounts add up to it); the
+    covariates (county group, log population, officers per 1,000 residents, plus the columns of the
+    county covariates file when given) are chosen by BIC/AIC. ``fay_herriot`` is the earlier model
+    (REML, ``1 / (4 n_eff)``) and ``unit_level`` a logistic mixed model with EBP. The ML and
+    Fay–Herriot moment variances of the earlier model are kept beside as a sensitivity check
+    (``fh_variance_ml``, ``fh_variance_moment``). Officers needing training = share x headcount,
+    with the interval limits times the headcount. Counties are ranked by that number (``rank`` 1 =
+    most officers needing training). A wave too thin to fit gives blank estimates, "not estimable".
 
     County x experience band rows: the band contrast of the regression (the experience-band log
-    odds ratio of the outcome) is applied around the county's Fay–Herriot estimate, with an offset
-    chosen so the band shares average back to the county estimate (the interval limits are
-    treated the same way; the uncertainty of the band contrast itself is not added). Headcounts by
+    odds ratio of the outcome) is applied around the county's estimate, with an offset chosen so
+    the band shares average back to the county estimate; the interval limits are split the same
+    way and then widened on the logit scale by the band contrast's own interval (delta method, the
+    two errors added in quadrature). Headcounts by
     band are unknown: each county's headcount is split by the weighted band shares of its county
     group's respondents (an assumption, stated in the ``note`` column).
 
@@ -54,7 +59,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,8 +68,9 @@ import pandas as pd
 from assets.estimates.estimators import svymean
 from assets.estimates.glm import SvyGLMResult, svyglm
 from assets.estimates.weighting import WeightingResult, officer_design
-from assets.models.small_area import FayHerriotWarning, design_matrix
-from assets.models.small_area_proportions import fit_proportions
+from assets.models.small_area import design_matrix
+from assets.models.county_card import county_model_card
+from assets.models.county_fit import fit_county_outcome, pooled_gvf
 from pipelines.config import Assessment
 
 __all__ = [
@@ -153,7 +158,7 @@ COUNTY_COLUMNS = [
     "respondents", "n_eff", "direct", "direct_se", "direct_publishable", "eblup", "rmse", "ci_low", "ci_high",
     "shrinkage", "cv", "synthetic", "headcount", "band_share", "officers_needing_training", "officers_low",
     "officers_high", "rank", "fh_method", "fh_variance", "fh_variance_ml", "fh_variance_moment", "fh_truncated", "fh_converged", "fh_loglike", "fh_aic",
-    "fh_areas", "fh_coefficients", "note",
+    "fh_areas", "fh_coefficients", "fh_selection", "note",
 ]
 MODEL_CARD_COLUMNS = [
     "wave", "model", "asset", "model_type", "outcome", "specification", "estimation", "n", "n_areas",
@@ -528,7 +533,8 @@ def _typed(frame: pd.DataFrame, floats: Sequence[str], bools: Sequence[str]) -> 
 
 def county_covariates(assessment: Assessment) -> pd.DataFrame:
     """Area-level covariates of the Fay–Herriot model, one row per county (config order):
-    intercept, county-group indicator(s), centred log population, officers per 1,000 residents."""
+    intercept, county-group indicator(s), centred log population, officers per 1,000 residents, and the
+    columns of the county covariates file (``small_area.covariates``) when one is given."""
     counties = assessment.config.counties
     heads = assessment.config.officer_headcounts.by_county
     frame = pd.DataFrame({
@@ -541,16 +547,41 @@ def county_covariates(assessment: Assessment) -> pd.DataFrame:
     frame["officers_per_1000"] = 1000.0 * frame["headcount"] / frame["population"]
     groups = [g.name for g in assessment.config.county_groups]
     frame["group"] = pd.Categorical(frame["county_group"], categories=groups)
+    extra = getattr(assessment, "county_covariate_values", None) or {}
+    frame.attrs["extra_covariates"] = []
+    if extra:
+        names = list(next(iter(extra.values())).keys())
+        for n in names:
+            frame[n] = [extra[c][n] for c in frame.index]
+        frame.attrs["extra_covariates"] = names
     return frame
 
 
-def _fh_design(cov: pd.DataFrame) -> pd.DataFrame:
+def _fh_design(cov: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
     numeric = ["log_population"]
     if cov["officers_per_1000"].notna().all() and cov["officers_per_1000"].std() > 1e-9:
         cov = cov.assign(officers_per_1000=cov["officers_per_1000"] - cov["officers_per_1000"].mean())
         numeric.append("officers_per_1000")
+    for name in extra:  # centred and scaled: coefficients per standard deviation
+        sd = float(cov[name].std())
+        if sd > 1e-12:
+            cov = cov.assign(**{name: (cov[name] - cov[name].mean()) / sd})
+            numeric.append(name)
     X = design_matrix(cov, numeric=numeric, categorical=["group"] if cov["group"].nunique() > 1 else [])
     return X.rename(columns=lambda c: c.replace("group", "county_group: ", 1) if c.startswith("group") else c)
+
+
+def _candidate_designs(cov: pd.DataFrame) -> dict[tuple[str, ...], pd.DataFrame]:
+    """The covariate sets compared by model selection: the base set plus every subset of the file's
+    columns (up to 4 columns; with more, each one alone and all of them)."""
+    from itertools import combinations
+
+    extra = list(cov.attrs.get("extra_covariates", []))
+    if len(extra) <= 4:
+        subsets = [c for k in range(len(extra) + 1) for c in combinations(extra, k)]
+    else:
+        subsets = [(), *((e,) for e in extra), tuple(extra)]
+    return {tuple(sub): _fh_design(cov, sub) for sub in subsets}
 
 
 def _column_codes(design, column: str) -> dict[str, tuple[np.ndarray, int]]:
@@ -582,16 +613,28 @@ def _direct_by_county(design, y: str, counties: Sequence[str],
         mask = (county == c).to_numpy() & (design.weights > 0)
         n = int(round(float(f[mask & np.isfinite(not_y)].sum())))
         if n == 0:
-            out.append({"county": c, "respondents": 0.0, "direct": math.nan, "direct_se": math.nan, "n_eff": 0.0})
+            out.append({"county": c, "respondents": 0.0, "direct": math.nan, "direct_se": math.nan, "n_eff": 0.0,
+                        "gap_count": 0.0})
             continue
+        ok = mask & np.isfinite(not_y)
+        gap_count = float(round(float(f[ok] @ not_y[ok])))
         e = svymean(design, not_y, domain=mask, na_rm=True, df=None)
         p, se = e.estimate, e.se
         if 0 < p < 1 and np.isfinite(se) and se > 0:
             n_eff = min(max(p * (1 - p) / se**2, 1.0), float(n))
         else:
             n_eff = float(n)
-        out.append({"county": c, "respondents": float(n), "direct": p, "direct_se": se, "n_eff": n_eff})
+        out.append({"county": c, "respondents": float(n), "direct": p, "direct_se": se, "n_eff": n_eff,
+                    "gap_count": gap_count})
     return pd.DataFrame(out).set_index("county", drop=False)
+
+
+def _state_share(design, y: str) -> float:
+    """The state's direct weighted share *not* prepared (the benchmark of the county estimates)."""
+    not_y = 1.0 - design.data[y].to_numpy(dtype=float)
+    if not np.isfinite(not_y).any():
+        return math.nan
+    return float(svymean(design, not_y, na_rm=True, df=None).estimate)
 
 
 def _band_offset(p: float, shares: np.ndarray, delta: np.ndarray) -> float:
@@ -625,10 +668,11 @@ def _band_split(p: float, shares: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 
 def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Assessment, level: float = 0.95,
-                 method: str = "REML", outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
+                 outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
     """The ``training_gap_by_county`` table (see the module docstring)."""
     cov = county_covariates(assessment)
     X = _fh_design(cov)
+    candidates = _candidate_designs(cov)
     counties = list(cov.index)
     data = design.data
     bands = [str(c) for c in data[EXPERIENCE].cat.categories]
@@ -645,36 +689,25 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         band_share[str(g)] = tot / tot.sum() if tot.sum() > 0 else np.full(len(bands), 1 / len(bands))
     rows: list[dict] = []
     county_codes = _column_codes(design, "county") if COLLAPSE and design.freq is None else None
+    settings = assessment.config.small_area
+    directs = {o.y: _direct_by_county(design, o.y, counties, county_codes) for o in outcomes}
+    gvf = pooled_gvf(list(directs.values()))
     for o in outcomes:
-        direct = _direct_by_county(design, o.y, counties, county_codes)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FayHerriotWarning)
-            fit = fit_proportions(direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
-                                  transform="arcsine", method=method, level=level, warn=True)
-            alternatives = {}
-            for alt in ("ML", "FH"):  # the other variance estimators, as a sensitivity check
-                try:
-                    alternatives[alt] = float(fit_proportions(
-                        direct["direct"].to_numpy(), direct["n_eff"].to_numpy(), X, area=counties,
-                        transform="arcsine", method=alt, level=level, warn=False).model.A)
-                except (ValueError, np.linalg.LinAlgError):
-                    alternatives[alt] = math.nan
-        fh_notes = [str(c.message) for c in caught if issubclass(c.category, FayHerriotWarning)]
-        t = fit.table.set_index("area")
-        coef = fit.model.coefficients
-        coef_json = json.dumps({k: {"beta": round(float(r["beta"]), 6), "se": round(float(r["std_error"]), 6),
-                                    "p": round(float(r["p_value"]), 6)} for k, r in coef.iterrows()})
-        fh = {"fh_method": method, "fh_variance": float(fit.model.A), "fh_truncated": bool(fit.model.truncated),
-              "fh_converged": bool(fit.model.converged), "fh_loglike": float(fit.model.loglike),
-              "fh_aic": float(fit.model.aic), "fh_areas": float(fit.model.n_fit), "fh_coefficients": coef_json,
-              "fh_variance_ml": alternatives["ML"], "fh_variance_moment": alternatives["FH"]}
-        fh_note = "; ".join(fh_notes)
+        direct = directs[o.y]
+        fit = fit_county_outcome(direct, X, heads, _state_share(design, o.y), gvf, settings, level, counties,
+                                 candidates=candidates)
+        t, fh = fit.table, fit.fh
+        fh_note = "; ".join(fit.notes)
         county_rows = []
         for i, c in enumerate(counties):
             r = t.loc[c]
             d = direct.loc[c]
             syn = bool(r["synthetic"])
-            note = ("no respondents: synthetic (regression) estimate from similar counties" if syn
+            note = ("" if not fit.estimable else
+                    "no respondents: synthetic (regression) estimate from similar counties" if syn and not
+                    d["respondents"] else
+                    f"fewer than {settings.min_effective_sample:g} effective respondents: the county's own answers "
+                    "are left out of the model; synthetic (regression) estimate from similar counties" if syn
                     else "few respondents: mostly borrowed from similar counties" if r["shrinkage"] < 0.5 else "")
             county_rows.append({
                 "wave": wave, "outcome": o.column, "measure": o.gap, "measure_label": o.gap_label,
@@ -692,14 +725,15 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
         ranked["rank"] = ranked["officers_needing_training"].rank(ascending=False, method="min")
         rows.extend(ranked.to_dict("records"))
         # county x experience band: the regression's band contrast around the county estimate
-        delta, band_note = _band_contrast(model_table, o, bands)
+        delta, delta_se, band_note = _band_contrast(model_table, o, bands)
+        zq = _t_quantile(level, math.inf)
         valid = np.isfinite(data[o.y].to_numpy(dtype=float)) & (w > 0)
         by_cell = _respondents_by_county_and_band(data, valid, bands)
         for rec in ranked.to_dict("records"):
             shares = band_share.get(rec["county_group"], np.full(len(bands), 1 / len(bands)))
             est = _band_split(rec["eblup"], shares, delta)
-            lo = _band_split(rec["ci_low"], shares, delta)
-            hi = _band_split(rec["ci_high"], shares, delta)
+            lo, hi = _band_interval(est, _band_split(rec["ci_low"], shares, delta),
+                                    _band_split(rec["ci_high"], shares, delta), zq * delta_se)
             for j, b in enumerate(bands):
                 officers = rec["headcount"] * shares[j]
                 rows.append({
@@ -726,18 +760,37 @@ def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Asses
                   bools=["direct_publishable", "synthetic", "fh_truncated", "fh_converged"])
 
 
-def _band_contrast(model_table: pd.DataFrame, o: Outcome, bands: Sequence[str]) -> tuple[np.ndarray, str]:
-    """Log-odds of being *not* prepared in each band relative to the first (from the regression)."""
+def _band_contrast(model_table: pd.DataFrame, o: Outcome,
+                   bands: Sequence[str]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Log-odds of being *not* prepared in each band relative to the first (from the regression), and
+    the standard errors of those log odds ratios."""
     delta = np.zeros(len(bands))
+    se = np.zeros(len(bands))
     rows = model_table[(model_table["outcome"] == o.column) & (model_table["kind"] == "odds_ratio")
                        & (model_table["variable"] == EXPERIENCE)] if len(model_table) else model_table
     if len(rows) == 0 or not rows["reliable"].all() or rows["estimate"].isna().any():
-        return delta, "no reliable experience contrast from the regression: bands get the county estimate"
+        return delta, se, "no reliable experience contrast from the regression: bands get the county estimate"
     for j, b in enumerate(bands[1:], start=1):
         hit = rows[rows["level"] == b]
         if len(hit):
             delta[j] = -math.log(float(hit["estimate"].iloc[0]))  # not prepared = 1 - prepared
-    return delta, "band split by the regression's experience odds ratio (its uncertainty is not in the interval)"
+            s = float(hit["se"].iloc[0]) if "se" in hit else math.nan
+            se[j] = s if math.isfinite(s) else 0.0
+    return delta, se, ("band split by the regression's experience odds ratio; the interval adds its uncertainty "
+                       "(delta method on the logit scale)")
+
+
+def _band_interval(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Band interval: the county interval split like the estimate, widened on the logit scale by the
+    regression's band-contrast half-width ``half`` (the two errors added in quadrature)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        def logit(p):
+            p = np.clip(p, 1e-12, 1 - 1e-12)
+            return np.log(p / (1 - p))
+        c = logit(est)
+        down = np.sqrt(np.maximum(c - logit(lo), 0.0) ** 2 + half**2)
+        up = np.sqrt(np.maximum(logit(hi) - c, 0.0) ** 2 + half**2)
+        return _expit(c - down), _expit(c + up)
 
 
 # --------------------------------------------------------------------------------------------
@@ -802,50 +855,8 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
         })
     for o in OUTCOMES:
         c = county[(county["measure"] == o.gap) & (county["breakdown"] == "county")]
-        if len(c) == 0:
-            continue
-        first = c.iloc[0]
-        sampled = c[~c["synthetic"]]
-        syn = c[c["synthetic"]]["county"].tolist()
-        small = sampled[sampled["respondents"] < assessment.min_cell_count]["county"].tolist()
-        diag = {
-            "counties": len(c), "counties_with_respondents": len(sampled), "synthetic_counties": syn,
-            "counties_under_min_cell": small,
-            "mean_shrinkage": float(sampled["shrinkage"].mean()) if len(sampled) else None,
-            "max_cv": float(c["cv"].max()),
-            "mean_rmse_direct_vs_model": [float(sampled["direct_se"].mean()), float(sampled["rmse"].mean())],
-            "coefficients": json.loads(first["fh_coefficients"]),
-            "variance_truncated_at_zero": bool(first["fh_truncated"]),
-            "between_county_variance": {"REML": float(first["fh_variance"]), "ML": float(first["fh_variance_ml"]),
-                                        "FH moment": float(first["fh_variance_moment"])},
-            "officers_needing_training_total": float(c["officers_needing_training"].sum()),
-        }
-        caveats = [CONVENIENCE, head_caveat,
-                   "Counties with few respondents are pulled ('shrunk') towards counties with similar population, "
-                   "officer numbers and county group; the fewer the respondents, the more their estimate is borrowed.",
-                   "Officers needing training = estimated share x county headcount; the interval reflects survey "
-                   "uncertainty, not errors in the headcounts."]
-        if syn:
-            caveats.append(f"No respondents in {', '.join(syn)}: their figures are model predictions only.")
-        if first["fh_truncated"]:
-            caveats.append("The model found no county differences beyond chance, so every county estimate is the "
-                           "regression prediction (full shrinkage).")
-        caveats.append("Experience-band rows assume each county's officers split by experience like the weighted "
-                       "respondents of its county group.")
-        cards.append({
-            "wave": wave, "model": f"training_gap_by_county: {o.gap}", "asset": "training_gap_by_county",
-            "model_type": "Fay-Herriot area-level small-area model", "outcome": o.gap_label,
-            "specification": "asin(sqrt(direct share not prepared)) ~ county_group + log(population) + "
-                             "officers per 1,000 residents; sampling variance 1 / (4 n_eff)",
-            "estimation": f"{first['fh_method']} variance; EBLUP with Prasad-Rao MSE; intervals on the arcsine "
-                          "scale, back-transformed",
-            "n": float(c["respondents"].sum()), "n_areas": float(first["fh_areas"]),
-            "n_parameters": float(len(diag["coefficients"]) + 1), "deviance": math.nan, "null_deviance": math.nan,
-            "aic": float(first["fh_aic"]), "loglike": float(first["fh_loglike"]),
-            "fh_variance": float(first["fh_variance"]), "converged": bool(first["fh_converged"]),
-            "separation": False, "reliable": bool(first["fh_converged"]), "diagnostics": json.dumps(diag),
-            "caveats": " ".join(caveats),
-        })
+        if len(c):
+            cards.append(county_model_card(c, o, assessment, wave, [CONVENIENCE, head_caveat]))
     fitted = fitted_outcomes(assessment, not_collected)
     for o in (o for o in OUTCOMES if o not in fitted):
         from assets.estimates.headline import needed_questions

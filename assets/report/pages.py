@@ -333,7 +333,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
         "data-quality.html": {"dq": data_quality(pub, policy, missing)},
-        "methods.html": {"cards": model_card_rows(pub["published_model_cards"])},
+        "methods.html": {"cards": model_card_rows(pub["published_model_cards"]),
+                         "small_area": assessment.config.small_area if assessment is not None else None},
         "downloads.html": {},
     }
 
