@@ -18,6 +18,8 @@ import html
 
 import pandas as pd
 
+from assets.report.style import FONT_SIZE, TEMPLATE, chart_html
+
 #: Written to ``static/offline-basemap.js`` and loaded before plotly.js (see the module docstring).
 GEO_ASSETS_JS = (
     "/* An empty base map for Plotly's geo plots, so they never fetch world_110m.json from a CDN:\n"
@@ -79,8 +81,7 @@ def county_map(county: pd.DataFrame | None, geometry: dict | None, fips_of: dict
                            "hovertemplate": [v["hovertemplate"]]}]) for v in views]
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     fig.update_layout(
-        height=560, margin=dict(l=0, r=0, t=40, b=0), template="plotly_white", font=dict(size=12),
+        height=560, margin=dict(l=0, r=0, t=40, b=0), template=TEMPLATE, font=dict(size=FONT_SIZE),
         updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.08, yanchor="top",
                           showactive=True)] if len(buttons) > 1 else [])
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return chart_html(fig, div_id)

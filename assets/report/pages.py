@@ -12,6 +12,10 @@ import json
 
 import pandas as pd
 
+from assets.report import tracking
+from assets.report.county_map import county_map
+from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
+
 HIDDEN = "hidden"
 
 
@@ -40,11 +44,6 @@ def _json_list(value: object) -> list:
     return out if isinstance(out, list) else [out]
 
 
-def _fig_html(fig, div_id: str) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
-
-
 def shown_count(x: object) -> str:
     """A published count as printed: '—' when missing (hidden counts are blank in the tables)."""
     return HIDDEN if is_missing(x) else str(int(x))
@@ -58,7 +57,6 @@ def county_ranking(county: pd.DataFrame | None) -> list[dict]:
     training) and the rows of counties shown combined, as published."""
     if county is None or county.empty:
         return []
-    from assets.report.site import PALETTE
 
     import plotly.graph_objects as go
 
@@ -81,9 +79,9 @@ def county_ranking(county: pd.DataFrame | None) -> list[dict]:
             hovertemplate="%{y}: about %{x:.0f} officers (share %{customdata:.0%})<extra></extra>"))
         fig.update_layout(height=120 + 24 * max(len(chart_rows), 1), margin=dict(l=10, r=10, t=20, b=40),
                           showlegend=False, xaxis=dict(title="Estimated officers needing training", rangemode="tozero"),
-                          yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
+                          yaxis=dict(automargin=True), template=TEMPLATE, font=dict(size=FONT_SIZE))
         out.append({"measure": measure, "label": label, "rows": _records(ordered), "chart_id": f"county-chart-{i}",
-                    "chart": _fig_html(fig, f"county-chart-{i}"), "combined": len(combined)})
+                    "chart": chart_html(fig, f"county-chart-{i}"), "combined": len(combined)})
     return out
 
 
@@ -129,7 +127,6 @@ def _split_sentences(text: str) -> list[str]:
 def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, overlap: pd.DataFrame | None,
                sensitivity: pd.DataFrame | None) -> dict:
     """The prevalence page from the published prevalence tables."""
-    from assets.report.site import PALETTE
 
     import plotly.graph_objects as go
 
@@ -158,9 +155,9 @@ def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, 
         fig.add_trace(go.Bar(x=[o[0] for o in obs], y=[o[1] for o in obs], name="Distinct cases on the lists",
                              marker_color=PALETTE[1], hovertemplate="%{x}: %{y} on the lists<extra></extra>"))
         fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40),
-                          yaxis=dict(title="People", rangemode="tozero"), template="plotly_white",
-                          legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=12))
-        chart = _fig_html(fig, "prevalence-chart")
+                          yaxis=dict(title="People", rangemode="tozero"), template=TEMPLATE,
+                          legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=FONT_SIZE))
+        chart = chart_html(fig, "prevalence-chart")
     rows = _records(overlap)
     for r in rows:
         r["count_shown"] = shown_count(r.get("count"))
@@ -174,7 +171,6 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
     from plotly.subplots import make_subplots
 
     import plotly.graph_objects as go
-    from assets.report.site import PALETTE
 
     if overlap is None or overlap.empty:
         return ""
@@ -191,14 +187,14 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
         member = [name in str(h).split(" + ") for h in pooled["lists_in_history"]]
         fig.add_trace(go.Scatter(
             x=labels, y=[name] * len(labels), mode="markers", showlegend=False,
-            marker=dict(size=12, color=[PALETTE[7] if m else "#d8dde3" for m in member]),
+            marker=dict(size=12, color=[PALETTE[7] if m else MUTED for m in member]),
             hovertemplate="%{x}<extra></extra>"), row=2, col=1)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template="plotly_white",
-                      showlegend=False, font=dict(size=12))
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template=TEMPLATE,
+                      showlegend=False, font=dict(size=FONT_SIZE))
     fig.update_xaxes(showticklabels=False, row=2, col=1)
     fig.update_xaxes(showticklabels=False, row=1, col=1)
     fig.update_yaxes(title="Cases", row=1, col=1)
-    return _fig_html(fig, "overlap-chart")
+    return chart_html(fig, "overlap-chart")
 
 
 # --- data quality ---------------------------------------------------------------------------------
@@ -258,8 +254,6 @@ def data_quality(pub: dict[str, pd.DataFrame], policy) -> dict:
 
 def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -> dict[str, dict]:
     """Template context per page file (besides the summary, which ``site.build_site`` renders)."""
-    from assets.report import tracking
-    from assets.report.county_map import county_map
 
     geometry, fips_of = None, {}
     if assessment is not None:
@@ -345,7 +339,6 @@ def voices(themes: pd.DataFrame | None, mostly_hidden: float = 0.5) -> dict:
         return {"available": False, "sets": []}
     import plotly.graph_objects as go
 
-    from assets.report.site import PALETTE
 
     overall = themes[themes["domain"] == "all"]
     sets = []
@@ -362,14 +355,14 @@ def voices(themes: pd.DataFrame | None, mostly_hidden: float = 0.5) -> dict:
         for label, ok in zip(chart_rows["label"].astype(str), shown):
             if not ok:
                 fig.add_annotation(x=0, y=label, text=HIDDEN, showarrow=False, xanchor="left",
-                                   font=dict(color="#555555", size=11))
+                                   font=dict(color=NOTE, size=11))
         fig.update_layout(height=110 + 26 * len(rows), margin=dict(l=10, r=10, t=20, b=40), showlegend=False,
                           xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of interviews mentioning the theme"),
-                          yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
+                          yaxis=dict(automargin=True), template=TEMPLATE, font=dict(size=FONT_SIZE))
         chart_id = f"voices-chart-{i}"
         interviews = next((r["interviews"] for r in recs if not is_missing(r.get("interviews"))), None)
         sets.append({"dataset": str(dataset), "title": title, "interviews": interviews, "rows": recs,
-                     "chart_id": chart_id, "chart": _fig_html(fig, chart_id),
+                     "chart_id": chart_id, "chart": chart_html(fig, chart_id),
                      "breakdowns": theme_breakdowns(themes, str(dataset), mostly_hidden)})
     return {"available": True, "sets": sets}
 
@@ -420,11 +413,11 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
                       title=dict(text="Cover")),
         hovertemplate=("<b>%{y}</b>, %{x}<br>%{customdata[0]}<br>providers %{customdata[1]}, after hours "
                        "%{customdata[2]}, 24/7 %{customdata[3]}<extra></extra>")))
-    fig.update_layout(height=140 + 30 * len(counties), margin=dict(l=10, r=10, t=20, b=80), template="plotly_white",
+    fig.update_layout(height=140 + 30 * len(counties), margin=dict(l=10, r=10, t=20, b=80), template=TEMPLATE,
                       yaxis=dict(autorange="reversed", automargin=True), xaxis=dict(tickangle=-30),
-                      font=dict(size=12))
+                      font=dict(size=FONT_SIZE))
     gap_rows = _records(gaps) if gaps is not None else []
     for r in gap_rows:
         r["lacking"] = [x for x in str(r.get("service_labels_without_after_hours") or "").split("; ") if x]
-    return {"available": True, "chart": _fig_html(fig, "services-chart"), "types": [labels[t] for t in types],
+    return {"available": True, "chart": chart_html(fig, "services-chart"), "types": [labels[t] for t in types],
             "rows": rows, "gaps": gap_rows, "levels": [m for _, m in COVER_LEVELS]}

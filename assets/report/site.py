@@ -27,8 +27,12 @@ import pandas as pd
 
 from assets.publication.gate import PUBLISHED_TABLES
 from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, WITHHELD
+from assets.report import pages as extra_pages
+from assets.report import tracking
 from assets.report.county_map import GEO_ASSETS_JS
+from assets.report.downloads import write_downloads
 from assets.report.output_folder import check_replaceable, claim_output_folder, mark_site
+from assets.report.style import FONT_SIZE, PALETTE, TEMPLATE, chart_html
 from pipelines.config import REPO_ROOT
 from pipelines.faults import crash_point
 from pipelines.permissions import SITE_MODES, apply_site_modes
@@ -41,7 +45,6 @@ PAGES = [("index.html", "Executive summary"), ("law-enforcement.html", "Law enfo
          ("prevalence.html", "Prevalence"), ("trends.html", "Trends"), ("recommendations.html", "Recommendations"),
          ("data-quality.html", "Data quality"), ("methods.html", "Methods & limitations"),
          ("downloads.html", "Downloads")]
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]  # Okabe–Ito
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,8 @@ def headline_chart(headline: pd.DataFrame) -> str:
     fig.update_layout(height=90 + 34 * len(pd.unique(shown["name"])), margin=dict(l=10, r=10, t=30, b=40),
                       xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of officers"),
                       yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.02, yanchor="bottom"),
-                      template="plotly_white", font=dict(size=12))
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="headline-chart",
-                       config={"displaylogo": False, "responsive": True})
+                      template=TEMPLATE, font=dict(size=FONT_SIZE))
+    return chart_html(fig, "headline-chart")
 
 
 def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance: Provenance,
@@ -206,9 +208,6 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from assets.report import pages as extra_pages
-    from assets.report import tracking
-    from assets.report.downloads import write_downloads
 
     unknown = set(publication) - set(PUBLISHED_TABLES)
     if unknown:

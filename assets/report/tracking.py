@@ -14,6 +14,8 @@ import math
 
 import pandas as pd
 
+from assets.report.style import PALETTE, TEMPLATE, chart_html
+
 KEY = ["indicator", "domain", "level", "weighted"]
 
 
@@ -47,7 +49,6 @@ def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from assets.report.site import PALETTE
 
     t = history[(history["domain"] == "all") & history["weighted"].astype(bool)]
     if "featured" in t.columns:
@@ -78,10 +79,9 @@ def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_xaxes(type="category")
     fig.update_annotations(font_size=11)
-    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=60, b=30), template="plotly_white",
+    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=60, b=30), template=TEMPLATE,
                       font=dict(size=11))
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return chart_html(fig, div_id)
 
 
 def _wrap(text: str, width: int = 42) -> str:
