@@ -16,12 +16,15 @@ import pandas as pd
 
 #: at most this many findings open the summary
 MAX_FINDINGS = 8
+#: and at least this many when the published tables have them
+MIN_FINDINGS = 5
 
 
 @dataclass(frozen=True)
 class Finding:
     text: str
     link: str  # the page (and anchor) with the details
+    indicator: str = ""  # the indicator it reports, if any
 
 
 def _missing(x: object) -> bool:
@@ -102,7 +105,7 @@ def indicator_findings(headline: pd.DataFrame, changes: pd.DataFrame, prefer: li
         text = indicator_finding(r, by_change.get((ind, bool(r["weighted"]))), previous_wave, published_year)
         if not bool(r["weighted"]):
             text = text[:-1] + " (share of respondents; the weighted figure is withheld)."
-        out.append(Finding(text, "#headline"))
+        out.append(Finding(text, "#headline", ind))
     return out
 
 
@@ -151,4 +154,8 @@ def summary_findings(pub: dict[str, pd.DataFrame], prefer: list[str], context=No
     year = context.year if context is not None else "2015"
     indicators = indicator_findings(pub.get("published_indicators"), pub.get("published_changes"), prefer,
                                     limit - len(extra), year)
+    # the indicators the recommendations track; others (e.g. who answered) only to reach MIN_FINDINGS
+    tracked = [f for f in indicators if f.indicator in prefer]
+    others = [f for f in indicators if f.indicator not in prefer]
+    indicators = tracked + others[:max(0, MIN_FINDINGS - len(extra) - len(tracked))]
     return (indicators[:3] + extra + indicators[3:])[:limit]

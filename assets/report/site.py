@@ -31,6 +31,7 @@ from assets.report import pages as extra_pages
 from assets.report import tracking
 from assets.report.county_map import GEO_ASSETS_JS
 from assets.report.downloads import write_downloads
+from assets.report.findings import count, summary_findings
 from assets.report.output_folder import check_replaceable, claim_output_folder, mark_site
 from assets.report.style import FONT_SIZE, PALETTE, TEMPLATE, chart_html
 from pipelines.config import REPO_ROOT
@@ -222,6 +223,7 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
     env.filters["points"] = _points
+    env.filters["count"] = count
     env.filters["why"] = lambda reason: policy.reason_text(reason) if reason else ""
     # the output folder is htna's (marked), and a wave folder is replaced only if htna built it
     claim_output_folder(out_root)
@@ -244,7 +246,8 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         html = env.get_template("index.html.j2").render(
             prov=provenance, pages=PAGES, current="index.html", headline=[c for c in cells if c["featured"]],
             previous_wave=previous, chart=headline_chart(headline), sources=sources,
-            themes_summary=extra_pages.voices_summary(pub["published_interview_themes"]))
+            themes_summary=extra_pages.voices_summary(pub["published_interview_themes"]),
+            **summary_context(pub, assessment))
         (staging / "index.html").write_text(html, encoding="utf-8")
         for file, context in extra_pages.page_contexts(pub, policy, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
@@ -268,6 +271,26 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final / "index.html"
+
+
+def summary_context(pub: dict[str, pd.DataFrame], assessment=None) -> dict:
+    """What the executive summary opens with: the findings, the prevalence estimate beside the earlier
+    published range, and the recommendations at a glance (from the published tables and the config)."""
+    context = assessment.context if assessment is not None else None
+    recs = []
+    if assessment is not None:
+        recs = tracking.recommendation_rows(assessment, pub["published_indicators"], pub["published_changes"],
+                                            pub["published_interview_themes"], pub["published_service_coverage"])
+        for r in recs:
+            r["glance"] = tracking.progress_at_a_glance(r)
+    prefer = ([t.indicator for r in assessment.recommendations.recommendations for t in r.indicators
+               if t.domain == "all"] if assessment is not None and assessment.recommendations else [])
+    prev = pub["published_prevalence"]
+    overall = prev[(prev["stratum"].astype(str) == "all") & prev["estimate"].notna()
+                   & ~prev["suppressed"].astype(bool)] if len(prev) else prev
+    prevalence = extra_pages._records(overall.head(1))
+    return {"findings": summary_findings(pub, prefer, context), "context": context, "recs": recs,
+            "prevalence": prevalence[0] if prevalence else None}
 
 
 def _policy(assessment, provenance: Provenance):

@@ -180,3 +180,16 @@ def _service_gaps(types: list[str], coverage: pd.DataFrame | None, assessment) -
                     "without_after_hours": int(lacking["county"].nunique()),
                     "county_names": sorted(lacking["county"].astype(str).unique())})
     return out
+
+
+def progress_at_a_glance(rec: dict) -> str:
+    """One line for the summary: how a recommendation's survey measures moved since the previous wave."""
+    statuses = [m["status"] for m in rec["measures"]]
+    if not statuses:
+        return "followed by interviews and service cover" if rec["themes"] or rec["services"] else "not measured by the survey"
+    counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+    if set(counts) == {"no earlier wave to compare"}:
+        return "first wave: no earlier figure to compare"
+    order = ["improved", "worsened", "no clear change", "hidden this wave", "no earlier wave to compare"]
+    parts = [f"{counts[s]} {s}" for s in order if s in counts]
+    return f"{len(statuses)} measure{'s' if len(statuses) > 1 else ''}: " + ", ".join(parts)
