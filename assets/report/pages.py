@@ -81,8 +81,18 @@ def county_ranking(county: pd.DataFrame | None) -> list[dict]:
                           showlegend=False, xaxis=dict(title="Estimated officers needing training", rangemode="tozero"),
                           yaxis=dict(automargin=True), template=TEMPLATE, font=dict(size=FONT_SIZE))
         out.append({"measure": measure, "label": label, "rows": _records(ordered), "chart_id": f"county-chart-{i}",
-                    "chart": chart_html(fig, f"county-chart-{i}"), "combined": len(combined)})
+                    "chart": chart_html(fig, f"county-chart-{i}", f"Dot chart: {label}, officers by county",
+                                        _ranking_summary(model, label)), "combined": len(combined)})
     return out
+
+
+def _ranking_summary(model: pd.DataFrame, label: str) -> str:
+    if model.empty or model["officers_needing_training"].isna().all():
+        return f"{label}: no county is shown on its own. The table below gives the combined figures."
+    top = model.dropna(subset=["officers_needing_training"]).sort_values("officers_needing_training").iloc[-1]
+    return (f"{label}: {len(model)} counties shown on their own; the most officers are in {top['county']}, about "
+            f"{top['officers_needing_training']:.0f} (95% range {top['officers_low']:.0f} to "
+            f"{top['officers_high']:.0f}). The table below gives every county.")
 
 
 def model_predictions(model: pd.DataFrame | None) -> list[dict]:
@@ -157,7 +167,9 @@ def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, 
         fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40),
                           yaxis=dict(title="People", rangemode="tozero"), template=TEMPLATE,
                           legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=FONT_SIZE))
-        chart = chart_html(fig, "prevalence-chart")
+        chart = chart_html(fig, "prevalence-chart", "Bar chart of estimated victims and cases on the lists",
+                           "; ".join(f"{n}: about {e:.0f} estimated" for n, e in zip(names, est))
+                           + ". Beside each, the distinct cases on the agencies' lists. The table below gives the figures.")
     rows = _records(overlap)
     for r in rows:
         r["count_shown"] = shown_count(r.get("count"))
@@ -187,14 +199,17 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
         member = [name in str(h).split(" + ") for h in pooled["lists_in_history"]]
         fig.add_trace(go.Scatter(
             x=labels, y=[name] * len(labels), mode="markers", showlegend=False,
-            marker=dict(size=12, color=[PALETTE[7] if m else MUTED for m in member]),
+            marker=dict(size=12, color=[PALETTE[7] if m else MUTED for m in member],
+                        symbol=["circle" if m else "circle-open" for m in member], line=dict(width=2)),
             hovertemplate="%{x}<extra></extra>"), row=2, col=1)
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template=TEMPLATE,
                       showlegend=False, font=dict(size=FONT_SIZE))
     fig.update_xaxes(showticklabels=False, row=2, col=1)
     fig.update_xaxes(showticklabels=False, row=1, col=1)
     fig.update_yaxes(title="Cases", row=1, col=1)
-    return chart_html(fig, "overlap-chart")
+    return chart_html(fig, "overlap-chart", "Bar chart of cases on each combination of lists",
+                      f"{len(labels)} published combinations of lists; the largest is {labels[0]} with "
+                      f"{int(pooled['count'].iloc[0])} cases. The table below gives every combination.")
 
 
 # --- data quality ---------------------------------------------------------------------------------
@@ -362,9 +377,19 @@ def voices(themes: pd.DataFrame | None, mostly_hidden: float = 0.5) -> dict:
         chart_id = f"voices-chart-{i}"
         interviews = next((r["interviews"] for r in recs if not is_missing(r.get("interviews"))), None)
         sets.append({"dataset": str(dataset), "title": title, "interviews": interviews, "rows": recs,
-                     "chart_id": chart_id, "chart": chart_html(fig, chart_id),
+                     "chart_id": chart_id, "chart": chart_html(fig, chart_id, f"Bar chart of themes: {title}",
+                                                               _themes_summary(rows, title)),
                      "breakdowns": theme_breakdowns(themes, str(dataset), mostly_hidden)})
     return {"available": True, "sets": sets}
+
+
+def _themes_summary(rows: pd.DataFrame, title: str) -> str:
+    shown = rows[~rows["suppressed"].astype(bool)].sort_values("share")
+    if shown.empty:
+        return f"{title}: every theme is hidden. The table below says why."
+    top = shown.iloc[-1]
+    return (f"{title}: {len(rows)} themes; the most often mentioned is {top['label']}, in "
+            f"{100 * float(top['share']):.0f}% of interviews. The table below gives every theme.")
 
 
 # --- services and gaps by county ------------------------------------------------------------------
@@ -402,7 +427,7 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
         z.append(zr)
         custom.append(cr)
         rows.append({"county": c, "cells": cells})
-    scale = ["#f0f0f0", "#9ecae1", "#08519c"]
+    scale = ["#f0f0f0", "#5a9ad0", "#08519c"]  # business hours at 3:1 on white; none is the light "absence"
     colorscale = []
     for i, col in enumerate(scale):
         colorscale += [[i / len(scale), col], [(i + 1) / len(scale), col]]
@@ -419,5 +444,9 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
     gap_rows = _records(gaps) if gaps is not None else []
     for r in gap_rows:
         r["lacking"] = [x for x in str(r.get("service_labels_without_after_hours") or "").split("; ") if x]
-    return {"available": True, "chart": chart_html(fig, "services-chart"), "types": [labels[t] for t in types],
+    none = sum(level == 0 for zr in z for level in zr)
+    after = sum(level == 2 for zr in z for level in zr)
+    summary = (f"{len(counties)} counties by {len(types)} service types: {after} county-service pairs have a provider "
+               f"reachable after hours, {none} have no provider. The table below gives every county.")
+    return {"available": True, "chart": chart_html(fig, "services-chart", "Heatmap of service cover by county", summary), "types": [labels[t] for t in types],
             "rows": rows, "gaps": gap_rows, "levels": [m for _, m in COVER_LEVELS]}

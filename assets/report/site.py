@@ -15,6 +15,7 @@ import csv
 import io
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -196,7 +197,13 @@ def headline_chart(headline: pd.DataFrame) -> str:
                       xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of officers"),
                       yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.02, yanchor="bottom"),
                       template=TEMPLATE, font=dict(size=FONT_SIZE))
-    return chart_html(fig, "headline-chart")
+    w = shown[weighted].sort_values("estimate")
+    summary = (f"{len(pd.unique(shown['name']))} indicators, each with its weighted share, share of respondents and, "
+               "where there is one, the published 2015 figure")
+    if len(w):
+        summary += (f"; the highest weighted share is {w['name'].iloc[-1]} at {_pct(w['estimate'].iloc[-1])}, "
+                    f"the lowest {w['name'].iloc[0]} at {_pct(w['estimate'].iloc[0])}")
+    return chart_html(fig, "headline-chart", "Dot chart of the headline indicators", summary + ". The table below gives every figure.")
 
 
 def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance: Provenance,
@@ -236,6 +243,7 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         mark_site(staging)
         (staging / "static").mkdir()
         shutil.copy2(STATIC / "site.css", staging / "static" / "site.css")
+        shutil.copy2(STATIC / "charts.js", staging / "static" / "charts.js")
         _copy_plotly_js(staging / "static" / "plotly.min.js")
         (staging / "static" / "offline-basemap.js").write_text(GEO_ASSETS_JS, encoding="utf-8")
         (staging / "indicators.csv").write_text(indicators_csv(headline), encoding="utf-8")
@@ -248,13 +256,13 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
             previous_wave=previous, chart=headline_chart(headline), sources=sources,
             themes_summary=extra_pages.voices_summary(pub["published_interview_themes"]),
             **summary_context(pub, assessment))
-        (staging / "index.html").write_text(html, encoding="utf-8")
+        (staging / "index.html").write_text(with_chart_scripts(html), encoding="utf-8")
         for file, context in extra_pages.page_contexts(pub, policy, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
                 prov=provenance, pages=PAGES, current=file,
                 domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
                 policy=policy, **context)
-            (staging / file).write_text(html, encoding="utf-8")
+            (staging / file).write_text(with_chart_scripts(html), encoding="utf-8")
         # readable as the config says (it is meant to be shared), writable by its owner only
         readable_by = assessment.config.report.readable_by if assessment is not None else "everyone"
         apply_site_modes(staging, readable_by)
@@ -291,6 +299,34 @@ def summary_context(pub: dict[str, pd.DataFrame], assessment=None) -> dict:
     prevalence = extra_pages._records(overall.head(1))
     return {"findings": summary_findings(pub, prefer, context), "context": context, "recs": recs,
             "prevalence": prevalence[0] if prevalence else None}
+
+
+#: where base.html.j2 loads the chart scripts, on pages that draw a chart only
+CHART_SCRIPTS_MARK = "<!--chart-scripts-->"
+CHART_SCRIPTS = ('<script src="static/offline-basemap.js"></script>\n'
+                 '<script defer src="static/plotly.min.js"></script>\n'
+                 '<script defer src="static/charts.js"></script>')
+
+
+_TABLE = re.compile(r'<table class="data[^"]*"(?P<attrs>[^>]*)>(?P<body>.*?)</table>', re.S)
+_CAPTION = re.compile(r"<caption>(.*?)</caption>", re.S)
+
+
+def scrollable_tables(page: str) -> str:
+    """Each data table inside its own horizontally scrolling region (a phone scrolls the table, never the
+    page), named by the table's caption and reachable by keyboard."""
+    def wrap(m: re.Match) -> str:
+        cap = _CAPTION.search(m.group("body"))
+        name = re.sub(r"<[^>]+>|\s+", " ", cap.group(1)).strip() if cap else "Table"
+        return (f'<div class="table-scroll" role="region" tabindex="0" aria-label="{name} (scrolls sideways)">'
+                f'{m.group(0)}</div>')
+    return _TABLE.sub(wrap, page)
+
+
+def with_chart_scripts(page: str) -> str:
+    """plotly.js (4.8 MB) only on pages with a chart, deferred so it never blocks the text."""
+    page = scrollable_tables(page)
+    return page.replace(CHART_SCRIPTS_MARK, CHART_SCRIPTS if 'class="plotly-graph-div' in page else "", 1)
 
 
 def _policy(assessment, provenance: Provenance):

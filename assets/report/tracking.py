@@ -81,7 +81,9 @@ def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     fig.update_annotations(font_size=11)
     fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=60, b=30), template=TEMPLATE,
                       font=dict(size=11))
-    return chart_html(fig, div_id)
+    return chart_html(fig, div_id, "Line charts of the featured indicators by wave",
+                      f"{len(indicators)} indicators, weighted share in each of the waves {', '.join(waves)}, with "
+                      "95% intervals. The table below gives the figures and the tests of change.")
 
 
 def _wrap(text: str, width: int = 42) -> str:

@@ -107,12 +107,15 @@ def test_every_page_offline_with_nav_banner_and_charts(browser, demo_run):
             assert page.locator("#synthetic-explained").count() == 1
         page.close()
     assert charts_seen >= 3
-    # plotly.js is shipped once, referenced by every page, inlined in none
+    # plotly.js is shipped once, loaded (deferred) by the pages that draw a chart only, inlined in none
     assert len(list(site.rglob("plotly*.js"))) == 1
     for name in PAGES:
         html = (site / name).read_text(encoding="utf-8")
-        assert '<script src="static/plotly.min.js"></script>' in html
+        has_chart = 'class="plotly-graph-div' in html
+        assert ('<script defer src="static/plotly.min.js"></script>' in html) == has_chart, name
+        assert "plotly.min.js" in html or not has_chart, name
         assert len(html) < 1_000_000, name
+    assert "plotly.min.js" not in (site / "downloads.html").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +178,9 @@ def test_county_map_shows_16_counties_and_their_values_on_hover(browser, demo_ru
             assert re.search(r"share \d+% \(95% range \d+%–\d+%\)", text), text
             seen[name] = text
     assert len(seen) >= 10, seen  # the centre of a few counties' boxes lies in a neighbour
-    # the menu switches the mapped measure: the hover text follows
+    # the menu (a <select> above the map) switches the mapped measure: the hover text follows
     first = next(iter(seen.values()))
-    page.locator("#county-map .updatemenu-header-group").click()
-    page.locator("#county-map .updatemenu-dropdown-button").nth(1).click()
+    page.locator("#county-map-measure").select_option(index=1)
     page.wait_for_timeout(300)
     shapes.nth(0).hover(force=True)
     page.wait_for_timeout(150)
