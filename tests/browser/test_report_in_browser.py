@@ -30,10 +30,10 @@ def browser():
         b.close()
 
 
-def open_offline(browser, path):
+def open_offline(browser, path, width=None):
     """Open a page from file://, aborting and recording every request that leaves the site folder."""
     site = path.parent.resolve().as_uri()
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": width, "height": 800}) if width else browser.new_page()
     outside, errors = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -218,3 +218,112 @@ def test_print_stylesheet_hides_navigation_and_keeps_the_banner(browser, demo_ru
     pdf = page.pdf(format="A4")
     assert pdf[:4] == b"%PDF" and len(pdf) > 10_000
     page.close()
+
+
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_no_page_scrolls_sideways_on_a_phone(browser, demo_run, width):
+    """WCAG 1.4.10 reflow: at phone widths no page is wider than the screen (tables scroll in their own
+    region, which says so)."""
+    for name in PAGES:
+        page, outside, errors = open_offline(browser, demo_run.index.parent / name, width=width)
+        page.wait_for_timeout(300)  # let the charts lay out
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client, (name, width, scroll)
+        assert outside == [] and errors == [], (name, outside, errors)
+        wide = page.locator(".table-scroll").evaluate_all(
+            "els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => getComputedStyle(e, '::before').content)")
+        assert all("sideways" in hint for hint in wide), (name, wide)
+        page.close()
+
+
+def test_mode_bar_offers_png_only_and_no_button_leaves_the_machine(browser, demo_run):
+    """Every mode-bar button of every chart clicked: nothing is requested outside the site folder, and
+    the only button is the PNG download (no cloud, no logo)."""
+    clicked = 0
+    for name in PAGES:
+        page, outside, errors = open_offline(browser, demo_run.index.parent / name)
+        plots = page.locator("div.js-plotly-plot")
+        for i in range(plots.count()):
+            plot = plots.nth(i)
+            plot.scroll_into_view_if_needed()
+            plot.hover()
+            buttons = plot.locator(".modebar-btn")
+            titles = buttons.evaluate_all("els => els.map(e => e.getAttribute('data-title').toLowerCase())")
+            assert titles == ["download plot as a png"], (name, i, titles)
+            assert plot.locator("a.modebar-btn[href*='plot.ly'], a[href*='plotly.com']").count() == 0
+            with page.expect_download() as download:
+                buttons.first.click()
+            assert download.value.suggested_filename.endswith(".png")
+            clicked += 1
+        page.wait_for_timeout(300)
+        assert outside == [] and errors == [], (name, outside, errors)
+        page.close()
+    assert clicked >= 6
+
+
+def test_every_chart_has_an_accessible_name_and_description(browser, demo_run):
+    """Each drawn chart is an image named for screen readers and described by a sentence on the page;
+    its other layers (tick labels, hover text) are hidden from them."""
+    named = 0
+    for name in PAGES:
+        page, outside, errors = open_offline(browser, demo_run.index.parent / name)
+        plots = page.locator("div.js-plotly-plot")
+        for i in range(plots.count()):
+            svgs = plots.nth(i).locator("svg.main-svg")
+            first = svgs.first
+            assert first.get_attribute("role") == "img", (name, i)
+            label = first.get_attribute("aria-label") or ""
+            assert len(label) > 10 and label != "chart", (name, i, label)
+            desc = page.locator("#" + first.get_attribute("aria-describedby"))
+            assert desc.count() == 1 and len(desc.inner_text()) > 30, (name, i)
+            assert page.get_by_role("img", name=label).count() >= 1
+            for k in range(1, svgs.count()):
+                assert svgs.nth(k).get_attribute("aria-hidden") == "true", (name, i, k)
+            named += 1
+        page.close()
+    assert named >= 6
+
+
+def test_skip_link_and_map_selector_are_reached_by_keyboard(browser, demo_run):
+    page, outside, errors = open_offline(browser, demo_run.index.parent / "law-enforcement.html")
+    page.wait_for_selector("#county-map svg.main-svg")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "county-map-measure":
+            break
+    else:
+        pytest.fail("the map's measure selector is not reached by Tab")
+    assert page.evaluate("document.activeElement.tagName") == "SELECT"
+    options = page.locator("#county-map-measure option").all_inner_texts()
+    assert len(options) >= 2
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert options[1] in page.locator("#county-map-value").inner_text()
+    # a tap (click) on a county writes its figures under the map, no hover needed
+    shape = page.locator("#county-map .choroplethlocation").nth(3).bounding_box()
+    page.mouse.click(shape["x"] + shape["width"] / 2, shape["y"] + shape["height"] / 2)
+    page.wait_for_timeout(300)
+    assert re.search(r"\d+% \(95% range \d+%–\d+%\)", page.locator("#county-map-value").inner_text())
+    assert outside == [] and errors == []
+    page.close()
+
+
+def test_axe_finds_no_wcag_22_aa_violation_on_any_page(browser, demo_run):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for width in (None, 390):
+        for name in PAGES:
+            page, outside, errors = open_offline(browser, demo_run.index.parent / name, width=width)
+            page.wait_for_timeout(300)
+            assert outside == [] and errors == [], (name, outside, errors)
+            result = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
+            violations = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]]
+            assert violations == [], (name, width, violations)
+            page.close()
