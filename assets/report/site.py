@@ -183,20 +183,20 @@ def headline_chart(headline: pd.DataFrame) -> str:
         if part.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=part["estimate"], y=part["name"], mode="markers", name=name,
+            x=part["estimate"], y=part["name"], mode="markers", name=name, orientation="h",
             marker=dict(color=color, size=size, symbol=symbol, line=dict(width=2, color=color)),
             error_x=dict(type="data", symmetric=False, array=part["ci_high"] - part["estimate"],
                          arrayminus=part["estimate"] - part["ci_low"], color=color),
             hovertemplate="%{y}<br>%{x:.0%}<extra>" + extra + "</extra>"))
     pub = shown[shown["published_2015"].notna() & ~weighted]
     fig.add_trace(go.Scatter(
-        x=pub["published_2015"], y=pub["name"], mode="markers", name="Published 2015",
+        x=pub["published_2015"], y=pub["name"], mode="markers", name="Published 2015", orientation="h",
         marker=dict(color=PALETTE[1], size=11, symbol="diamond-open", line=dict(width=2)),
         hovertemplate="%{y}<br>%{x:.0%}<extra>published 2015</extra>"))
     fig.update_layout(height=90 + 34 * len(pd.unique(shown["name"])), margin=dict(l=10, r=10, t=30, b=40),
                       xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of officers"),
                       yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.02, yanchor="bottom"),
-                      template=TEMPLATE, font=dict(size=FONT_SIZE))
+                      template=TEMPLATE, font=dict(size=FONT_SIZE), scattermode="group", scattergap=0.4)
     w = shown[weighted].sort_values("estimate")
     summary = (f"{len(pd.unique(shown['name']))} indicators, each with its weighted share, share of respondents and, "
                "where there is one, the published 2015 figure")

@@ -41,9 +41,38 @@
         Math.round(100 * c[1]) + "%–" + Math.round(100 * c[2]) + "%); " + c[3] + ".";
     });
   }
+  // phones: wrap long category labels onto short lines, legend below the plot, thin margins
+  function wrap(text, width) {
+    if (typeof text !== "string" || text.length <= width) { return text; }
+    var words = text.split(" "), lines = [], line = "";
+    words.forEach(function (w) {
+      if (line && (line + " " + w).length > width) { lines.push(line); line = w; } else { line = line ? line + " " + w : w; }
+    });
+    lines.push(line);
+    return lines.join("<br>");
+  }
+  function narrow(gd) {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 600px)").matches || gd.getAttribute("data-county-map") !== null) { return; }
+    var ys = [], idx = [];
+    (gd.data || []).forEach(function (t, i) {
+      if (t.type !== "heatmap" && Array.isArray(t.y) && t.y.some(function (v) { return typeof v === "string" && v.length > 22; })) {
+        ys.push(t.y.map(function (v) { return wrap(v, 22); })); idx.push(i);
+      }
+    });
+    var layout = {"legend.orientation": "h", "legend.x": 0, "legend.y": -0.12, "legend.yanchor": "top",
+                  "margin.l": 4, "margin.r": 4, "font.size": 11};
+    if (idx.length) {
+      window.Plotly.restyle(gd, {y: ys}, idx);
+      var rows = {}, lines = 1;
+      ys.forEach(function (y) { y.forEach(function (v) { rows[v] = 1; lines = Math.max(lines, String(v).split("<br>").length); }); });
+      layout.height = Math.max(gd.layout.height || 0, Object.keys(rows).length * (lines * 14 + 12) + 110);
+    }
+    window.Plotly.relayout(gd, layout);
+  }
   function setUp() {
     document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
       label(gd);
+      narrow(gd);
       if (gd.on) {
         gd.on("plotly_afterplot", function () { label(gd); });
         if (gd.getAttribute("data-county-map") !== null) { countyMap(gd); }
