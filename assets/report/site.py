@@ -257,12 +257,18 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
             themes_summary=extra_pages.voices_summary(pub["published_interview_themes"]),
             **summary_context(pub, assessment))
         (staging / "index.html").write_text(with_chart_scripts(html), encoding="utf-8")
+        bodies: dict[str, str] = {"index.html": _main(html)}
         for file, context in extra_pages.page_contexts(pub, policy, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
                 prov=provenance, pages=PAGES, current=file,
                 domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
                 policy=policy, **context)
             (staging / file).write_text(with_chart_scripts(html), encoding="utf-8")
+            bodies[file] = _main(html)
+        html = env.get_template("print.html.j2").render(
+            prov=provenance, pages=PAGES, current="print.html",
+            sections=[(file, title, bodies[file]) for file, title in PAGES if file in bodies])
+        (staging / "print.html").write_text(with_chart_scripts(html), encoding="utf-8")
         # readable as the config says (it is meant to be shared), writable by its owner only
         readable_by = assessment.config.report.readable_by if assessment is not None else "everyone"
         apply_site_modes(staging, readable_by)
@@ -318,9 +324,21 @@ def scrollable_tables(page: str) -> str:
     def wrap(m: re.Match) -> str:
         cap = _CAPTION.search(m.group("body"))
         name = re.sub(r"<[^>]+>|\s+", " ", cap.group(1)).strip() if cap else "Table"
+        hidden = m.group("body").count('<tr class="suppressed"')
+        note = (f'<p class="print-only hidden-rows">{hidden} hidden row{"s" if hidden > 1 else ""} of this table '
+                "not printed (the site lists each with its reason).</p>" if hidden else "")
         return (f'<div class="table-scroll" role="region" tabindex="0" aria-label="{name} (scrolls sideways)">'
-                f'{m.group(0)}</div>')
+                f'{m.group(0)}</div>{note}')
     return _TABLE.sub(wrap, page)
+
+
+_MAIN = re.compile(r'<main id="main" tabindex="-1">(.*)</main>', re.S)
+
+
+def _main(page: str) -> str:
+    """A rendered page's content (for the print page that holds them all)."""
+    m = _MAIN.search(page)
+    return m.group(1) if m else ""
 
 
 def with_chart_scripts(page: str) -> str:

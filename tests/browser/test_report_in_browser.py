@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -327,3 +328,34 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_page(browser, demo_run):
             violations = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]]
             assert violations == [], (name, width, violations)
             page.close()
+
+
+def test_run_pdf_writes_the_whole_report_with_no_near_empty_page(demo_run, tmp_path):
+    """`htna run --pdf`: one PDF of every page after a cover; page numbers and the synthetic banner on
+    every page; hidden table rows printed as one line per table; no page left nearly blank."""
+    from pypdf import PdfReader
+
+    for suffix in ("", ".wal"):
+        if Path(f"{demo_run.warehouse}{suffix}").exists():
+            shutil.copy2(f"{demo_run.warehouse}{suffix}", tmp_path / f"htna.duckdb{suffix}")
+    code, out, err = run_cli(["run", "--wave", "2015", "--data", str(demo_run.data), "--warehouse",
+                              str(tmp_path / "htna.duckdb"), "--output", str(tmp_path / "site"), "--pdf"])
+    assert code == 0, err
+    pdf = Path(re.search(r"PDF written: (.+)", out).group(1).strip())
+    assert pdf.parent == tmp_path / "site" / "2015" and pdf.suffix == ".pdf"
+    pages = [p.extract_text() or "" for p in PdfReader(pdf).pages]
+    assert len(pages) >= 10
+    banner = "Synthetic demonstration data: not findings, do not cite"
+    for i, text in enumerate(pages, start=1):
+        flat = text.replace("\ufb01", "fi").replace("\ufb03", "ffi")
+        assert banner in flat, i
+        assert f"Page {i} of {len(pages)}" in flat, i
+        body = flat.replace(banner, "").replace(f"Page {i} of {len(pages)}", "")
+        body = body.replace("Human Trafficking Needs Assessment", "").strip()
+        assert len(body) >= 200, (i, body)  # not a near-empty page
+    assert "Survey wave 2015" in pages[0] and "Contents" in pages[0]
+    every = "\n".join(pages)
+    for _, title in [("index.html", "Executive summary"), ("prevalence.html", "Prevalence"),
+                     ("recommendations.html", "Recommendations"), ("methods.html", "Methods")]:
+        assert title in every, title
+    assert "of this table not printed" in every  # hidden rows: one line per table
