@@ -14,6 +14,7 @@ import pandas as pd
 
 from assets.report import tracking
 from assets.report.county_map import county_map
+from assets.report.glossary import glossary
 from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
 
 HIDDEN = "hidden"
@@ -108,14 +109,36 @@ def model_predictions(model: pd.DataFrame | None) -> list[dict]:
     return out
 
 
-def model_card_rows(cards: pd.DataFrame | None) -> list[dict]:
+def model_card_rows(cards: pd.DataFrame | None, labels: dict[str, str] | None = None) -> list[dict]:
+    """Model cards as the pages print them: a title in words (the outcome's published label, never its
+    id), the plain-words description of the model (reports/glossary.yaml), caveats, then the formulas."""
+    from assets.report.glossary import glossary
+
     if cards is None or cards.empty:
         return []
+    plain = glossary().get("models", {})
+    labels = labels or {}
     out = []
     for r in _records(cards):
         caveats = r.get("caveats") or ""
         r["caveat_list"] = [c.strip() for c in _split_sentences(caveats)]
+        outcome = str(r.get("outcome") or "")
+        r["title"] = f"{str(r.get('model_type') or 'Model').split(' (')[0].capitalize()}: " \
+                     f"{labels.get(outcome, outcome.replace('_', ' '))}"
+        r["plain"] = plain.get(str(r.get("asset") or ""), "")
         out.append(r)
+    return out
+
+
+def outcome_labels(pub: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Outcome id -> its published label (model results and county estimates)."""
+    out: dict[str, str] = {}
+    results = pub.get("published_model_results")
+    if results is not None and not results.empty:
+        out.update(dict(zip(results["outcome"].astype(str), results["outcome_label"].astype(str))))
+    county = pub.get("published_county_estimates")
+    if county is not None and not county.empty:
+        out.update(dict(zip(county["measure"].astype(str), county["measure_label"].astype(str))))
     return out
 
 
@@ -289,7 +312,7 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             "county_map": county_map(county, geometry, fips_of, groups),
             "counties": county_ranking(county),
             "models": model_predictions(pub["published_model_results"]),
-            "cards": model_card_rows(pub["published_model_cards"])},
+            "cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub))},
         "voices.html": {"voices": voices(themes, policy.mostly_hidden)},
         "services.html": {"svc": services(pub["published_service_coverage"],
                                           pub["published_counties_without_after_hours"])},
@@ -302,7 +325,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
         "data-quality.html": {"dq": data_quality(pub, policy)},
-        "methods.html": {"cards": model_card_rows(pub["published_model_cards"])},
+        "methods.html": {"cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub))},
+        "glossary.html": {"glossary": glossary()},
         "downloads.html": {},
     }
 

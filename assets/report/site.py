@@ -33,6 +33,7 @@ from assets.report import tracking
 from assets.report.county_map import GEO_ASSETS_JS
 from assets.report.downloads import write_downloads
 from assets.report.findings import count, summary_findings
+from assets.report.glossary import link_terms
 from assets.report.output_folder import check_replaceable, claim_output_folder, mark_site
 from assets.report.style import FONT_SIZE, PALETTE, TEMPLATE, chart_html
 from pipelines.config import REPO_ROOT
@@ -46,7 +47,7 @@ PAGES = [("index.html", "Executive summary"), ("law-enforcement.html", "Law enfo
          ("voices.html", "Stakeholder & survivor voices"), ("services.html", "Services & gaps"),
          ("prevalence.html", "Prevalence"), ("trends.html", "Trends"), ("recommendations.html", "Recommendations"),
          ("data-quality.html", "Data quality"), ("methods.html", "Methods & limitations"),
-         ("downloads.html", "Downloads")]
+         ("glossary.html", "Glossary"), ("downloads.html", "Downloads")]
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,9 @@ def _main(page: str) -> str:
 def with_chart_scripts(page: str) -> str:
     """plotly.js (4.8 MB) only on pages with a chart, deferred so it never blocks the text."""
     page = scrollable_tables(page)
+    m = _MAIN.search(page)
+    if m and 'class="page-glossary"' not in page:
+        page = page[:m.start(1)] + link_terms(m.group(1)) + page[m.end(1):]
     return page.replace(CHART_SCRIPTS_MARK, CHART_SCRIPTS if 'class="plotly-graph-div' in page else "", 1)
 
 

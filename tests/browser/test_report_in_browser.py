@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ["index.html", "law-enforcement.html", "voices.html", "services.html", "prevalence.html", "trends.html",
-         "recommendations.html", "data-quality.html", "methods.html", "downloads.html"]
+         "recommendations.html", "data-quality.html", "methods.html", "glossary.html", "downloads.html"]
 PAYLOAD = "<script>window.__htnaPwned = 1</script><img src=x onerror=\"window.__htnaPwned = 2\">"
 
 

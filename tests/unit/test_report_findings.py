@@ -105,3 +105,17 @@ def test_summary_has_at_most_eight_findings_each_with_a_number():
     assert 5 <= len(found) <= 8
     assert all(re.search(r"\d", f.text) for f in found)
     assert sum("victims" in f.text for f in found) == 1
+
+
+def test_glossary_links_a_terms_first_use_in_text_only():
+    from assets.report.glossary import glossary, link_terms
+
+    ids = {t["id"] for t in glossary()["terms"]}
+    assert {"wilson", "design-based", "eblup", "reml", "deff", "logit", "csv-columns"} <= ids
+    html = ('<h2>REML</h2><p>Fitted by REML, then REML again; a <a href="x">Wilson interval</a> and a Wilson interval.</p>'
+            '<script>var REML = 1;</script>')
+    out = link_terms(html)
+    assert out.count('href="glossary.html#reml"') == 1
+    assert "<h2>REML</h2>" in out and "var REML = 1" in out  # headings and scripts untouched
+    assert 'Fitted by <a class="term" href="glossary.html#reml">REML</a>' in out
+    assert out.count('href="glossary.html#wilson"') == 1 and '<a href="x">Wilson interval</a>' in out
