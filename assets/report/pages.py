@@ -158,8 +158,9 @@ def _split_sentences(text: str) -> list[str]:
 
 
 def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, overlap: pd.DataFrame | None,
-               sensitivity: pd.DataFrame | None) -> dict:
-    """The prevalence page from the published prevalence tables."""
+               sensitivity: pd.DataFrame | None, list_labels: dict[str, str] | None = None) -> dict:
+    """The prevalence page from the published prevalence tables (list ids in their texts replaced by
+    the config's ``list_labels``)."""
 
     import plotly.graph_objects as go
 
@@ -168,7 +169,9 @@ def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, 
     strata = []
     counts = _records(case_counts)
     for r in _records(estimate):
-        r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
+        r["caveat_list"] = [with_list_labels(str(c), list_labels or {}) for c in _json_list(r.get("caveats"))]
+        r["message"] = with_list_labels(r.get("message"), list_labels or {})
+        r["model"] = with_list_labels(r.get("model"), list_labels or {})
         r["observed_shown"] = shown_count(r.get("observed"))
         r["per_list"] = [{"list": c["list_label"], "cases": shown_count(c["cases"])} for c in counts
                          if c["stratum"] == r["stratum"]]
@@ -197,7 +200,38 @@ def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, 
     for r in rows:
         r["count_shown"] = shown_count(r.get("count"))
     return {"available": True, "strata": strata, "chart": chart, "overlap": rows, "upset": overlap_chart(overlap),
-            "sensitivity": _records(sensitivity)}
+            "sensitivity": [dict(r, scenario=scenario_words(r.get("scenario")),
+                                 model=with_list_labels(r.get("model"), list_labels or {}),
+                                 note=with_list_labels(r.get("note"), list_labels or {}))
+                            for r in _records(sensitivity)]}
+
+
+def with_list_labels(text: object, labels: dict[str, str]) -> object:
+    """A published text with the case lists' ids (e.g. ``child_welfare``) replaced by their config labels."""
+    if not isinstance(text, str) or not labels:
+        return text
+    import re
+
+    for name, label in sorted(labels.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", label, text)
+    return text
+
+
+def scenario_words(scenario: object) -> object:
+    """A sensitivity scenario in words: 'stepwise PVALUE, p < 0.02' -> 'stepwise (p-value), p < 0.02'."""
+    if not isinstance(scenario, str):
+        return scenario
+    return scenario.replace("PVALUE", "(p-value)").replace("AIC", "(AIC)").replace("BIC", "(BIC)")
+
+
+def published_context(assessment) -> dict:
+    """For the prevalence page: what the earlier assessment published (config data, never recomputed),
+    with its case counts by list label."""
+    if assessment is None or assessment.context is None:
+        return {}
+    labels = {li.name: li.label for li in assessment.config.prevalence.lists}
+    ctx = assessment.context
+    return {"context": ctx, "counts_by_label": {labels[c.list]: c for c in ctx.case_counts}}
 
 
 def overlap_chart(overlap: pd.DataFrame | None) -> str:
@@ -318,7 +352,10 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
                                           pub["published_counties_without_after_hours"])},
         "prevalence.html": {"prev": prevalence(pub["published_prevalence"], pub["published_case_list_counts"],
                                                pub["published_case_list_overlap"],
-                                               pub["published_prevalence_sensitivity"])},
+                                               pub["published_prevalence_sensitivity"],
+                                               {li.name: li.label for li in assessment.config.prevalence.lists}
+                                               if assessment is not None else None),
+                             **published_context(assessment)},
         "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave),
                         "trend_chart": tracking.trend_chart(history)},
         "recommendations.html": {"recs": tracking.recommendation_rows(

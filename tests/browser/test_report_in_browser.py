@@ -101,6 +101,29 @@ def test_every_page_offline_with_nav_banner_and_charts(browser, demo_run):
         if name == "prevalence.html":
             assert page.locator("#prevalence-chart svg.main-svg").count() > 0
             assert page.locator("#sensitivity-table tbody tr").count() > 0
+            # the 2015 assessment's published figures beside the recomputed ones, from the config
+            from pipelines.config import load_assessment
+
+            ctx = load_assessment().context
+            published = page.locator("#cases-per-list tr.published-counts").inner_text()
+            assert all(str(c.cases) in published for c in ctx.case_counts), published
+            assert ctx.not_estimated.split(":")[0] in page.locator("#not-estimated").inner_text()
+            assert page.locator("#counting-hard + ul li").count() == len(ctx.counting_is_hard)
+            assert "child_welfare" not in page.locator("main").inner_text()
+        if name == "index.html":
+            # findings, prevalence beside the published range, recommendations: before any methods text
+            from pipelines.config import load_assessment
+
+            ctx = load_assessment().context
+            assert 5 <= page.locator("ol.findings li").count() <= 8
+            order = page.locator("main > section").evaluate_all("els => els.map(e => e.id)")
+            assert order[:4] == ["findings", "prevalence-summary", "recommendations-glance", "headline"], order
+            boxes = page.locator("#prevalence-summary").inner_text()
+            assert f"{ctx.prevalence.likely_low}–{ctx.prevalence.likely_high}" in boxes
+            assert str(ctx.prevalence.range_low) in boxes and str(ctx.prevalence.range_high) in boxes
+            assert page.locator("#recommendations-glance li").count() == 7
+            before = page.locator("#findings").inner_text() + boxes
+            assert "Wilson" not in before and "design-based" not in before
         if name == "data-quality.html":
             assert page.locator("#dq-status tbody tr").count() == 3
             assert page.locator("#dq-completeness tbody tr").count() > 0
