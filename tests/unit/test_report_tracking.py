@@ -100,3 +100,17 @@ def test_recommendations_naming_unknown_measures_fail_on_load(tmp_path):
     recs.unlink()
     with pytest.raises(ConfigError, match="county_geometry"):
         load_assessment(config / "assessment.yaml")
+
+
+def test_progress_at_a_glance_counts_each_direction_of_a_recommendations_measures():
+    from assets.report.tracking import progress_at_a_glance
+
+    def rec(*statuses, themes=(), services=()):
+        return {"measures": [{"status": s} for s in statuses], "themes": list(themes), "services": list(services)}
+
+    assert progress_at_a_glance(rec("improved", "no clear change", "improved")) == \
+        "3 measures: 2 improved, 1 no clear change"
+    assert progress_at_a_glance(rec("worsened")) == "1 measure: 1 worsened"
+    assert progress_at_a_glance(rec("no earlier wave to compare", "no earlier wave to compare")).startswith("first wave")
+    assert progress_at_a_glance(rec(themes=["x"])) == "followed by interviews and service cover"
+    assert progress_at_a_glance(rec()) == "not measured by the survey"
