@@ -80,9 +80,10 @@ def county_map(county: pd.DataFrame | None, geometry: dict | None, fips_of: dict
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     fig.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), template=TEMPLATE, font=dict(size=FONT_SIZE),
                       clickmode="event")
-    counts = ", ".join(f"{len(v['locations'])} counties for {v['label'].lower()}" for v in views)
+    shown = max(len(v["locations"]) for v in views)
     chart = chart_html(fig, div_id, "Map of the counties shaded by the training gap",
-                       f"Shaded by the estimated share of officers ({counts}); darker is a larger share. "
+                       f"{shown} counties shaded by the estimated share of officers for the measure chosen above "
+                       f"({len(views)} measure{'s' if len(views) > 1 else ''}); darker is a larger share. "
                        "The tables below give every county's figures.", attrs={"data-county-map": ""})
     options = "".join(f'<option value="{i}">{html.escape(v["label"])}</option>' for i, v in enumerate(views))
     data = json.dumps(views).replace("<", "\\u003c").replace(">", "\\u003e")

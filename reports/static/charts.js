@@ -52,7 +52,8 @@
     return lines.join("<br>");
   }
   function narrow(gd) {
-    if (!window.matchMedia || !window.matchMedia("(max-width: 600px)").matches || gd.getAttribute("data-county-map") !== null) { return; }
+    if (!window.matchMedia || !window.matchMedia("(max-width: 600px)").matches) { return; }
+    if (gd.getAttribute("data-county-map") !== null) { window.Plotly.relayout(gd, {height: 420}); return; }
     var ys = [], idx = [];
     (gd.data || []).forEach(function (t, i) {
       if (t.type !== "heatmap" && Array.isArray(t.y) && t.y.some(function (v) { return typeof v === "string" && v.length > 22; })) {
