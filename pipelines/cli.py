@@ -184,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _set_env(args)
     index = run_wave(args.wave, args.verbose, Path(args.timings) if args.timings else None)
     print(f"Report written: {index}")
+    if args.pdf:
+        from assets.report.pdf import write_site_pdf
+
+        print(f"PDF written: {write_site_pdf(index.parent)}")
     return 0
 
 
@@ -435,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the assessment for one wave")
     r.add_argument("--wave", default="2015")
     r.add_argument("--timings", help=argparse.SUPPRESS)  # used by `htna bench`
+    r.add_argument("--pdf", action="store_true",
+                   help="also write the whole site as one PDF (headless Chromium) into the wave's folder")
     paths(r)
     r.set_defaults(func=cmd_run)
 

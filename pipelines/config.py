@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.errors import ConfigError
+from pipelines.published_context import PublishedContext
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "maine" / "assessment.yaml"
@@ -436,6 +437,7 @@ class ReportFiles(_Strict):
 
     county_geometry: str | None = None  # GeoJSON of the state's counties (``htna geometry`` writes it)
     recommendations: str | None = None  # the assessment's recommendations and the measures that track them
+    context: str | None = None  # what the earlier published assessment said (goal, prevalence range, case counts)
     # who may read the published site's files (it is meant to be shared); only its owner may change them
     readable_by: Literal["everyone", "group", "owner"] = "everyone"
 
@@ -797,6 +799,7 @@ class Assessment:
         self.recommendations: RecommendationSet | None = None
         #: county -> covariate -> value, from ``small_area.covariates`` (None when not given)
         self.county_covariate_values: dict[str, dict[str, float]] | None = None
+        self.context: PublishedContext | None = None
 
     # paths are relative to the folder of the config file
     def _resolve(self, value: str) -> Path:
@@ -997,6 +1000,13 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
     if config.report.recommendations:
         assessment.recommendations = _validate(RecommendationSet, base / config.report.recommendations)
         _check_recommendations(assessment)
+    if config.report.context:
+        assessment.context = _validate(PublishedContext, base / config.report.context)
+        lists = {li.name for li in config.prevalence.lists}
+        unknown = sorted({c.list for c in assessment.context.case_counts} - lists)
+        if unknown:
+            raise ConfigError(base / config.report.context, f"case_counts name unknown lists: {', '.join(unknown)}",
+                              f"use a name of prevalence.lists in {path.name}: {', '.join(sorted(lists))}")
     _check_weighting(assessment)
     if config.small_area.covariates:
         assessment.county_covariate_values = _read_county_covariates(assessment)

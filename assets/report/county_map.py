@@ -15,8 +15,11 @@ their hover text says so (nothing of a single hidden county is drawn).
 from __future__ import annotations
 
 import html
+import json
 
 import pandas as pd
+
+from assets.report.style import FONT_SIZE, TEMPLATE, chart_html
 
 #: Written to ``static/offline-basemap.js`` and loaded before plotly.js (see the module docstring).
 GEO_ASSETS_JS = (
@@ -74,13 +77,17 @@ def county_map(county: pd.DataFrame | None, geometry: dict | None, fips_of: dict
         colorscale="Blues", marker_line_color="#ffffff", marker_line_width=0.8, customdata=first["customdata"],
         hovertemplate=first["hovertemplate"], name="training gap",
         colorbar=dict(title=dict(text="Share of<br>officers"), tickformat=".0%", len=0.8)))
-    buttons = [dict(label=v["label"], method="restyle",
-                    args=[{"locations": [v["locations"]], "z": [v["z"]], "customdata": [v["customdata"]],
-                           "hovertemplate": [v["hovertemplate"]]}]) for v in views]
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    fig.update_layout(
-        height=560, margin=dict(l=0, r=0, t=40, b=0), template="plotly_white", font=dict(size=12),
-        updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.08, yanchor="top",
-                          showactive=True)] if len(buttons) > 1 else [])
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    fig.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), template=TEMPLATE, font=dict(size=FONT_SIZE),
+                      clickmode="event")
+    shown = max(len(v["locations"]) for v in views)
+    chart = chart_html(fig, div_id, "Map of the counties shaded by the training gap",
+                       f"{shown} counties shaded by the estimated share of officers for the measure chosen above "
+                       f"({len(views)} measure{'s' if len(views) > 1 else ''}); darker is a larger share. "
+                       "The tables below give every county's figures.", attrs={"data-county-map": ""})
+    options = "".join(f'<option value="{i}">{html.escape(v["label"])}</option>' for i, v in enumerate(views))
+    data = json.dumps(views).replace("<", "\\u003c").replace(">", "\\u003e")
+    return (f'<div class="map-controls"><label for="{div_id}-measure">Measure shown on the map</label> '
+            f'<select id="{div_id}-measure">{options}</select></div>'
+            f'<script type="application/json" id="{div_id}-views">{data}</script>{chart}'
+            f'<p class="map-value" id="{div_id}-value" aria-live="polite">Tap or click a county for its figures.</p>')

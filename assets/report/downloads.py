@@ -42,7 +42,7 @@ def write_downloads(site: Path, publication: dict[str, pd.DataFrame], prov) -> l
     write_workbook(site / WORKBOOK, sheets, notes)
     files = [("indicators.csv", "Indicators (CSV)",
               "Every indicator overall and by group, weighted and unweighted, with intervals "
-              "(columns described on the methods page)."),
+              "(every column explained in the glossary)."),
              (WORKBOOK, "All published tables (Excel workbook)",
               "One sheet per table: " + ", ".join(sheets) + ".")]
     return [{"file": f, "title": t, "description": d, "kib": max(1, round((site / f).stat().st_size / 1024))}

@@ -12,6 +12,11 @@ import json
 
 import pandas as pd
 
+from assets.report import tracking
+from assets.report.county_map import county_map
+from assets.report.glossary import glossary
+from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
+
 HIDDEN = "hidden"
 
 
@@ -40,11 +45,6 @@ def _json_list(value: object) -> list:
     return out if isinstance(out, list) else [out]
 
 
-def _fig_html(fig, div_id: str) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
-
-
 def shown_count(x: object) -> str:
     """A published count as printed: '—' when missing (hidden counts are blank in the tables)."""
     return HIDDEN if is_missing(x) else str(int(x))
@@ -58,7 +58,6 @@ def county_ranking(county: pd.DataFrame | None) -> list[dict]:
     training) and the rows of counties shown combined, as published."""
     if county is None or county.empty:
         return []
-    from assets.report.site import PALETTE
 
     import plotly.graph_objects as go
 
@@ -81,10 +80,20 @@ def county_ranking(county: pd.DataFrame | None) -> list[dict]:
             hovertemplate="%{y}: about %{x:.0f} officers (share %{customdata:.0%})<extra></extra>"))
         fig.update_layout(height=120 + 24 * max(len(chart_rows), 1), margin=dict(l=10, r=10, t=20, b=40),
                           showlegend=False, xaxis=dict(title="Estimated officers needing training", rangemode="tozero"),
-                          yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
+                          yaxis=dict(automargin=True), template=TEMPLATE, font=dict(size=FONT_SIZE))
         out.append({"measure": measure, "label": label, "rows": _records(ordered), "chart_id": f"county-chart-{i}",
-                    "chart": _fig_html(fig, f"county-chart-{i}"), "combined": len(combined)})
+                    "chart": chart_html(fig, f"county-chart-{i}", f"Dot chart: {label}, officers by county",
+                                        _ranking_summary(model, label)), "combined": len(combined)})
     return out
+
+
+def _ranking_summary(model: pd.DataFrame, label: str) -> str:
+    if model.empty or model["officers_needing_training"].isna().all():
+        return f"{label}: no county is shown on its own. The table below gives the combined figures."
+    top = model.dropna(subset=["officers_needing_training"]).sort_values("officers_needing_training").iloc[-1]
+    return (f"{label}: {len(model)} counties shown on their own; the most officers are in {top['county']}, about "
+            f"{top['officers_needing_training']:.0f} (95% range {top['officers_low']:.0f} to "
+            f"{top['officers_high']:.0f}). The table below gives every county.")
 
 
 def model_predictions(model: pd.DataFrame | None) -> list[dict]:
@@ -100,14 +109,36 @@ def model_predictions(model: pd.DataFrame | None) -> list[dict]:
     return out
 
 
-def model_card_rows(cards: pd.DataFrame | None) -> list[dict]:
+def model_card_rows(cards: pd.DataFrame | None, labels: dict[str, str] | None = None) -> list[dict]:
+    """Model cards as the pages print them: a title in words (the outcome's published label, never its
+    id), the plain-words description of the model (reports/glossary.yaml), caveats, then the formulas."""
+    from assets.report.glossary import glossary
+
     if cards is None or cards.empty:
         return []
+    plain = glossary().get("models", {})
+    labels = labels or {}
     out = []
     for r in _records(cards):
         caveats = r.get("caveats") or ""
         r["caveat_list"] = [c.strip() for c in _split_sentences(caveats)]
+        outcome = str(r.get("outcome") or "")
+        r["title"] = f"{str(r.get('model_type') or 'Model').split(' (')[0].capitalize()}: " \
+                     f"{labels.get(outcome, outcome.replace('_', ' '))}"
+        r["plain"] = plain.get(str(r.get("asset") or ""), "")
         out.append(r)
+    return out
+
+
+def outcome_labels(pub: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Outcome id -> its published label (model results and county estimates)."""
+    out: dict[str, str] = {}
+    results = pub.get("published_model_results")
+    if results is not None and not results.empty:
+        out.update(dict(zip(results["outcome"].astype(str), results["outcome_label"].astype(str))))
+    county = pub.get("published_county_estimates")
+    if county is not None and not county.empty:
+        out.update(dict(zip(county["measure"].astype(str), county["measure_label"].astype(str))))
     return out
 
 
@@ -127,9 +158,9 @@ def _split_sentences(text: str) -> list[str]:
 
 
 def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, overlap: pd.DataFrame | None,
-               sensitivity: pd.DataFrame | None) -> dict:
-    """The prevalence page from the published prevalence tables."""
-    from assets.report.site import PALETTE
+               sensitivity: pd.DataFrame | None, list_labels: dict[str, str] | None = None) -> dict:
+    """The prevalence page from the published prevalence tables (list ids in their texts replaced by
+    the config's ``list_labels``)."""
 
     import plotly.graph_objects as go
 
@@ -138,7 +169,9 @@ def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, 
     strata = []
     counts = _records(case_counts)
     for r in _records(estimate):
-        r["caveat_list"] = [str(c) for c in _json_list(r.get("caveats"))]
+        r["caveat_list"] = [with_list_labels(str(c), list_labels or {}) for c in _json_list(r.get("caveats"))]
+        r["message"] = with_list_labels(r.get("message"), list_labels or {})
+        r["model"] = with_list_labels(r.get("model"), list_labels or {})
         r["observed_shown"] = shown_count(r.get("observed"))
         r["per_list"] = [{"list": c["list_label"], "cases": shown_count(c["cases"])} for c in counts
                          if c["stratum"] == r["stratum"]]
@@ -158,14 +191,47 @@ def prevalence(estimate: pd.DataFrame | None, case_counts: pd.DataFrame | None, 
         fig.add_trace(go.Bar(x=[o[0] for o in obs], y=[o[1] for o in obs], name="Distinct cases on the lists",
                              marker_color=PALETTE[1], hovertemplate="%{x}: %{y} on the lists<extra></extra>"))
         fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40),
-                          yaxis=dict(title="People", rangemode="tozero"), template="plotly_white",
-                          legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=12))
-        chart = _fig_html(fig, "prevalence-chart")
+                          yaxis=dict(title="People", rangemode="tozero"), template=TEMPLATE,
+                          legend=dict(orientation="h", y=1.02, yanchor="bottom"), font=dict(size=FONT_SIZE))
+        chart = chart_html(fig, "prevalence-chart", "Bar chart of estimated victims and cases on the lists",
+                           "; ".join(f"{n}: about {e:.0f} estimated" for n, e in zip(names, est))
+                           + ". Beside each, the distinct cases on the agencies' lists. The table below gives the figures.")
     rows = _records(overlap)
     for r in rows:
         r["count_shown"] = shown_count(r.get("count"))
     return {"available": True, "strata": strata, "chart": chart, "overlap": rows, "upset": overlap_chart(overlap),
-            "sensitivity": _records(sensitivity)}
+            "sensitivity": [dict(r, scenario=scenario_words(r.get("scenario")),
+                                 model=with_list_labels(r.get("model"), list_labels or {}),
+                                 note=with_list_labels(r.get("note"), list_labels or {}))
+                            for r in _records(sensitivity)]}
+
+
+def with_list_labels(text: object, labels: dict[str, str]) -> object:
+    """A published text with the case lists' ids (e.g. ``child_welfare``) replaced by their config labels."""
+    if not isinstance(text, str) or not labels:
+        return text
+    import re
+
+    for name, label in sorted(labels.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", label, text)
+    return text
+
+
+def scenario_words(scenario: object) -> object:
+    """A sensitivity scenario in words: 'stepwise PVALUE, p < 0.02' -> 'stepwise (p-value), p < 0.02'."""
+    if not isinstance(scenario, str):
+        return scenario
+    return scenario.replace("PVALUE", "(p-value)").replace("AIC", "(AIC)").replace("BIC", "(BIC)")
+
+
+def published_context(assessment) -> dict:
+    """For the prevalence page: what the earlier assessment published (config data, never recomputed),
+    with its case counts by list label."""
+    if assessment is None or assessment.context is None:
+        return {}
+    labels = {li.name: li.label for li in assessment.config.prevalence.lists}
+    ctx = assessment.context
+    return {"context": ctx, "counts_by_label": {labels[c.list]: c for c in ctx.case_counts}}
 
 
 def overlap_chart(overlap: pd.DataFrame | None) -> str:
@@ -174,7 +240,6 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
     from plotly.subplots import make_subplots
 
     import plotly.graph_objects as go
-    from assets.report.site import PALETTE
 
     if overlap is None or overlap.empty:
         return ""
@@ -191,14 +256,17 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
         member = [name in str(h).split(" + ") for h in pooled["lists_in_history"]]
         fig.add_trace(go.Scatter(
             x=labels, y=[name] * len(labels), mode="markers", showlegend=False,
-            marker=dict(size=12, color=[PALETTE[7] if m else "#d8dde3" for m in member]),
+            marker=dict(size=12, color=[PALETTE[7] if m else MUTED for m in member],
+                        symbol=["circle" if m else "circle-open" for m in member], line=dict(width=2)),
             hovertemplate="%{x}<extra></extra>"), row=2, col=1)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template="plotly_white",
-                      showlegend=False, font=dict(size=12))
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=20, b=20), template=TEMPLATE,
+                      showlegend=False, font=dict(size=FONT_SIZE))
     fig.update_xaxes(showticklabels=False, row=2, col=1)
     fig.update_xaxes(showticklabels=False, row=1, col=1)
     fig.update_yaxes(title="Cases", row=1, col=1)
-    return _fig_html(fig, "overlap-chart")
+    return chart_html(fig, "overlap-chart", "Bar chart of cases on each combination of lists",
+                      f"{len(labels)} published combinations of lists; the largest is {labels[0]} with "
+                      f"{int(pooled['count'].iloc[0])} cases. The table below gives every combination.")
 
 
 # --- data quality ---------------------------------------------------------------------------------
@@ -294,8 +362,6 @@ def absent_on_page(absent: list[dict], page: str) -> list[dict]:
 
 def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -> dict[str, dict]:
     """Template context per page file (besides the summary, which ``site.build_site`` renders)."""
-    from assets.report import tracking
-    from assets.report.county_map import county_map
 
     geometry, fips_of = None, {}
     if assessment is not None:
@@ -319,13 +385,16 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             "county_map": county_map(county, geometry, fips_of, groups),
             "counties": county_ranking(county),
             "models": model_predictions(pub["published_model_results"]),
-            "cards": model_card_rows(pub["published_model_cards"])},
+            "cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub))},
         "voices.html": {"voices": voices(themes, policy.mostly_hidden)},
         "services.html": {"svc": services(pub["published_service_coverage"],
                                           pub["published_counties_without_after_hours"])},
         "prevalence.html": {"prev": prevalence(pub["published_prevalence"], pub["published_case_list_counts"],
                                                pub["published_case_list_overlap"],
-                                               pub["published_prevalence_sensitivity"])},
+                                               pub["published_prevalence_sensitivity"],
+                                               {li.name: li.label for li in assessment.config.prevalence.lists}
+                                               if assessment is not None else None),
+                             **published_context(assessment)},
         "trends.html": {"trend": tracking.trend_rows(history, changes, prov.wave,
                                                      list(assessment.config.waves) if assessment is not None else None),
                         "trend_chart": tracking.trend_chart(history)},
@@ -333,8 +402,9 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
         "data-quality.html": {"dq": data_quality(pub, policy, missing)},
-        "methods.html": {"cards": model_card_rows(pub["published_model_cards"]),
+        "methods.html": {"cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub)),
                          "small_area": assessment.config.small_area if assessment is not None else None},
+        "glossary.html": {"glossary": glossary()},
         "downloads.html": {},
     }
 
@@ -387,7 +457,6 @@ def voices(themes: pd.DataFrame | None, mostly_hidden: float = 0.5) -> dict:
         return {"available": False, "sets": []}
     import plotly.graph_objects as go
 
-    from assets.report.site import PALETTE
 
     overall = themes[themes["domain"] == "all"]
     sets = []
@@ -404,16 +473,26 @@ def voices(themes: pd.DataFrame | None, mostly_hidden: float = 0.5) -> dict:
         for label, ok in zip(chart_rows["label"].astype(str), shown):
             if not ok:
                 fig.add_annotation(x=0, y=label, text=HIDDEN, showarrow=False, xanchor="left",
-                                   font=dict(color="#555555", size=11))
+                                   font=dict(color=NOTE, size=11))
         fig.update_layout(height=110 + 26 * len(rows), margin=dict(l=10, r=10, t=20, b=40), showlegend=False,
                           xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of interviews mentioning the theme"),
-                          yaxis=dict(automargin=True), template="plotly_white", font=dict(size=12))
+                          yaxis=dict(automargin=True), template=TEMPLATE, font=dict(size=FONT_SIZE))
         chart_id = f"voices-chart-{i}"
         interviews = next((r["interviews"] for r in recs if not is_missing(r.get("interviews"))), None)
         sets.append({"dataset": str(dataset), "title": title, "interviews": interviews, "rows": recs,
-                     "chart_id": chart_id, "chart": _fig_html(fig, chart_id),
+                     "chart_id": chart_id, "chart": chart_html(fig, chart_id, f"Bar chart of themes: {title}",
+                                                               _themes_summary(rows, title)),
                      "breakdowns": theme_breakdowns(themes, str(dataset), mostly_hidden)})
     return {"available": True, "sets": sets}
+
+
+def _themes_summary(rows: pd.DataFrame, title: str) -> str:
+    shown = rows[~rows["suppressed"].astype(bool)].sort_values("share")
+    if shown.empty:
+        return f"{title}: every theme is hidden. The table below says why."
+    top = shown.iloc[-1]
+    return (f"{title}: {len(rows)} themes; the most often mentioned is {top['label']}, in "
+            f"{100 * float(top['share']):.0f}% of interviews. The table below gives every theme.")
 
 
 # --- services and gaps by county ------------------------------------------------------------------
@@ -451,7 +530,7 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
         z.append(zr)
         custom.append(cr)
         rows.append({"county": c, "cells": cells})
-    scale = ["#f0f0f0", "#9ecae1", "#08519c"]
+    scale = ["#f0f0f0", "#5a9ad0", "#08519c"]  # business hours at 3:1 on white; none is the light "absence"
     colorscale = []
     for i, col in enumerate(scale):
         colorscale += [[i / len(scale), col], [(i + 1) / len(scale), col]]
@@ -462,11 +541,15 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
                       title=dict(text="Cover")),
         hovertemplate=("<b>%{y}</b>, %{x}<br>%{customdata[0]}<br>providers %{customdata[1]}, after hours "
                        "%{customdata[2]}, 24/7 %{customdata[3]}<extra></extra>")))
-    fig.update_layout(height=140 + 30 * len(counties), margin=dict(l=10, r=10, t=20, b=80), template="plotly_white",
+    fig.update_layout(height=140 + 30 * len(counties), margin=dict(l=10, r=10, t=20, b=80), template=TEMPLATE,
                       yaxis=dict(autorange="reversed", automargin=True), xaxis=dict(tickangle=-30),
-                      font=dict(size=12))
+                      font=dict(size=FONT_SIZE))
     gap_rows = _records(gaps) if gaps is not None else []
     for r in gap_rows:
         r["lacking"] = [x for x in str(r.get("service_labels_without_after_hours") or "").split("; ") if x]
-    return {"available": True, "chart": _fig_html(fig, "services-chart"), "types": [labels[t] for t in types],
+    none = sum(level == 0 for zr in z for level in zr)
+    after = sum(level == 2 for zr in z for level in zr)
+    summary = (f"{len(counties)} counties by {len(types)} service types: {after} county-service pairs have a provider "
+               f"reachable after hours, {none} have no provider. The table below gives every county.")
+    return {"available": True, "chart": chart_html(fig, "services-chart", "Heatmap of service cover by county", summary), "types": [labels[t] for t in types],
             "rows": rows, "gaps": gap_rows, "levels": [m for _, m in COVER_LEVELS]}

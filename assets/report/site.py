@@ -15,6 +15,7 @@ import csv
 import io
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -27,8 +28,14 @@ import pandas as pd
 
 from assets.publication.gate import PUBLISHED_TABLES
 from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, WITHHELD
+from assets.report import pages as extra_pages
+from assets.report import tracking
 from assets.report.county_map import GEO_ASSETS_JS
+from assets.report.downloads import write_downloads
+from assets.report.findings import count, summary_findings
+from assets.report.glossary import link_terms
 from assets.report.output_folder import check_replaceable, claim_output_folder, mark_site
+from assets.report.style import FONT_SIZE, PALETTE, TEMPLATE, chart_html
 from pipelines.config import REPO_ROOT
 from pipelines.faults import crash_point
 from pipelines.permissions import SITE_MODES, apply_site_modes
@@ -40,8 +47,7 @@ PAGES = [("index.html", "Executive summary"), ("law-enforcement.html", "Law enfo
          ("voices.html", "Stakeholder & survivor voices"), ("services.html", "Services & gaps"),
          ("prevalence.html", "Prevalence"), ("trends.html", "Trends"), ("recommendations.html", "Recommendations"),
          ("data-quality.html", "Data quality"), ("methods.html", "Methods & limitations"),
-         ("downloads.html", "Downloads")]
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]  # Okabe–Ito
+         ("glossary.html", "Glossary"), ("downloads.html", "Downloads")]
 
 
 @dataclass(frozen=True)
@@ -188,22 +194,27 @@ def headline_chart(headline: pd.DataFrame) -> str:
         if part.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=part["estimate"], y=part["name"], mode="markers", name=name,
+            x=part["estimate"], y=part["name"], mode="markers", name=name, orientation="h",
             marker=dict(color=color, size=size, symbol=symbol, line=dict(width=2, color=color)),
             error_x=dict(type="data", symmetric=False, array=part["ci_high"] - part["estimate"],
                          arrayminus=part["estimate"] - part["ci_low"], color=color),
             hovertemplate="%{y}<br>%{x:.0%}<extra>" + extra + "</extra>"))
     pub = shown[shown["published_2015"].notna() & ~weighted]
     fig.add_trace(go.Scatter(
-        x=pub["published_2015"], y=pub["name"], mode="markers", name="Published 2015",
+        x=pub["published_2015"], y=pub["name"], mode="markers", name="Published 2015", orientation="h",
         marker=dict(color=PALETTE[1], size=11, symbol="diamond-open", line=dict(width=2)),
         hovertemplate="%{y}<br>%{x:.0%}<extra>published 2015</extra>"))
     fig.update_layout(height=90 + 34 * len(pd.unique(shown["name"])), margin=dict(l=10, r=10, t=30, b=40),
                       xaxis=dict(range=[0, 1], tickformat=".0%", title="Share of officers"),
                       yaxis=dict(automargin=True), legend=dict(orientation="h", y=1.02, yanchor="bottom"),
-                      template="plotly_white", font=dict(size=12))
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="headline-chart",
-                       config={"displaylogo": False, "responsive": True})
+                      template=TEMPLATE, font=dict(size=FONT_SIZE), scattermode="group", scattergap=0.4)
+    w = shown[weighted].sort_values("estimate")
+    summary = (f"{len(pd.unique(shown['name']))} indicators, each with its weighted share, share of respondents and, "
+               "where there is one, the published 2015 figure")
+    if len(w):
+        summary += (f"; the highest weighted share is {w['name'].iloc[-1]} at {_pct(w['estimate'].iloc[-1])}, "
+                    f"the lowest {w['name'].iloc[0]} at {_pct(w['estimate'].iloc[0])}")
+    return chart_html(fig, "headline-chart", "Dot chart of the headline indicators", summary + ". The table below gives every figure.")
 
 
 def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance: Provenance,
@@ -216,9 +227,6 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from assets.report import pages as extra_pages
-    from assets.report import tracking
-    from assets.report.downloads import write_downloads
 
     unknown = set(publication) - set(PUBLISHED_TABLES)
     if unknown:
@@ -234,6 +242,7 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     env.filters["pct"] = _pct
     env.filters["points"] = _points
     env.filters["p_value"] = _p_value
+    env.filters["count"] = count
     env.filters["why"] = lambda reason: policy.reason_text(reason) if reason else ""
     # the output folder is htna's (marked), and a wave folder is replaced only if htna built it
     claim_output_folder(out_root)
@@ -246,6 +255,7 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         mark_site(staging)
         (staging / "static").mkdir()
         shutil.copy2(STATIC / "site.css", staging / "static" / "site.css")
+        shutil.copy2(STATIC / "charts.js", staging / "static" / "charts.js")
         _copy_plotly_js(staging / "static" / "plotly.min.js")
         (staging / "static" / "offline-basemap.js").write_text(GEO_ASSETS_JS, encoding="utf-8")
         (staging / "indicators.csv").write_text(indicators_csv(headline), encoding="utf-8")
@@ -259,14 +269,21 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
             previous_wave=previous, chart=headline_chart(headline), sources=sources,
             absent_inputs=extra_pages.absent_on_page(absent, "index.html"),
             themes_summary=extra_pages.voices_summary(pub["published_interview_themes"],
-                                                      missing={a["input"] for a in absent}))
-        (staging / "index.html").write_text(html, encoding="utf-8")
+                                                      missing={a["input"] for a in absent}),
+            **summary_context(pub, assessment))
+        (staging / "index.html").write_text(with_chart_scripts(html), encoding="utf-8")
+        bodies: dict[str, str] = {"index.html": _main(html)}
         for file, context in extra_pages.page_contexts(pub, policy, provenance, assessment).items():
             html = env.get_template(file.replace(".html", ".html.j2")).render(
                 prov=provenance, pages=PAGES, current=file,
                 domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
                 policy=policy, absent_inputs=extra_pages.absent_on_page(absent, file), **context)
-            (staging / file).write_text(html, encoding="utf-8")
+            (staging / file).write_text(with_chart_scripts(html), encoding="utf-8")
+            bodies[file] = _main(html)
+        html = env.get_template("print.html.j2").render(
+            prov=provenance, pages=PAGES, current="print.html",
+            sections=[(file, title, bodies[file]) for file, title in PAGES if file in bodies])
+        (staging / "print.html").write_text(with_chart_scripts(html), encoding="utf-8")
         # readable as the config says (it is meant to be shared), writable by its owner only
         readable_by = assessment.config.report.readable_by if assessment is not None else "everyone"
         apply_site_modes(staging, readable_by)
@@ -283,6 +300,69 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final / "index.html"
+
+
+def summary_context(pub: dict[str, pd.DataFrame], assessment=None) -> dict:
+    """What the executive summary opens with: the findings, the prevalence estimate beside the earlier
+    published range, and the recommendations at a glance (from the published tables and the config)."""
+    context = assessment.context if assessment is not None else None
+    recs = []
+    if assessment is not None:
+        recs = tracking.recommendation_rows(assessment, pub["published_indicators"], pub["published_changes"],
+                                            pub["published_interview_themes"], pub["published_service_coverage"])
+        for r in recs:
+            r["glance"] = tracking.progress_at_a_glance(r)
+    prefer = ([t.indicator for r in assessment.recommendations.recommendations for t in r.indicators
+               if t.domain == "all"] if assessment is not None and assessment.recommendations else [])
+    prev = pub["published_prevalence"]
+    overall = prev[(prev["stratum"].astype(str) == "all") & prev["estimate"].notna()
+                   & ~prev["suppressed"].astype(bool)] if len(prev) else prev
+    prevalence = extra_pages._records(overall.head(1))
+    return {"findings": summary_findings(pub, prefer, context), "context": context, "recs": recs,
+            "prevalence": prevalence[0] if prevalence else None}
+
+
+#: where base.html.j2 loads the chart scripts, on pages that draw a chart only
+CHART_SCRIPTS_MARK = "<!--chart-scripts-->"
+CHART_SCRIPTS = ('<script src="static/offline-basemap.js"></script>\n'
+                 '<script defer src="static/plotly.min.js"></script>\n'
+                 '<script defer src="static/charts.js"></script>')
+
+
+_TABLE = re.compile(r'<table class="data[^"]*"(?P<attrs>[^>]*)>(?P<body>.*?)</table>', re.S)
+_CAPTION = re.compile(r"<caption>(.*?)</caption>", re.S)
+
+
+def scrollable_tables(page: str) -> str:
+    """Each data table inside its own horizontally scrolling region (a phone scrolls the table, never the
+    page), named by the table's caption and reachable by keyboard."""
+    def wrap(m: re.Match) -> str:
+        cap = _CAPTION.search(m.group("body"))
+        name = re.sub(r"<[^>]+>|\s+", " ", cap.group(1)).strip() if cap else "Table"
+        hidden = m.group("body").count('<tr class="suppressed"')
+        note = (f'<p class="print-only hidden-rows">{hidden} hidden row{"s" if hidden > 1 else ""} of this table '
+                "not printed (the site lists each with its reason).</p>" if hidden else "")
+        return (f'<div class="table-scroll" role="region" tabindex="0" aria-label="{name} (scrolls sideways)">'
+                f'{m.group(0)}</div>{note}')
+    return _TABLE.sub(wrap, page)
+
+
+_MAIN = re.compile(r'<main id="main" tabindex="-1">(.*)</main>', re.S)
+
+
+def _main(page: str) -> str:
+    """A rendered page's content (for the print page that holds them all)."""
+    m = _MAIN.search(page)
+    return m.group(1) if m else ""
+
+
+def with_chart_scripts(page: str) -> str:
+    """plotly.js (4.8 MB) only on pages with a chart, deferred so it never blocks the text."""
+    page = scrollable_tables(page)
+    m = _MAIN.search(page)
+    if m and 'class="page-glossary"' not in page:
+        page = page[:m.start(1)] + link_terms(m.group(1)) + page[m.end(1):]
+    return page.replace(CHART_SCRIPTS_MARK, CHART_SCRIPTS if 'class="plotly-graph-div' in page else "", 1)
 
 
 def _policy(assessment, provenance: Provenance):

@@ -14,6 +14,8 @@ import math
 
 import pandas as pd
 
+from assets.report.style import PALETTE, TEMPLATE, chart_html
+
 KEY = ["indicator", "domain", "level", "weighted"]
 
 
@@ -47,7 +49,6 @@ def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from assets.report.site import PALETTE
 
     t = history[(history["domain"] == "all") & history["weighted"].astype(bool)]
     if "featured" in t.columns:
@@ -78,10 +79,11 @@ def trend_chart(history: pd.DataFrame, div_id: str = "trend-chart") -> str:
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_xaxes(type="category")
     fig.update_annotations(font_size=11)
-    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=60, b=30), template="plotly_white",
+    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=60, b=30), template=TEMPLATE,
                       font=dict(size=11))
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return chart_html(fig, div_id, "Line charts of the featured indicators by wave",
+                      f"{len(indicators)} indicators, weighted share in each of the waves {', '.join(waves)}, with "
+                      "95% intervals. The table below gives the figures and the tests of change.")
 
 
 def _wrap(text: str, width: int = 42) -> str:
@@ -184,3 +186,16 @@ def _service_gaps(types: list[str], coverage: pd.DataFrame | None, assessment) -
                     "without_after_hours": int(lacking["county"].nunique()),
                     "county_names": sorted(lacking["county"].astype(str).unique())})
     return out
+
+
+def progress_at_a_glance(rec: dict) -> str:
+    """One line for the summary: how a recommendation's survey measures moved since the previous wave."""
+    statuses = [m["status"] for m in rec["measures"]]
+    if not statuses:
+        return "followed by interviews and service cover" if rec["themes"] or rec["services"] else "not measured by the survey"
+    counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+    if set(counts) == {"no earlier wave to compare"}:
+        return "first wave: no earlier figure to compare"
+    order = ["improved", "worsened", "no clear change", "hidden this wave", "no earlier wave to compare"]
+    parts = [f"{counts[s]} {s}" for s in order if s in counts]
+    return f"{len(statuses)} measure{'s' if len(statuses) > 1 else ''}: " + ", ".join(parts)

@@ -143,7 +143,8 @@ def test_report_loads_nothing_from_other_hosts(demo_run):
     pages = sorted((demo_run.output / "2015").glob("*.html"))
     assert {p.name for p in pages} == {"index.html", "law-enforcement.html", "voices.html", "services.html",
                                        "prevalence.html", "trends.html", "recommendations.html",
-                                       "data-quality.html", "methods.html", "downloads.html"}
+                                       "data-quality.html", "methods.html", "glossary.html", "downloads.html",
+                                       "print.html"}
     for page in pages:
         html = page.read_text(encoding="utf-8")
         for attr in re.findall(r'(?:src|href)="([^"]+)"', html):

@@ -118,3 +118,26 @@ def test_another_state_is_another_config_file_not_code(tmp_path):
 def test_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_assessment(tmp_path / "nope.yaml")
+
+
+def test_published_context_is_validated_with_its_file_named(tmp_path):
+    """The 2015 assessment's published figures are config data: a case count on an unknown list, or a
+    prevalence range out of order, is reported with the file and the fix."""
+    config = tmp_path / "maine"
+    shutil.copytree(REPO_ROOT / "config" / "maine", config)
+    ctx = config / "published_2015.yaml"
+    good = ctx.read_text(encoding="utf-8")
+    ctx.write_text(good.replace("{list: hotline,", "{list: polaris,"), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_assessment(config / "assessment.yaml")
+    assert "published_2015.yaml" in str(err.value) and "polaris" in str(err.value)
+    assert "prevalence.lists" in str(err.value)
+    ctx.write_text(good.replace("range_low: 79", "range_low: 250"), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_assessment(config / "assessment.yaml")
+    assert "published_2015.yaml" in str(err.value) and "range_low" in str(err.value)
+    ctx.write_text(good, encoding="utf-8")
+    loaded = load_assessment(config / "assessment.yaml").context
+    assert loaded.prevalence.likely_low <= loaded.prevalence.likely_high
+    assert {c.list for c in loaded.case_counts} <= {li.name for li in load_assessment(
+        config / "assessment.yaml").config.prevalence.lists}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def test_a_new_state_needs_no_json_edit(tmp_path, assessment):
         g["counties"] = ["Yorkshire" if c == "York" else c for c in g["counties"]]
     cfg["officer_headcounts"]["by_county"]["Yorkshire"] = cfg["officer_headcounts"]["by_county"].pop("York")
     (dst / "assessment.yaml").write_text(yaml.safe_dump(cfg))
+    covariates = dst / "county_covariates.csv"  # the county model's covariates name counties too
+    if covariates.exists():
+        covariates.write_text(re.sub(r"^York,", "Yorkshire,", covariates.read_text(), flags=re.M))
     other = load_assessment(dst / "assessment.yaml")
     suite = load_suite("officer_responses", other)
     allowed = next(c for c in suite.checks if c.name == "eligible_county_in_state").kwargs["value_set"]

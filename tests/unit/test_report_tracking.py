@@ -121,3 +121,17 @@ def test_a_wave_missing_from_the_history_is_named_on_the_trends_page():
                                                      trend_chart="")
     note = html.split('id="missing-waves">')[1].split("</p>")[0]
     assert "Wave 2016" in " ".join(note.split()) and "compares 2017 with 2015" in " ".join(note.split())
+
+
+def test_progress_at_a_glance_counts_each_direction_of_a_recommendations_measures():
+    from assets.report.tracking import progress_at_a_glance
+
+    def rec(*statuses, themes=(), services=()):
+        return {"measures": [{"status": s} for s in statuses], "themes": list(themes), "services": list(services)}
+
+    assert progress_at_a_glance(rec("improved", "no clear change", "improved")) == \
+        "3 measures: 2 improved, 1 no clear change"
+    assert progress_at_a_glance(rec("worsened")) == "1 measure: 1 worsened"
+    assert progress_at_a_glance(rec("no earlier wave to compare", "no earlier wave to compare")).startswith("first wave")
+    assert progress_at_a_glance(rec(themes=["x"])) == "followed by interviews and service cover"
+    assert progress_at_a_glance(rec()) == "not measured by the survey"
