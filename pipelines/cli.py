@@ -60,6 +60,13 @@ def check_private_places(settings) -> None:
     check_not_shared_writable(settings.output_path(), "the report folder")
 
 
+def check_wave_in_config(assessment, wave: str) -> None:
+    """A wave is run, declared, erased or validated only if the config lists it."""
+    if wave not in assessment.config.waves:
+        raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
+                        "add it to the config's `waves` list")
+
+
 def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> Path:
     """Materialise every asset of one wave; return the report's index.html.
 
@@ -73,9 +80,7 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
 
     settings = settings_from_environment()
     assessment = load_assessment(settings.config_path)
-    if wave not in assessment.config.waves:
-        raise HtnaError(f"wave {wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
-                        "add it to the config's `waves` list")
+    check_wave_in_config(assessment, wave)
     from assets.ingest.readiness import refusal, wave_readiness
 
     # a wave folder missing a required input (or differing from its READY manifest) is refused before
@@ -202,9 +207,7 @@ def cmd_ready(args: argparse.Namespace) -> int:
     _set_env(args)
     settings = settings_from_environment()
     assessment = load_assessment(settings.config_path)
-    if args.wave not in assessment.config.waves:
-        raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)}); "
-                        "add it to the config's `waves` list")
+    check_wave_in_config(assessment, args.wave)
     folder = settings.data_path() / "incoming" / args.wave
     if args.check:
         r = wave_readiness(assessment, args.wave, folder)
@@ -236,8 +239,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     _set_env(args)
     settings = settings_from_environment()
     assessment = load_assessment(settings.config_path)
-    if args.wave not in assessment.config.waves:
-        raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: {', '.join(assessment.config.waves)})")
+    check_wave_in_config(assessment, args.wave)
     _dagster_home()
     check_private_places(settings)
     where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
@@ -348,9 +350,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     try:  # a regular file within the configured limits, before any parser sees it
         check_input_file(Path(args.file), limits=assessment.config.input_limits)
-        if args.wave and args.wave not in assessment.config.waves:
-            raise HtnaError(f"wave {args.wave} is not in {assessment.path} (waves: "
-                            f"{', '.join(assessment.config.waves)})")
+        if args.wave:
+            check_wave_in_config(assessment, args.wave)
         result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format,
                                  wave=args.wave)
     except InputError as exc:
