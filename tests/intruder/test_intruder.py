@@ -246,10 +246,14 @@ def test_the_report_reads_only_gate_tables():
 
 
 def _figures(html: str):
+    """Every chart's traces: each chart is drawn by ``Plotly.newPlot(id, f.data, ...)`` from a figure
+    ``var f = {...}`` written just before it; a page must not draw a chart some other way."""
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*", html):
-        data, _ = decoder.raw_decode(html, match.end())
-        yield data
+    specs = list(re.finditer(r"\bvar f = ", html))
+    assert len(specs) == len(re.findall(r"Plotly\.newPlot\(", html)), "a chart drawn from data the test cannot see"
+    for match in specs:
+        figure, _ = decoder.raw_decode(html, match.end())
+        yield figure["data"]
 
 
 def _numbers(value):
