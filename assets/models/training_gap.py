@@ -4,12 +4,12 @@ Three tables, each a plain function of the accepted officer responses of a wave 
 design of :mod:`assets.estimates.weighting` (post-stratified to the county officer headcounts):
 
 :func:`regression_table` (asset ``training_gap_model``)
-    For each preparedness outcome (adequately trained for sex trafficking, for labor trafficking,
-    prepared for cases involving minors: *Agree* or *Strongly agree* = 1; familiar with
-    organisations: *Yes* = 1) a survey-weighted quasibinomial logistic regression (R's
+    For each preparedness outcome of the config's ``models`` file (:mod:`assets.models.specs`; in the
+    demo: adequately trained for sex trafficking, for labor trafficking, prepared for cases involving
+    minors, familiar with organisations; its success answers = 1) a survey-weighted quasibinomial logistic regression (R's
     ``svyglm``, :func:`assets.estimates.glm.svyglm`, linearised calibration-aware SEs, t
-    intervals on the design degrees of freedom) on experience band, having handled a case, county
-    group and agency type. One long table with
+    intervals on the design degrees of freedom) on the config's regressors (in the demo: experience
+    band, having handled a case, county group and agency type). One long table with
 
     * ``kind = "odds_ratio"``: odds ratio of each level against the reference level, 95% interval
       and p-value;
@@ -71,14 +71,13 @@ from assets.estimates.weighting import WeightingResult, officer_design
 from assets.models.small_area import design_matrix
 from assets.models.county_card import county_model_card
 from assets.models.county_fit import fit_county_outcome, pooled_gvf
+from assets.models.specs import (EXPERIENCE, GROUP, Outcome, fitted_outcomes, outcomes_of, references_of,
+                                  regressors_of)
 from pipelines.config import Assessment
 
 __all__ = [
-    "AGREE",
     "COUNTY_COLUMNS",
     "MODEL_CARD_COLUMNS",
-    "OUTCOMES",
-    "PREDICTORS",
     "REGRESSION_COLUMNS",
     "Outcome",
     "TrainingGap",
@@ -89,64 +88,15 @@ __all__ = [
     "fitted_outcomes",
     "model_cards",
     "model_design",
+    "outcomes_of",
     "regression_table",
+    "regressors_of",
 ]
 
-AGREE = ("Agree", "Strongly agree")
 NO_RESPONDENTS = "no respondents at this level (term dropped)"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A preparedness outcome: ``column`` answered in ``success`` counts as prepared (y = 1)."""
-
-    column: str
-    label: str
-    success: tuple[str, ...]
-    gap: str  # the share *not* prepared, as used for targeting
-    gap_label: str
-
-    @property
-    def y(self) -> str:
-        return f"y_{self.column}"
-
-    @property
-    def formula(self) -> str:
-        return f"{self.y} ~ " + " + ".join(PREDICTORS)
-
-    def formula_text(self) -> str:
-        """The formula as a stakeholder-readable R formula."""
-        return f"I({self.column} %in% c({', '.join(repr(s) for s in self.success)})) ~ " + " + ".join(PREDICTORS)
-
-
-OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("trained_sex", "Agency adequately trained to handle sex trafficking cases", AGREE,
-            "not_trained_sex", "Share of officers not adequately trained for sex trafficking cases"),
-    Outcome("trained_labor", "Agency adequately trained to handle labor trafficking cases", AGREE,
-            "not_trained_labor", "Share of officers not adequately trained for labor trafficking cases"),
-    Outcome("prepared_minors", "Department prepared for trafficking cases involving minors", AGREE,
-            "not_prepared_minors", "Share of officers whose department is not prepared for cases involving minors"),
-    Outcome("familiar_organisations", "Familiar with Maine organisations that address trafficking", ("Yes",),
-            "not_familiar_organisations", "Share of officers not familiar with Maine anti-trafficking organisations"),
-)
-
-#: Regressors, in formula order; each is a factor whose first level is the reference.
-PREDICTORS: tuple[str, ...] = ("experience_band", "handled_case", "county_group", "agency_type")
 NOT_COLLECTED = "not collected in this wave"
-
-
-def fitted_outcomes(assessment: Assessment, not_collected: set[str] | None = None) -> tuple[Outcome, ...]:
-    """The outcomes whose models can be fit this wave: their question and every regressor's question
-    collected (a regressor not collected leaves no model; an outcome not collected leaves out its own)."""
-    from assets.estimates.headline import needed_questions
-
-    if not not_collected:
-        return OUTCOMES
-    if needed_questions(assessment, *PREDICTORS) & set(not_collected):
-        return ()
-    return tuple(o for o in OUTCOMES if not needed_questions(assessment, o.column) & set(not_collected))
-EXPERIENCE = "experience_band"
-GROUP = "county_group"
 
 REGRESSION_COLUMNS = [
     "wave", "outcome", "outcome_label", "kind", "term", "variable", "level", "reference", "county_group",
@@ -173,26 +123,32 @@ MODEL_CARD_COLUMNS = [
 
 
 def _levels(assessment: Assessment, var: str, values: pd.Series) -> list[str]:
-    """Levels of a regressor in the codebook's order (the first is the reference)."""
+    """Levels of a regressor: the config's reference level first, then the codebook's order (without a
+    reference in the config, the codebook's first level is the reference)."""
     from assets.estimates.headline import domain_levels
 
     levels = domain_levels(assessment, var, values)
     seen = set(levels)
     extra = sorted(str(v) for v in pd.unique(values.dropna()) if str(v) not in seen)
-    return levels + extra
+    levels = levels + extra
+    reference = references_of(assessment).get(var)
+    if reference is not None and reference in levels:
+        levels.remove(reference)
+        levels.insert(0, reference)
+    return levels
 
 
 def _prepared(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series]:
     """The model columns: 0/1 outcomes (NaN if unanswered) and ordered factors for the regressors."""
     cols: dict[str, pd.Series] = {}
     n = len(data)
-    for o in OUTCOMES:
+    for o in outcomes_of(assessment):
         raw = data[o.column] if o.column in data.columns else pd.Series([None] * n, index=data.index)
         # each distinct answer looked up once (missing: code -1, not answered)
         codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
         hit = np.append(pd.Series(uniques, dtype=object).isin(list(o.success)).to_numpy(dtype=float), np.nan)
         cols[o.y] = pd.Series(hit[codes], index=data.index)
-    for var in PREDICTORS:
+    for var in regressors_of(assessment):
         raw = data[var] if var in data.columns else pd.Series([None] * n, index=data.index)
         codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
         if all(isinstance(u, str) for u in uniques):
@@ -213,7 +169,8 @@ def model_columns(assessment: Assessment) -> list[str]:
     """The response columns the training-gap models read (the rest need not be loaded)."""
     from assets.estimates.weighting import weighting_columns
 
-    return list(dict.fromkeys([*weighting_columns(assessment), *(o.column for o in OUTCOMES), *PREDICTORS]))
+    return list(dict.fromkeys([*weighting_columns(assessment), *(o.column for o in outcomes_of(assessment)),
+                                *regressors_of(assessment)]))
 
 
 def model_design(responses: pd.DataFrame, assessment: Assessment, wave: str,
@@ -281,12 +238,12 @@ def _freq(design) -> np.ndarray:
 FIRTH = "bias-reduced (Firth) fit"
 
 
-def fit_outcome_models(design, outcomes: Sequence[Outcome] = OUTCOMES, firth: bool = True) -> dict[str, SvyGLMResult]:
+def fit_outcome_models(design, outcomes: Sequence[Outcome], firth: bool = True) -> dict[str, SvyGLMResult]:
     """One quasibinomial ``svyglm`` per outcome on the calibrated design; a fit with separation is
     replaced by a bias-reduced (Firth) fit (``firth=True``), still flagged ``separation=True``."""
     fits = {}
     for o in outcomes:
-        fit = svyglm(collapsed(design, o.y, *PREDICTORS), o.formula, family="quasibinomial")
+        fit = svyglm(collapsed(design, o.y, *o.regressors), o.formula, family="quasibinomial")
         if firth and fit.separation:  # (on the respondents' rows)
             fit = firth_svyglm(design, fit, o.y)
         fits[o.column] = fit
@@ -395,17 +352,18 @@ class _Fit:
     vcov: np.ndarray
 
     @classmethod
-    def of(cls, design, fit: SvyGLMResult, y: str) -> _Fit:
+    def of(cls, design, fit: SvyGLMResult, y: str, regressors: Sequence[str]) -> _Fit:
         data = design.data
         rows = data[y].notna().to_numpy() & (design.weights > 0)
-        for v in PREDICTORS:
+        for v in regressors:
             rows &= data[v].notna().to_numpy()
         try:
-            x, _ = fit.model_matrix(data.loc[rows, list(PREDICTORS)])
+            x, _ = fit.model_matrix(data.loc[rows, list(regressors)])
         except ValueError as exc:
             raise RuntimeError(f"model matrix does not match the fitted terms: {exc}") from None
         names = list(fit.terms)
-        columns = {v: {str(lev): names.index(f"{v}{lev}") for lev in data[v].cat.categories[1:]} for v in PREDICTORS}
+        columns = {v: {str(lev): names.index(f"{v}{lev}") for lev in data[v].cat.categories[1:]}
+                   for v in regressors}
         coef = np.nan_to_num(fit.raw_coef, nan=0.0)
         vcov = np.nan_to_num(fit.vcov, nan=0.0)
         w = design.weights[rows] * _freq(design)[rows]
@@ -426,17 +384,18 @@ class _Fit:
 
 
 def regression_table(design, fits: dict[str, SvyGLMResult], wave: str, assessment: Assessment,
-                     level: float = 0.95, outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
-    """The long ``training_gap_model`` table (see the module docstring)."""
+                     level: float = 0.95, outcomes: Sequence[Outcome] | None = None) -> pd.DataFrame:
+    """The long ``training_gap_model`` table (see the module docstring); ``outcomes``: those fitted
+    (default: every outcome of the config)."""
     full = design
     rows: list[dict] = []
-    for o in outcomes:
-        design = collapsed(full, o.y, *PREDICTORS)  # cell totals: the same numbers as row by row
+    for o in (outcomes_of(assessment) if outcomes is None else outcomes):
+        design = collapsed(full, o.y, *o.regressors)  # cell totals: the same numbers as row by row
         data = design.data
         fit = fits[o.column]
         # R's null deviance of the weighted intercept-only fit (weights rescaled to mean 1)
         y = data[o.y].to_numpy(dtype=float)
-        used = _Fit.of(design, fit, o.y)
+        used = _Fit.of(design, fit, o.y, o.regressors)
         f = _freq(design)
         mean_w = float((design.weights * f).sum() / f.sum())
         w = design.weights[used.rows] * f[used.rows] / mean_w  # R rescales the weights to mean 1 over the design
@@ -456,10 +415,10 @@ def regression_table(design, fits: dict[str, SvyGLMResult], wave: str, assessmen
                 "null_deviance": null_dev, "converged": bool(fit.converged), "separation": bool(fit.separation),
                 "reliable": bool(fit.reliable), "note": note, "county_group": None, "experience_band": None}
         q = _t_quantile(level, fit.df)
-        refs = {v: str(data[v].cat.categories[0]) for v in PREDICTORS}
+        refs = {v: str(data[v].cat.categories[0]) for v in o.regressors}
         # odds ratios (and which variable / level each term is)
         term_of: dict[str, tuple[str, str]] = {}
-        for v in PREDICTORS:
+        for v in o.regressors:
             for lev in data[v].cat.categories[1:]:
                 term_of[f"{v}{lev}"] = (v, str(lev))
         for j, term in enumerate(fit.terms):
@@ -476,7 +435,7 @@ def regression_table(design, fits: dict[str, SvyGLMResult], wave: str, assessmen
                          "note": "; ".join(x for x in (NO_RESPONDENTS if aliased else "", head["note"]) if x)})
         reliable = fit.reliable and used.rows.any()
         # average marginal effects
-        for v in PREDICTORS:
+        for v in o.regressors:
             cats = [str(c) for c in data[v].cat.categories]
             if reliable:
                 p0, g0 = used.average(**{v: cats[0]})
@@ -668,8 +627,10 @@ def _band_split(p: float, shares: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 
 def county_table(design, model_table: pd.DataFrame, wave: str, assessment: Assessment, level: float = 0.95,
-                 outcomes: Sequence[Outcome] = OUTCOMES) -> pd.DataFrame:
-    """The ``training_gap_by_county`` table (see the module docstring)."""
+                 outcomes: Sequence[Outcome] | None = None) -> pd.DataFrame:
+    """The ``training_gap_by_county`` table (see the module docstring), for the ``outcomes`` fitted
+    (default: every outcome of the config) that the config gives county estimates."""
+    outcomes = [o for o in (outcomes_of(assessment) if outcomes is None else outcomes) if o.county_estimates]
     cov = county_covariates(assessment)
     X = _fh_design(cov)
     candidates = _candidate_designs(cov)
@@ -809,7 +770,8 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
     head_caveat = ("Officer headcounts are ILLUSTRATIVE, not a roster: weights and officer numbers are only "
                    "as good as these figures." if heads == "illustrative" else "Officer headcounts are roster counts.")
     cards: list[dict] = []
-    for o in OUTCOMES:
+    outcomes = outcomes_of(assessment)
+    for o in outcomes:
         t = model_table[model_table["outcome"] == o.column]
         if len(t) == 0:
             continue
@@ -853,17 +815,17 @@ def model_cards(model_table: pd.DataFrame, county: pd.DataFrame, assessment: Ass
                                        math.isfinite(dev) else None}),
             "caveats": " ".join(caveats),
         })
-    for o in OUTCOMES:
+    for o in outcomes:
         c = county[(county["measure"] == o.gap) & (county["breakdown"] == "county")]
         if len(c):
             cards.append(county_model_card(c, o, assessment, wave, [CONVENIENCE, head_caveat]))
     fitted = fitted_outcomes(assessment, not_collected)
-    for o in (o for o in OUTCOMES if o not in fitted):
+    for o in (o for o in outcomes if o not in fitted):
         from assets.estimates.headline import needed_questions
 
-        missing = sorted(needed_questions(assessment, o.column, *PREDICTORS) & set(not_collected or ()))
+        missing = sorted(needed_questions(assessment, o.column, *o.regressors) & set(not_collected or ()))
         for asset, model, label in (("training_gap_model", o.column, o.label),
-                                    ("training_gap_by_county", o.gap, o.gap_label)):
+                                    ("training_gap_by_county", o.gap, o.gap_label))[:2 if o.county_estimates else 1]:
             cards.append({
                 "wave": wave, "model": f"{asset}: {model}", "asset": asset, "model_type": NOT_COLLECTED,
                 "outcome": label, "specification": o.formula_text(), "estimation": NOT_COLLECTED,
