@@ -41,6 +41,8 @@ class County(_Strict):
     name: str = Field(min_length=1)
     fips: str = Field(pattern=r"^\d{5}$")
     population_2020: int = Field(gt=0)
+    #: other spellings of the county in free-text answers (abbreviations whose first letters differ)
+    aliases: list[str] = []
 
 
 class CountyGroup(_Strict):
@@ -298,6 +300,8 @@ class Prevalence(_Strict):
     """
 
     lists: list[PrevalenceList] = []
+    #: what the lists count, as the caveats word it ({state}: the config's state name)
+    population: str = Field(default="victims in {state} in the year", min_length=1)
     identifiers: list[str] = Field(default=["first_name", "last_name", "date_of_birth"], min_length=1)
     stratum: str | None = None
     threshold: float = Field(default=0.02, ge=0, le=1)
@@ -307,6 +311,15 @@ class Prevalence(_Strict):
     bootstrap_replicates: int = Field(default=1000, ge=0)
     seed: int = 2015
     min_cell_count: int | None = Field(default=None, ge=1)
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, v: str) -> str:
+        try:
+            v.format(state="")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may use only the placeholder {state}") from None
+        return v
 
     @model_validator(mode="after")
     def _names(self) -> "Prevalence":
