@@ -1083,8 +1083,11 @@ def _check_recommendations(assessment: "Assessment") -> None:
         raise ConfigError(assessment.path.parent / assessment.config.report.recommendations, problems)
 
 
-def load_assessment(path: Path | str | None = None) -> Assessment:
-    """Load and validate an assessment config and the codebooks and indicators it names."""
+def load_assessment(path: Path | str | None = None, require_geometry: bool = True) -> Assessment:
+    """Load and validate an assessment config and the codebooks and indicators it names.
+
+    ``require_geometry=False``: the county geometry file the config names may be missing (``htna
+    geometry`` is about to write it)."""
     path = Path(path or os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG).resolve()
     config: AssessmentConfig = _validate(AssessmentConfig, path)
     base = path.parent
@@ -1102,9 +1105,10 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
             raise ConfigError(base / config.codebooks.officer_survey,
                               f"{setting}: {assessment.codebook_file(named)} not found",
                               "give the path of the file relative to the codebook, or remove the setting")
-    if config.report.county_geometry and not (base / config.report.county_geometry).is_file():
+    if require_geometry and config.report.county_geometry and not (base / config.report.county_geometry).is_file():
         raise ConfigError(path, f"report.county_geometry: {base / config.report.county_geometry} not found",
-                          "create it with `htna geometry`, or remove the setting (the report then has no map)")
+                          f"create it with `htna geometry --config {path}`, or remove the setting (the report "
+                          "then has no map)")
     if config.report.recommendations:
         assessment.recommendations = _validate(RecommendationSet, base / config.report.recommendations)
         _check_recommendations(assessment)
