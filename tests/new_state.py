@@ -49,8 +49,9 @@ def make_state_config(dest: Path, name: str, abbreviation: str, fips: str,
     a["report"].pop("context", None)
     if not geometry:
         a["report"].pop("county_geometry", None)
-    for li in a["prevalence"]["lists"]:
-        li["label"], li["description"] = rename(li["label"]), rename(li.get("description", ""))
+    for li in a["prevalence"]["lists"]:  # the agencies are the state's own (Maine's name its coalition)
+        li["label"] = li["name"].replace("_", " ").capitalize()
+        li["description"] = rename(li.get("description", ""))
     if a.get("services"):
         a["services"]["statewide"] = ["Statewide", "All counties", f"All {name} counties", f"All of {name}", name]
     _dump(dest / "assessment.yaml", a)
@@ -58,6 +59,8 @@ def make_state_config(dest: Path, name: str, abbreviation: str, fips: str,
     cb = (dest / "officer_codebook.yaml").read_text(encoding="utf-8")
     (dest / "officer_codebook.yaml").write_text(rename(cb), encoding="utf-8")
     # no figures published before: nothing to compare with
+    (dest / "indicators.yaml").write_text(rename((dest / "indicators.yaml").read_text(encoding="utf-8")),
+                                          encoding="utf-8")
     ind = _load(dest / "indicators.yaml")
     ind["source_2015"] = ""
     for i in ind["indicators"]:
