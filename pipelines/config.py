@@ -279,6 +279,17 @@ class SmallArea(_Strict):
         return self
 
 
+def only_state_placeholder(text: str) -> bool:
+    """Whether ``text`` uses no placeholder but ``{state}`` (``{{`` and ``}}`` are literal braces)."""
+    import string
+
+    try:
+        return all(field in (None, "state") and not spec and conv is None
+                   for _, field, spec, conv in string.Formatter().parse(text))
+    except ValueError:  # unbalanced braces
+        return False
+
+
 class PrevalenceList(_Strict):
     """One agency's case list (a "system" of multiple systems estimation)."""
 
@@ -315,10 +326,8 @@ class Prevalence(_Strict):
     @field_validator("population")
     @classmethod
     def _population(cls, v: str) -> str:
-        try:
-            v.format(state="")
-        except (KeyError, IndexError, ValueError):
-            raise ValueError("may use only the placeholder {state}") from None
+        if not only_state_placeholder(v):
+            raise ValueError("may use only the placeholder {state}")
         return v
 
     @model_validator(mode="after")
@@ -808,9 +817,7 @@ class TrainingGapModels(_Strict):
             problems.append(f"both outcome and regressor: {', '.join(both)}")
         for o in self.outcomes:
             for key in ("label", "gap_label"):
-                try:
-                    getattr(o, key).format(state="")
-                except (KeyError, IndexError, ValueError):
+                if not only_state_placeholder(getattr(o, key)):
                     problems.append(f"outcome {o.variable}: {key} may use only the placeholder {{state}}")
         if problems:
             raise ValueError("; ".join(problems))

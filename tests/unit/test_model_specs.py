@@ -148,6 +148,10 @@ def test_outcomes_regressors_and_county_estimates_change_by_editing_yaml(tmp_pat
      "outcomes gap listed twice: not_trained_sex"),
     (lambda m: m["outcomes"][0].update(label="Trained in {county}"), "training_gap",
      "may use only the placeholder {state}"),
+    (lambda m: m["outcomes"][0].update(gap_label="Not trained in {state.foo}"), "training_gap",
+     "gap_label may use only the placeholder {state}"),
+    (lambda m: m["outcomes"][0].update(label="Trained in {state"), "training_gap",
+     "label may use only the placeholder {state}"),
 ])
 def test_a_bad_model_specification_names_the_file_and_key(tmp_path, edit, where, says):
     cfg = _copy(tmp_path)
