@@ -279,7 +279,7 @@ def cmd_geometry(args: argparse.Namespace) -> int:
     from assets.report.geometry import extract_state_counties, load_county_geometry, write_geojson
     from pipelines.config import load_assessment
 
-    assessment = load_assessment(args.config)
+    assessment = load_assessment(args.config, require_geometry=False)  # the file it writes may not exist yet
     configured = assessment.config.report.county_geometry
     if not args.out and not configured:
         raise HtnaError("no output file: pass --out, or set report.county_geometry in assessment.yaml")

@@ -41,6 +41,8 @@ class County(_Strict):
     name: str = Field(min_length=1)
     fips: str = Field(pattern=r"^\d{5}$")
     population_2020: int = Field(gt=0)
+    #: other spellings of the county in free-text answers (abbreviations whose first letters differ)
+    aliases: list[str] = []
 
 
 class CountyGroup(_Strict):
@@ -277,6 +279,17 @@ class SmallArea(_Strict):
         return self
 
 
+def only_state_placeholder(text: str) -> bool:
+    """Whether ``text`` uses no placeholder but ``{state}`` (``{{`` and ``}}`` are literal braces)."""
+    import string
+
+    try:
+        return all(field in (None, "state") and not spec and conv is None
+                   for _, field, spec, conv in string.Formatter().parse(text))
+    except ValueError:  # unbalanced braces
+        return False
+
+
 class PrevalenceList(_Strict):
     """One agency's case list (a "system" of multiple systems estimation)."""
 
@@ -298,6 +311,8 @@ class Prevalence(_Strict):
     """
 
     lists: list[PrevalenceList] = []
+    #: what the lists count, as the caveats word it ({state}: the config's state name)
+    population: str = Field(default="victims in {state} in the year", min_length=1)
     identifiers: list[str] = Field(default=["first_name", "last_name", "date_of_birth"], min_length=1)
     stratum: str | None = None
     threshold: float = Field(default=0.02, ge=0, le=1)
@@ -307,6 +322,13 @@ class Prevalence(_Strict):
     bootstrap_replicates: int = Field(default=1000, ge=0)
     seed: int = 2015
     min_cell_count: int | None = Field(default=None, ge=1)
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, v: str) -> str:
+        if not only_state_placeholder(v):
+            raise ValueError("may use only the placeholder {state}")
+        return v
 
     @model_validator(mode="after")
     def _names(self) -> "Prevalence":
@@ -501,6 +523,7 @@ class AssessmentConfig(_Strict):
     services: Services | None = None
     codebooks: Codebooks
     indicators: str
+    models: str
     counties: list[County] = Field(min_length=1)
     county_groups: list[CountyGroup] = Field(min_length=1)
     officer_headcounts: OfficerHeadcounts
@@ -750,6 +773,61 @@ class IndicatorSet(_Strict):
     indicators: list[Indicator] = Field(min_length=1)
 
 
+# --------------------------------------------------------------------------- model specifications
+
+
+class ModelOutcome(_Strict):
+    """A preparedness outcome: ``variable`` answered in ``success`` counts as prepared (y = 1)."""
+    variable: str
+    label: str
+    success: list[str] = Field(min_length=1)
+    gap: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    gap_label: str
+    county_estimates: bool = True
+
+
+class ModelRegressor(_Strict):
+    variable: str
+    reference: str | None = None
+
+
+#: the regressors the county tables rest on (predicted shares per group; county x experience rows)
+MODEL_GROUP, MODEL_BAND = "county_group", "experience_band"
+
+
+class TrainingGapModels(_Strict):
+    outcomes: list[ModelOutcome] = Field(min_length=1)
+    regressors: list[ModelRegressor] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "TrainingGapModels":
+        problems = []
+        for what, names in (("outcomes variable", [o.variable for o in self.outcomes]),
+                            ("outcomes gap", [o.gap for o in self.outcomes]),
+                            ("regressors variable", [r.variable for r in self.regressors])):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                problems.append(f"{what} listed twice: {', '.join(twice)}")
+        regs = {r.variable for r in self.regressors}
+        for needed in (MODEL_GROUP, MODEL_BAND):
+            if needed not in regs:
+                problems.append(f"regressors: {needed} is needed (the county tables are by it)")
+        both = sorted(regs & {o.variable for o in self.outcomes})
+        if both:
+            problems.append(f"both outcome and regressor: {', '.join(both)}")
+        for o in self.outcomes:
+            for key in ("label", "gap_label"):
+                if not only_state_placeholder(getattr(o, key)):
+                    problems.append(f"outcome {o.variable}: {key} may use only the placeholder {{state}}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ModelSpecs(_Strict):
+    training_gap: TrainingGapModels
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -796,6 +874,8 @@ class Assessment:
         self.codebook = codebook
         self.frames = frames
         self.indicators = indicators
+        #: the training-gap model specifications (``models`` file of the config)
+        self.models: ModelSpecs | None = None
         self.recommendations: RecommendationSet | None = None
         #: county -> covariate -> value, from ``small_area.covariates`` (None when not given)
         self.county_covariate_values: dict[str, dict[str, float]] | None = None
@@ -953,6 +1033,39 @@ def _check_weighting(assessment: "Assessment") -> None:
         raise ConfigError(assessment.path, problems)
 
 
+def _check_models(assessment: "Assessment") -> None:
+    """Model outcomes and regressors must be questions (or derived variables) of the codebook, and
+    success answers and reference levels answers it declares."""
+    cb = assessment.codebook
+    single = {v.name: v for v in cb.variables if v.type == "single"}
+    values: dict[str, list[str]] = {n: assessment.options(v) for n, v in single.items()}
+    values.update({d.name: list(dict.fromkeys(assessment.derived_map(d).values())) for d in cb.derived})
+    spec = assessment.models.training_gap
+    problems: list[str] = []
+    for i, o in enumerate(spec.outcomes):
+        if o.variable not in values:
+            problems.append(f"training_gap.outcomes.{i}.variable: {o.variable!r} is not a single-choice question "
+                            "or derived variable of the codebook")
+            continue
+        bad = [s for s in o.success if s not in values[o.variable]]
+        if bad:
+            problems.append(f"training_gap.outcomes.{i}.success: {o.variable} has no answer {bad} "
+                            f"(its answers: {', '.join(values[o.variable])})")
+        if set(o.success) >= set(values[o.variable]):
+            problems.append(f"training_gap.outcomes.{i}.success: every answer of {o.variable} is a success; "
+                            "nothing is left to model")
+    for i, r in enumerate(spec.regressors):
+        if r.variable not in values:
+            problems.append(f"training_gap.regressors.{i}.variable: {r.variable!r} is not a single-choice question "
+                            "or derived variable of the codebook")
+        elif r.reference is not None and r.reference not in values[r.variable]:
+            problems.append(f"training_gap.regressors.{i}.reference: {r.variable} has no level {r.reference!r} "
+                            f"(its levels: {', '.join(values[r.variable])})")
+    if problems:
+        raise ConfigError(assessment.path.parent / assessment.config.models, problems,
+                          "name variables and answers as the officer codebook spells them")
+
+
 def _check_recommendations(assessment: "Assessment") -> None:
     """Each recommendation's tracking measures must be indicators, themes and service types the assessment has."""
     recs = assessment.recommendations
@@ -977,8 +1090,11 @@ def _check_recommendations(assessment: "Assessment") -> None:
         raise ConfigError(assessment.path.parent / assessment.config.report.recommendations, problems)
 
 
-def load_assessment(path: Path | str | None = None) -> Assessment:
-    """Load and validate an assessment config and the codebooks and indicators it names."""
+def load_assessment(path: Path | str | None = None, require_geometry: bool = True) -> Assessment:
+    """Load and validate an assessment config and the codebooks and indicators it names.
+
+    ``require_geometry=False``: the county geometry file the config names may be missing (``htna
+    geometry`` is about to write it)."""
     path = Path(path or os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG).resolve()
     config: AssessmentConfig = _validate(AssessmentConfig, path)
     base = path.parent
@@ -988,15 +1104,18 @@ def load_assessment(path: Path | str | None = None) -> Assessment:
     assessment = Assessment(path, config, codebook, frames, indicators)
     assessment.check_cross_references()
     _check_codes(assessment)
+    assessment.models = _validate(ModelSpecs, base / config.models)
+    _check_models(assessment)
     for setting in ("redcap_data_dictionary", "qualtrics_survey_file"):
         named = getattr(codebook, setting)
         if named and not assessment.codebook_file(named).is_file():
             raise ConfigError(base / config.codebooks.officer_survey,
                               f"{setting}: {assessment.codebook_file(named)} not found",
                               "give the path of the file relative to the codebook, or remove the setting")
-    if config.report.county_geometry and not (base / config.report.county_geometry).is_file():
+    if require_geometry and config.report.county_geometry and not (base / config.report.county_geometry).is_file():
         raise ConfigError(path, f"report.county_geometry: {base / config.report.county_geometry} not found",
-                          "create it with `htna geometry`, or remove the setting (the report then has no map)")
+                          f"create it with `htna geometry --config {path}`, or remove the setting (the report "
+                          "then has no map)")
     if config.report.recommendations:
         assessment.recommendations = _validate(RecommendationSet, base / config.report.recommendations)
         _check_recommendations(assessment)

@@ -78,7 +78,7 @@ class CountyResolver:
     """
 
     def __init__(self, counties: list[tuple[str, str]], municipalities: list[tuple[str, str, str]] = (),
-                 state_names: tuple[str, ...] = ("maine", "me")) -> None:
+                 state_names: tuple[str, ...] = (), aliases: dict[str, list[str]] | None = None) -> None:
         self.counties = [c for c, _ in counties]
         self._direct: dict[str, str] = {}
         self._state_names = state_names
@@ -86,13 +86,11 @@ class CountyResolver:
             f = _fold(name)
             for key in (f, f"{f} county", f"{f} co", _compact(f), f[:3], f[:4], fips, fips[2:]):
                 self._direct.setdefault(key, name)
-        # Maine's own abbreviations (Secretary of State / court usage) where the first letters differ
-        for abbr, name in {"andro": "Androscoggin", "aroos": "Aroostook", "cumb": "Cumberland", "frank": "Franklin",
-                           "hanc": "Hancock", "kenn": "Kennebec", "linc": "Lincoln", "oxf": "Oxford", "penob": "Penobscot",
-                           "pisc": "Piscataquis", "piscat": "Piscataquis", "sag": "Sagadahoc", "saga": "Sagadahoc",
-                           "som": "Somerset", "wash": "Washington", "wal": "Waldo", "yor": "York"}.items():
+        # the state's own abbreviations (the config's `aliases` of a county) where the first letters differ
+        for name, spellings in (aliases or {}).items():
             if name in self.counties:
-                self._direct.setdefault(abbr, name)
+                for abbr in spellings:
+                    self._direct.setdefault(_fold(abbr), name)
         self._towns: dict[str, set[str]] = {}  # exact names
         self._loose: dict[str, set[str]] = {}  # names without "town of" / "plantation" / "township"
         unknown = sorted({c for _, c, _ in municipalities if c not in self.counties})
@@ -115,7 +113,8 @@ class CountyResolver:
         table = Path(assessment.path).parent / MUNICIPALITIES_FILE  # type: ignore[attr-defined]
         towns = load_municipalities(table) if table.exists() else []
         try:
-            return cls(counties, towns, state_names=(_fold(config.state.name), _fold(config.state.abbreviation)))
+            return cls(counties, towns, state_names=(_fold(config.state.name), _fold(config.state.abbreviation)),
+                       aliases={c.name: list(c.aliases) for c in config.counties if c.aliases})
         except ValueError as exc:  # a county column naming no county of the config
             raise ConfigError(table, str(exc), "write each municipality's county as assessment.yaml names it") \
                 from None

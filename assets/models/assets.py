@@ -30,10 +30,10 @@ def _not_collected(questions: pd.DataFrame) -> set[str]:
 def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                        officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
                        officer_survey_questions: pd.DataFrame) -> pd.DataFrame:
-    """Which officers feel less prepared, all else equal. For each question (agency trained for sex
-    trafficking, for labor trafficking, prepared for cases with minors, familiar with Maine
-    organisations), a weighted logistic regression on experience, having handled a case, county
-    group and agency type: odds ratios with 95% intervals and p-values (kind = odds_ratio), the
+    """Which officers feel less prepared, all else equal. For each outcome of the config's models
+    file (in the demo: agency trained for sex trafficking, for labor trafficking, prepared for cases
+    with minors, familiar with the state's organisations), a weighted logistic regression on its
+    regressors (in the demo: experience, having handled a case, county group and agency type): odds ratios with 95% intervals and p-values (kind = odds_ratio), the
     change in the share prepared in percentage points (marginal_effect), and the predicted share
     prepared for each county group x experience band (predicted_probability). A model where some
     group answered all one way is flagged (reliable = false) and its numbers are left blank. A model
@@ -59,8 +59,9 @@ def training_gap_model(context: dg.AssetExecutionContext, settings: AssessmentSe
 def training_gap_by_county(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                            officer_responses: pd.DataFrame, officer_weights: pd.DataFrame,
                            officer_survey_questions: pd.DataFrame, training_gap_model: pd.DataFrame) -> pd.DataFrame:
-    """Where to send training: for each of Maine's 16 counties, the estimated share of officers not
-    adequately trained (and not prepared for minors, not familiar with resources), the number of
+    """Where to send training: for each county, and each model outcome the config gives county
+    estimates, the estimated share of officers not prepared (in the demo: not adequately trained,
+    not prepared for minors, not familiar with resources), the number of
     officers that means (share x headcount) with a 95% range, and a rank (1 = most officers to
     train). Counties with few respondents borrow strength from similar counties (small-area
     model; 'shrinkage' is the weight on the county's own answers); counties with too few respondents
@@ -74,14 +75,16 @@ def training_gap_by_county(context: dg.AssetExecutionContext, settings: Assessme
         design = tg.model_design(officer_responses, a, context.partition_key, officer_weights).design
         table = tg.county_table(design, training_gap_model, context.partition_key, a, a.config.estimates.level,
                                 outcomes=outcomes)
-    county = table[(table["breakdown"] == "county") & (table["measure"] == tg.OUTCOMES[0].gap)]
+    first = table["measure"].iloc[0] if len(table) else None  # the config's first outcome with county estimates
+    county = table[(table["breakdown"] == "county") & (table["measure"] == first)] if first else table.iloc[0:0]
     top = county.sort_values("rank").head(5)
     context.add_output_metadata({
         "counties": int(county["county"].nunique()),
         "synthetic_counties": dg.MetadataValue.json(county.loc[county["synthetic"], "county"].tolist()),
-        "top_counties_sex_trafficking_training": dg.MetadataValue.json(
+        "measure": str(first),
+        "top_counties": dg.MetadataValue.json(
             [f"{r.county}: {r.officers_needing_training:.0f} officers" for r in top.itertuples()]),
-        "officers_needing_training_sex_trafficking": dg.MetadataValue.float(
+        "officers_needing_training": dg.MetadataValue.float(
             float(county["officers_needing_training"].sum())),
     })
     return table

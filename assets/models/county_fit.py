@@ -1,6 +1,6 @@
 """One outcome's county model, by the estimator the config chooses (``small_area.estimator``).
 
-Plain functions between :func:`assets.models.training_gap.county_table` and the estimators:
+Plain functions between :func:`assets.models.training_gap_county.county_table` and the estimators:
 ``benchmarked`` (:mod:`assets.models.county_estimator`, the default) or ``fay_herriot`` (the earlier
 model, :func:`assets.models.small_area_proportions.fit_proportions`). Both return the same
 :class:`CountyFit`; a wave too thin to fit returns a fit whose estimates are blank and whose note says

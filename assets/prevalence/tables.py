@@ -33,6 +33,7 @@ from .sensitivity import DEFAULT_THRESHOLDS, sensitivity_table
 
 __all__ = [
     "CAVEATS",
+    "caveats",
     "ESTIMATE_COLUMNS",
     "OVERLAP_META_COLUMNS",
     "SENSITIVITY_COLUMNS",
@@ -61,9 +62,16 @@ CAVEATS = [
     "Model choice: equally defensible models can give quite different numbers (see the "
     "sensitivity table). The headline interval is for the chosen model; the bootstrap interval "
     "repeats the model selection and is usually wider.",
-    "Definitions: the lists must count the same thing (victims in Maine in the year, by the "
-    "same definition); cases outside that definition on any list bias the estimate.",
+    "Definitions: the lists must count the same thing ({population}, by the same definition); cases "
+    "outside that definition on any list bias the estimate.",
 ]
+
+
+def caveats(assessment: Any) -> list[str]:
+    """The caveats of every estimate, with the population counted as the config's prevalence section
+    defines it (its ``{state}`` filled with the config's state name)."""
+    population = assessment.config.prevalence.population.format(state=assessment.config.state.name)
+    return [c.replace("{population}", population) for c in CAVEATS]
 
 OVERLAP_META_COLUMNS = ["wave", "stratum", "source", "lists", "history", "n_lists"]
 OVERLAP_TAIL_COLUMNS = [COUNT_COLUMN, "publishable"]
@@ -212,7 +220,8 @@ def _informative(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 # ----------------------------------------------------------------------------- estimate
 
 
-def _estimate_row(table: pd.DataFrame, cfg: Any, wave: str, stratum: str, source: str) -> dict[str, Any]:
+def _estimate_row(table: pd.DataFrame, cfg: Any, wave: str, stratum: str, source: str,
+                  notes_of_caveats: list[str]) -> dict[str, Any]:
     names = [c for c in table.columns if c != COUNT_COLUMN]
     cases = {n: int((table[n] * table[COUNT_COLUMN]).sum()) for n in names}
     observed = int(table[COUNT_COLUMN].sum())
@@ -223,7 +232,7 @@ def _estimate_row(table: pd.DataFrame, cfg: Any, wave: str, stratum: str, source
         "threshold": float(cfg.threshold), "model": "", "method": "", "exists": False,
         "identifiable": False, "message": "", "aic": math.nan, "boot_low": math.nan,
         "boot_high": math.nan, "boot_replicates": 0, "boot_failed": 0,
-        "cases_per_list": json.dumps(cases), "source": source, "caveats": json.dumps(CAVEATS),
+        "cases_per_list": json.dumps(cases), "source": source, "caveats": json.dumps(notes_of_caveats),
     }
     notes: list[str] = []
     if observed == 0:
@@ -280,7 +289,7 @@ def prevalence_estimate_table(overlap: pd.DataFrame, assessment: Any, wave: str)
         return StageResult(_empty(ESTIMATE_COLUMNS, _ESTIMATE_TYPES),
                            [f"wave {wave} has no case lists: no prevalence estimate"])
     source = str(overlap["source"].iloc[0]) if "source" in overlap.columns else ""
-    rows = [_estimate_row(t, cfg, wave, s, source) for s, t in tables.items()]
+    rows = [_estimate_row(t, cfg, wave, s, source, caveats(assessment)) for s, t in tables.items()]
     table = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS).astype(_ESTIMATE_TYPES)
     head = rows[0]
     notes = [f"{r['stratum']}: {r['message']}" for r in rows if r["message"]]

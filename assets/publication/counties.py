@@ -43,9 +43,9 @@ COMBINED = "combined with similar counties"
 def _indicator_for(outcome: str, assessment) -> tuple[object | None, bool]:
     """The indicator on the model outcome's question (no subgroup), and whether its share is the
     gap itself (True) or its complement (False)."""
-    from assets.models.training_gap import OUTCOMES
+    from assets.models.specs import outcomes_of
 
-    spec = next((o for o in OUTCOMES if o.column == outcome), None)
+    spec = next((o for o in outcomes_of(assessment) if o.column == outcome), None)
     if spec is None:
         return None, False
     for ind in assessment.indicators.indicators:

@@ -59,7 +59,7 @@ def extract_state_counties(state_fips: str, digits: int = 4) -> dict:
                              "geometry": {"type": "MultiPolygon", "coordinates": polygons}})
     if not features:
         raise ConfigError("assessment.yaml", f"no counties with state FIPS {state_fips!r} in the Census county file",
-                          "check `state.fips` (two digits, e.g. \"23\" for Maine)")
+                          "check `state.fips` (the state's two-digit Census FIPS code)")
     features.sort(key=lambda f: f["id"])
     return {"type": "FeatureCollection", "source": SOURCE, "features": features}
 

@@ -25,7 +25,7 @@ from tests.fuzz.harness import EXECUTED, MUTATIONS, check, fuzz_settings, mutate
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
-DOCUMENTS = ["assessment.yaml", "officer_codebook.yaml", "interview_frames.yaml", "indicators.yaml"]
+DOCUMENTS = ["assessment.yaml", "officer_codebook.yaml", "interview_frames.yaml", "indicators.yaml", "models.yaml"]
 SCALARS = (st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.sampled_from([10**400, -(10**400), 0, -1])
            | st.floats() | st.text(max_size=20)
            | st.sampled_from(["", " ", "\u202e\u0000", "\U0001f600", "2015", "Cumberland", "single", "multi", "text",

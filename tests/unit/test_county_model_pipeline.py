@@ -24,7 +24,7 @@ def _county(assessment, n, k, seed=1, model_table=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = tg.county_table(design, pd.DataFrame() if model_table is None else model_table, WAVE, assessment,
-                                outcomes=tg.OUTCOMES[:1])
+                                outcomes=tg.outcomes_of(assessment)[:1])
     return design, table
 
 
@@ -32,7 +32,7 @@ def test_county_estimates_add_up_to_the_state_direct_share(assessment):
     sim = simulate_areas(4, n_areas=16, beta=(0.4, 0.5), sigma_u=0.4)
     design, table = _county(assessment, sim.n.to_numpy(), sim.successes.to_numpy())
     county = table[table.breakdown == "county"]
-    state = tg._state_share(design, tg.OUTCOMES[0].y)
+    state = tg._state_share(design, tg.outcomes_of(assessment)[0].y)
     total = county["officers_needing_training"].sum() / county["headcount"].sum()
     assert total == pytest.approx(state, abs=1e-9)
     assert county["fh_method"].eq("ampl").all() and (county["fh_variance"] > 0).all()
@@ -49,8 +49,8 @@ def test_band_intervals_carry_the_odds_ratio_uncertainty(assessment):
     sim = simulate_areas(5, n_areas=16, beta=(0.4, 0.5), sigma_u=0.4)
     responses = _respondents(assessment, sim.n.to_numpy(), sim.successes.to_numpy(), 5)
     design = tg.model_design(responses, assessment, WAVE).design
-    reg = tg.regression_table(design, tg.fit_outcome_models(design, tg.OUTCOMES[:1]), WAVE, assessment, 0.95,
-                              tg.OUTCOMES[:1])
+    reg = tg.regression_table(design, tg.fit_outcome_models(design, tg.outcomes_of(assessment)[:1]), WAVE, assessment, 0.95,
+                              tg.outcomes_of(assessment)[:1])
     _, with_or = _county(assessment, sim.n.to_numpy(), sim.successes.to_numpy(), 5, reg)
     no_se = reg.assign(se=0.0)
     _, without = _county(assessment, sim.n.to_numpy(), sim.successes.to_numpy(), 5, no_se)

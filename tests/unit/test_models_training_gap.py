@@ -54,7 +54,7 @@ def _county_run(assessment: Assessment, seed: int) -> pd.DataFrame:
     design = tg.model_design(responses, assessment, WAVE).design
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = tg.county_table(design, pd.DataFrame(), WAVE, assessment, outcomes=tg.OUTCOMES[:1])
+        table = tg.county_table(design, pd.DataFrame(), WAVE, assessment, outcomes=tg.outcomes_of(assessment)[:1])
     county = table[table.breakdown == "county"].reset_index(drop=True)
     county["true_p"] = sim.true_p.to_numpy()
     county["seed"] = seed
@@ -100,9 +100,9 @@ def test_band_split_averages_back_to_the_county_estimate(assessment: Assessment)
     sim = simulate_areas(3, n_areas=16, beta=(0.4, 0.5))
     responses = _respondents(assessment, sim.n.to_numpy() + 5, sim.successes.to_numpy(), 3)
     design = tg.model_design(responses, assessment, WAVE).design
-    reg = tg.regression_table(design, tg.fit_outcome_models(design, tg.OUTCOMES[:1]), WAVE, assessment,
-                              outcomes=tg.OUTCOMES[:1])
-    table = tg.county_table(design, reg, WAVE, assessment, outcomes=tg.OUTCOMES[:1])
+    reg = tg.regression_table(design, tg.fit_outcome_models(design, tg.outcomes_of(assessment)[:1]), WAVE, assessment,
+                              outcomes=tg.outcomes_of(assessment)[:1])
+    table = tg.county_table(design, reg, WAVE, assessment, outcomes=tg.outcomes_of(assessment)[:1])
     county = table[table.breakdown == "county"].set_index("county")
     bands = table[table.breakdown != "county"]
     assert len(bands) == 32 and set(bands.experience_band) == {"10 years or less", "More than 10 years"}
@@ -122,9 +122,9 @@ def test_regression_table_is_the_svyglm_fit(assessment: Assessment) -> None:
     sim = simulate_areas(5, n_areas=16, beta=(0.4, 0.5))
     responses = _respondents(assessment, sim.n.to_numpy() + 6, sim.successes.to_numpy(), 5)
     design = tg.model_design(responses, assessment, WAVE).design
-    fits = tg.fit_outcome_models(design)
+    fits = tg.fit_outcome_models(design, tg.outcomes_of(assessment))
     reg = tg.regression_table(design, fits, WAVE, assessment)
-    fit = svyglm(design, tg.OUTCOMES[0].formula)
+    fit = svyglm(design, tg.outcomes_of(assessment)[0].formula)
     ors = reg[(reg.outcome == "trained_sex") & (reg.kind == "odds_ratio")]
     assert list(ors.term) == list(fit.terms[1:])
     assert np.allclose(ors.estimate, np.exp(fit.coef[1:]), equal_nan=True)
@@ -149,12 +149,12 @@ def _separated(assessment: Assessment):
 
 def test_separation_without_firth_is_flagged_and_not_reported(assessment: Assessment) -> None:
     design = _separated(assessment)
-    reg = tg.regression_table(design, tg.fit_outcome_models(design, firth=False), WAVE, assessment)
+    reg = tg.regression_table(design, tg.fit_outcome_models(design, tg.outcomes_of(assessment), firth=False), WAVE, assessment)
     sex = reg[reg.outcome == "trained_sex"]
     assert sex.separation.all() and not sex.reliable.any()
     assert sex.estimate.isna().all() and sex["note"].str.contains("NOT REPORTED").all()
     assert reg[reg.outcome == "trained_labor"].reliable.all()
-    county = tg.county_table(design, reg, WAVE, assessment, outcomes=tg.OUTCOMES[:1])
+    county = tg.county_table(design, reg, WAVE, assessment, outcomes=tg.outcomes_of(assessment)[:1])
     bands = county[county.breakdown != "county"]
     assert bands["note"].str.contains("no reliable experience contrast").all()  # no band split then
     cards = tg.model_cards(reg, county, assessment, WAVE)
@@ -164,9 +164,9 @@ def test_separation_without_firth_is_flagged_and_not_reported(assessment: Assess
 
 def test_separation_gets_a_flagged_firth_fit_with_finite_estimates(assessment: Assessment) -> None:
     design = _separated(assessment)
-    ordinary = svyglm(design, tg.OUTCOMES[0].formula)
+    ordinary = svyglm(design, tg.outcomes_of(assessment)[0].formula)
     assert ordinary.separation and np.isnan(ordinary.coef).all()
-    fits = tg.fit_outcome_models(design)
+    fits = tg.fit_outcome_models(design, tg.outcomes_of(assessment))
     fit = fits["trained_sex"]
     assert fit.separation and fit.reliable and fit.converged
     state = fit.terms.index("agency_typeMaine State Police")
@@ -180,7 +180,7 @@ def test_separation_gets_a_flagged_firth_fit_with_finite_estimates(assessment: A
     assert (sex.estimator == "firth").all() and sex.separation.all() and sex["note"].str.contains("Firth").all()
     assert sex[sex.kind == "predicted_probability"].estimate.between(0, 1).all()
     assert (reg[reg.outcome != "trained_sex"].estimator == "svyglm").all()
-    county = tg.county_table(design, reg, WAVE, assessment, outcomes=tg.OUTCOMES[:1])
+    county = tg.county_table(design, reg, WAVE, assessment, outcomes=tg.outcomes_of(assessment)[:1])
     cards = tg.model_cards(reg, county, assessment, WAVE).set_index("model")
     card = cards.loc["training_gap_model: trained_sex"]
     assert card.reliable and card.separation and "Firth" in card.caveats and "Firth" in card.estimation
@@ -223,11 +223,11 @@ def test_assets_materialise_wave_2015(materialised: Path, assessment: Assessment
                 "officers_needing_training", "officers_low", "officers_high", "rank"]:
         assert col in county.columns
     assert rows.eblup.between(0, 1).all() and (rows.ci_low <= rows.eblup).all() and (rows.eblup <= rows.ci_high).all()
-    assert set(county.measure) == {o.gap for o in tg.OUTCOMES}
+    assert set(county.measure) == {o.gap for o in tg.outcomes_of(assessment)}
     reg = _table(materialised, "training_gap_model")
-    assert set(reg.outcome) == {o.column for o in tg.OUTCOMES}
+    assert set(reg.outcome) == {o.column for o in tg.outcomes_of(assessment)}
     cards = _table(materialised, "model_cards")
-    assert len(cards) == 2 * len(tg.OUTCOMES) and cards.caveats.str.contains("convenience sample").all()
+    assert len(cards) == 2 * len(tg.outcomes_of(assessment)) and cards.caveats.str.contains("convenience sample").all()
     assert cards.caveats.str.contains("ILLUSTRATIVE").all()
 
 
@@ -242,7 +242,7 @@ def test_fitting_every_model_for_a_182_respondent_wave(materialised: Path, asses
     elapsed = time.perf_counter() - start
     record_property("fit_seconds", elapsed)
     print(f"fitting every model for 182 respondents: {elapsed:.2f} s")
-    assert len(out.cards) == 2 * len(tg.OUTCOMES)
+    assert len(out.cards) == 2 * len(tg.outcomes_of(assessment))
 
 
 @pytest.mark.parametrize("seed,scale", [(3, 20), (4, 2)])
@@ -254,14 +254,16 @@ def test_model_tables_from_cell_totals_equal_the_row_by_row_tables(assessment: A
 
     def tables():
         design = tg.model_design(answers, assessment, WAVE).design
-        reg = tg.regression_table(design, tg.fit_outcome_models(design), WAVE, assessment)
+        reg = tg.regression_table(design, tg.fit_outcome_models(design, tg.outcomes_of(assessment)), WAVE, assessment)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             county = tg.county_table(tg.model_design(answers, assessment, WAVE).design, reg, WAVE, assessment)
         return reg, county
 
     grouped = tables()
-    monkeypatch.setattr(tg, "COLLAPSE", False)
+    from assets.models import training_gap_design
+
+    monkeypatch.setattr(training_gap_design, "COLLAPSE", False)  # (read by the regression and county tables)
     rowwise = tables()
     for a, b in zip(grouped, rowwise):
         assert list(a.columns) == list(b.columns) and len(a) == len(b)
@@ -275,7 +277,7 @@ def test_model_tables_from_cell_totals_equal_the_row_by_row_tables(assessment: A
 def _prepared_row_by_row(data: pd.DataFrame, assessment: Assessment) -> dict[str, pd.Series]:
     """The regressors as the first version built them (str() of every row), for the test below."""
     out = {}
-    for var in tg.PREDICTORS:
+    for var in tg.regressors_of(assessment):
         raw = data[var] if var in data.columns else pd.Series([None] * len(data), index=data.index)
         text = raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
         out[var] = pd.Series(pd.Categorical(text, categories=tg._levels(assessment, var, text)), index=data.index)
@@ -293,13 +295,13 @@ def test_regressors_coded_per_distinct_answer_equal_row_by_row(assessment):
     }
     data = pd.DataFrame({k: pd.Series([v[i] for i in rng.integers(0, len(v), n)], dtype=object)
                          for k, v in values.items()})
-    data = data.drop(columns=[c for c in data.columns if c not in tg.PREDICTORS])
+    data = data.drop(columns=[c for c in data.columns if c not in tg.regressors_of(assessment)])
     text_only = data.assign(handled_case=data["handled_case"].map(
         lambda v: v if isinstance(v, str) or v is None or v is pd.NA or v != v else str(v)))
     for frame in (data, text_only):  # mixed values (1 and 1.0 are one distinct value) and text only
         got = tg._prepared(frame, assessment)
         want = _prepared_row_by_row(frame, assessment)
-        for var in tg.PREDICTORS:
+        for var in tg.regressors_of(assessment):
             pd.testing.assert_series_equal(got[var], want[var], check_names=False)
 
 
@@ -336,10 +338,10 @@ def test_outcomes_coded_per_distinct_answer_equal_row_by_row(assessment: Assessm
     n = 4_000
     choices = np.array(["Agree", "Strongly agree", "Disagree", "Yes", "No", None, np.nan, pd.NA, "agree", 1, ""],
                        dtype=object)
-    data = pd.DataFrame({o.column: choices[rng.integers(0, len(choices), n)] for o in tg.OUTCOMES})
-    data = data.drop(columns=[tg.OUTCOMES[-1].column])  # a question the wave did not ask: all missing
+    data = pd.DataFrame({o.column: choices[rng.integers(0, len(choices), n)] for o in tg.outcomes_of(assessment)})
+    data = data.drop(columns=[tg.outcomes_of(assessment)[-1].column])  # a question the wave did not ask: all missing
     got = tg._prepared(data, assessment)
-    for o in tg.OUTCOMES:
+    for o in tg.outcomes_of(assessment):
         raw = data[o.column] if o.column in data.columns else pd.Series([None] * n)
         want = np.where(raw.notna().to_numpy(), raw.astype(object).isin(list(o.success)).to_numpy(dtype=float), np.nan)
         np.testing.assert_array_equal(got[o.y].to_numpy(), want)

@@ -142,10 +142,10 @@ def test_quality_checks_of_the_question_are_not_run_and_the_rest_are(assessment)
 
 
 def test_models_needing_the_question_are_not_fit_the_others_are(assessment):
-    assert tg.fitted_outcomes(assessment, {"trained_labor"}) == tuple(o for o in tg.OUTCOMES
+    assert tg.fitted_outcomes(assessment, {"trained_labor"}) == tuple(o for o in tg.outcomes_of(assessment)
                                                                       if o.column != "trained_labor")
     assert tg.fitted_outcomes(assessment, {"years_of_service", "experience_band"}) == ()  # a regressor
-    assert tg.fitted_outcomes(assessment, set()) == tg.OUTCOMES
+    assert tg.fitted_outcomes(assessment, set()) == tg.outcomes_of(assessment)
     empty = pd.DataFrame(columns=tg.REGRESSION_COLUMNS)
     county = pd.DataFrame(columns=tg.COUNTY_COLUMNS)
     cards = tg.model_cards(empty, county, assessment, "2015", {"trained_labor"})
