@@ -196,11 +196,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ready(args: argparse.Namespace) -> int:
-    """Declare a wave folder complete (write its READY manifest), or with --check say whether it is ready."""
-    import json
-
-    from assets.ingest.readiness import READY_FILE, wave_readiness, write_manifest
+def _wave_command(args: argparse.Namespace):
+    """The settings and the assessment of a command about one wave of the config (``args.wave``)."""
     from pipelines.config import load_assessment
     from pipelines.resources import settings_from_environment
 
@@ -208,6 +205,16 @@ def cmd_ready(args: argparse.Namespace) -> int:
     settings = settings_from_environment()
     assessment = load_assessment(settings.config_path)
     check_wave_in_config(assessment, args.wave)
+    return settings, assessment
+
+
+def cmd_ready(args: argparse.Namespace) -> int:
+    """Declare a wave folder complete (write its READY manifest), or with --check say whether it is ready."""
+    import json
+
+    from assets.ingest.readiness import READY_FILE, wave_readiness, write_manifest
+
+    settings, assessment = _wave_command(args)
     folder = settings.data_path() / "incoming" / args.wave
     if args.check:
         r = wave_readiness(assessment, args.wave, folder)
@@ -233,13 +240,8 @@ def cmd_ready(args: argparse.Namespace) -> int:
 def cmd_erase(args: argparse.Namespace) -> int:
     """Remove one respondent from a wave everywhere htna keeps them, then re-run the wave."""
     from assets.ingest.erasure import erase_respondent, still_present
-    from pipelines.config import load_assessment
-    from pipelines.resources import settings_from_environment
 
-    _set_env(args)
-    settings = settings_from_environment()
-    assessment = load_assessment(settings.config_path)
-    check_wave_in_config(assessment, args.wave)
+    settings, _ = _wave_command(args)
     _dagster_home()
     check_private_places(settings)
     where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
