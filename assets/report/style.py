@@ -14,8 +14,6 @@ from __future__ import annotations
 import html
 import json
 
-import plotly.io as pio
-
 #: blue, orange, bluish green, reddish purple, vermillion, purple, olive, black: all >= 3:1 on white
 PALETTE = ["#0072B2", "#B35C00", "#009E73", "#C0609A", "#D55E00", "#6A3D9A", "#8C6D00", "#000000"]
 #: colour of a thing drawn as "not this one" (e.g. a list a combination does not include): an outline
@@ -47,6 +45,8 @@ def chart_html(fig, div_id: str, name: str = "", description: str = "", attrs: d
     ``name`` for screen readers and described by ``description`` (a sentence summarising what it
     shows, printed under it); static/charts.js gives the drawn SVG role="img" with that name and hides
     its tick labels from screen readers (the data table beside each chart has the numbers)."""
+    import plotly.io as pio  # here, not at module import: loading the definitions needs no plotly
+
     config = dict(CHART_CONFIG, toImageButtonOptions=dict(CHART_CONFIG["toImageButtonOptions"], filename=div_id))
     spec = pio.to_json(fig, validate=False, remove_uids=True).replace("<", "\\u003c").replace(">", "\\u003e")
     name = name or div_id.replace("-", " ")

@@ -43,3 +43,13 @@ def test_loading_definitions_does_not_import_great_expectations():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_loading_definitions_imports_no_library_only_a_step_needs():
+    """Validation, models, MSE and charts import their libraries in the step that uses them, so a
+    UI reload or a sensor tick does not pay for them (issue 24, fixed cost)."""
+    heavy = ["great_expectations", "statsmodels", "scipy", "plotly", "jinja2"]
+    code = f"import sys, pipelines.definitions; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
