@@ -28,7 +28,7 @@ SIZES = [25, 40, 60, 90, 140, 220, 400]
 
 
 def _covariates(assessment) -> pd.DataFrame:
-    from assets.models.training_gap import _fh_design, county_covariates
+    from assets.models.training_gap_county import _fh_design, county_covariates
 
     cov = county_covariates(assessment)
     # every public covariate the county model may choose from (the config's county covariates file too)
