@@ -5,7 +5,8 @@
     htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent: warehouse, archive, drop folder)
     htna ready WAVE [--check] [--json]   (declare a wave folder complete: its READY manifest)
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
-    htna ui    (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
+    htna ui    [--workspace DIR]   (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
+    htna states workspace DIR CONFIG... [--data-root DIR] [--max-runs N]   (one code location per state)
     htna prevalence OVERLAP.csv [--threshold P] [--criterion aic|bic|pvalue] [--ci wald-log|lognormal|profile|bootstrap]
                     [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
     htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
@@ -324,15 +325,39 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise HtnaError(f"--host {args.host}: the UI is for this machine only (it has no login, and anyone who can "
                         "reach it can run the assessment and read its run history)\n  fix: use 127.0.0.1 (the "
                         "default), localhost or ::1; to look from elsewhere, use an SSH tunnel to this machine")
-    _set_env(args)
-    _dagster_home()
-    settings = settings_from_environment()
-    check_private_places(settings)
-    _register_waves(settings)
-    cmd = [sys.executable, "-m", "pipelines.ui_guard", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+    if args.workspace:  # a multi-state workspace (htna states workspace): its own instance and locations
+        from pipelines.states import workspace_home
+
+        workspace = Path(args.workspace).resolve() / "workspace.yaml"
+        if not workspace.is_file():
+            raise HtnaError(f"{workspace} does not exist: write it with `htna states workspace {args.workspace} CONFIG...`")
+        os.environ["DAGSTER_HOME"] = str(workspace_home(workspace.parent))
+    else:
+        _set_env(args)
+        _dagster_home()
+        settings = settings_from_environment()
+        check_private_places(settings)
+        _register_waves(settings)
+        workspace = REPO_ROOT / "workspace.yaml"
+    cmd = [sys.executable, "-m", "pipelines.ui_guard", "dev", "-w", str(workspace),
            "--host", args.host, "--port", str(args.port)]
     os.execv(sys.executable, cmd)
     return 0  # pragma: no cover
+
+
+def cmd_states_workspace(args: argparse.Namespace) -> int:
+    """Write a workspace with one code location per state config (see pipelines/states.py)."""
+    from pipelines.states import write_workspace
+
+    folder = Path(args.folder)
+    states = write_workspace(folder, [Path(c) for c in args.configs], Path(args.data_root) if args.data_root else None,
+                             args.max_runs)
+    for s in states:
+        print(f"{s.name}: config {s.config}, data {s.data}, warehouse {s.warehouse}, site {s.output}")
+    print(f"Workspace written: {folder.resolve() / 'workspace.yaml'} ({len(states)} code location(s)). Start it with "
+          f"`htna ui --workspace {folder}`; runs are queued, at most {args.max_runs or os.cpu_count()} at a time and "
+          "one per state.")
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -569,8 +594,21 @@ def build_parser() -> argparse.ArgumentParser:
     u = sub.add_parser("ui", help="start the Dagster UI on this machine (127.0.0.1), refusing cross-site requests")
     u.add_argument("--host", default="127.0.0.1", help="a loopback address: 127.0.0.1 (default), localhost or ::1")
     u.add_argument("--port", type=int, default=3000)
+    u.add_argument("--workspace", help="a multi-state workspace folder written by `htna states workspace`")
     paths(u)
     u.set_defaults(func=cmd_ui)
+    st = sub.add_parser("states", help="many states at once: a Dagster workspace with one code location per state")
+    st_sub = st.add_subparsers(dest="states_command", required=True)
+    sw = st_sub.add_parser("workspace", help="write DIR/workspace.yaml: one code location per state config",
+                           description="Each state gets its own code location (named after the state), DuckDB file "
+                                       "and site under DIR/<state>/, and the workspace its own Dagster instance "
+                                       "(DIR/dagster) whose run queue runs at most --max-runs runs at once and one "
+                                       "per state.")
+    sw.add_argument("folder", metavar="DIR", help="the workspace folder (created)")
+    sw.add_argument("configs", metavar="CONFIG", nargs="+", help="a state's config folder or its assessment.yaml")
+    sw.add_argument("--data-root", help="each state's data in DATA_ROOT/<state>/ (default: its config's data_dir)")
+    sw.add_argument("--max-runs", type=int, help="runs in progress at once on this machine (default: its CPUs)")
+    sw.set_defaults(func=cmd_states_workspace)
     return p
 
 

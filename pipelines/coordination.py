@@ -34,6 +34,9 @@ WAREHOUSE_TAG = "htna/warehouse"
 FINGERPRINT_TAG = "htna/fingerprint"
 #: who started a run: cli, ui or sensor
 STARTED_BY_TAG = "htna/started_by"
+#: which state a run assesses, on every run of a code location of a multi-state workspace
+#: (:mod:`pipelines.states`): the queue's one-run-per-state limit and the wave lock's name use it
+STATE_TAG = "htna/state"
 
 ENV_MARKER = "# Written by htna (pipelines/coordination.py); delete this line to keep your own edits."
 
@@ -78,12 +81,16 @@ _HELD: dict[tuple[str, str], int] = {}
 
 
 @contextmanager
-def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None, shared: bool = False) -> Iterator[None]:
+def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None, shared: bool = False,
+              state: str | None = None) -> Iterator[None]:
     """Hold ``<home>/locks/wave-<wave>.lock`` while a run of the wave executes (released when the
     process ends, even if killed). Re-entrant within a process: the run that ``htna run`` executes takes
     the lock the command already holds. ``shared``: the step processes of one multiprocess run, which
-    may hold it side by side (the queue keeps a second UI run of the wave out; ``htna run`` still waits)."""
-    key = (str(Path(home).resolve()), wave)
+    may hold it side by side (the queue keeps a second UI run of the wave out; ``htna run`` still waits).
+    ``state``: a run of one state of a multi-state workspace holds ``wave-<state>-<wave>.lock``, so the
+    same wave of other states (each with its own warehouse) runs alongside."""
+    name = f"{state}-{wave}" if state else wave
+    key = (str(Path(home).resolve()), name)
     if key in _HELD:
         _HELD[key] += 1
         try:
@@ -93,7 +100,7 @@ def wave_lock(home: Path, wave: str, on_wait: Callable[[], None] | None = None, 
         return
     folder = Path(home) / "locks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(folder / f"wave-{wave}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(folder / f"wave-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     try:
         try:

@@ -10,6 +10,7 @@ from assets.publication import assets as publication
 from assets.quality import assets as quality
 from assets.report import assets as report
 from pipelines.config import Execution
+from pipelines.coordination import STATE_TAG
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings, WarehouseIOManager, settings_from_environment
 from pipelines.sensors import build_incoming_exports_sensor
@@ -19,11 +20,14 @@ from pipelines.sensors import build_incoming_exports_sensor
 STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
 
 
-def build_definitions(settings: AssessmentSettings) -> dg.Definitions:
-    """Definitions for one assessment (config, data folder, warehouse, output folder)."""
+def build_definitions(settings: AssessmentSettings, state: str | None = None) -> dg.Definitions:
+    """Definitions for one assessment (config, data folder, warehouse, output folder). ``state``: the
+    state's name in a multi-state workspace (:mod:`pipelines.states`), put on every run of its job as the
+    tag ``htna/state`` (the run queue's one-run-per-state limit and the wave lock read it)."""
     executor = run_executor(settings.assessment().config.execution)
     assessment_job = dg.define_asset_job(
         "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves, executor_def=executor,
+        tags={STATE_TAG: state} if state else None,
         description="Re-run the whole needs assessment for one survey wave: ingest, checks, estimates, report.")
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGES),

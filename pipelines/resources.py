@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines import warehouse
-from pipelines.coordination import WAVE_TAG, wave_lock
+from pipelines.coordination import STATE_TAG, WAVE_TAG, wave_lock
 from pipelines.config import DEFAULT_CONFIG, Assessment, load_assessment
 from pipelines.failures import as_user_failure
 from pipelines.faults import crash_point
@@ -80,7 +80,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
         # a multiprocess run initialises this in each step's process: those share the wave's turn
         shared = self.settings.assessment().config.execution.executor == "multiprocess"
-        with wave_lock(Path(instance.root_directory), wave, on_wait=waiting, shared=shared), \
+        state = run.tags.get(STATE_TAG)  # a state of a multi-state workspace: its own lock per wave
+        with wave_lock(Path(instance.root_directory), wave, on_wait=waiting, shared=shared, state=state), \
                 super().yield_for_execution(context) as manager:
             yield manager
 

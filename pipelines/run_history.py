@@ -43,11 +43,28 @@ KEPT_RUN_DATABASES = 4
 MARKER = "# Written by htna (pipelines/run_history.py); delete this line to keep your own edits."
 
 
-def instance_config(home: Path) -> str:
+def instance_config(home: Path, max_concurrent_runs: int = 4, per_state: bool = False) -> str:
     """The instance config (dagster.yaml) the CLI writes for ``home``: no telemetry (this machine
     may have no network), this storage, at the path Dagster's default storage uses, and the run
-    queue's limit of one run in progress per wave."""
+    queue's limits: at most ``max_concurrent_runs`` runs in progress on this machine, and one run in
+    progress per wave, or, for the instance of a multi-state workspace (``per_state``), one per state
+    (:mod:`pipelines.states`: each state's runs share its one DuckDB file, and the same wave of
+    different states must not wait for each other)."""
     base_dir = json.dumps(str(Path(home).resolve() / "history" / "runs"))  # a quoted YAML string
+    if per_state:
+        limit = """# One run of a state at a time (its waves share its DuckDB file); states run side by side
+# (pipelines/states.py, pipelines/coordination.py)
+    tag_concurrency_limits:
+      - key: "htna/state"
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1"""
+    else:
+        limit = """    tag_concurrency_limits:
+      - key: "dagster/partition"
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1"""
     return f"""{MARKER}
 telemetry:
   enabled: false
@@ -61,12 +78,8 @@ event_log_storage:
 # (any way started, `htna run` included) is in progress (pipelines/coordination.py)
 concurrency:
   runs:
-    max_concurrent_runs: 4
-    tag_concurrency_limits:
-      - key: "dagster/partition"
-        value:
-          applyLimitPerUniqueValue: true
-        limit: 1
+    max_concurrent_runs: {int(max_concurrent_runs)}
+{limit}
 # A run whose process died is marked failed instead of holding its wave's place in the queue
 run_monitoring:
   enabled: true
