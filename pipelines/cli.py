@@ -411,6 +411,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from pipelines import bench
 
+    if args.states is not None:  # many states at once, through the queued coordinator (pipelines/bench_states.py)
+        import json
+
+        from pipelines.bench_states import many_states
+
+        if args.states < 1 or args.respondents < 50 or (args.max_runs is not None and args.max_runs < 1):
+            print("htna bench: --states and --max-runs must be at least 1, --respondents at least 50", file=sys.stderr)
+            return 2
+        with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
+            result = many_states(Path(args.workdir or tmp), args.states, args.respondents, args.max_runs)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"many_states": result}, indent=2) + "\n", encoding="utf-8")
+        print(f"Benchmark written: {out}")
+        return 0
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
     with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
         bench.main(sizes, args.quick, args.repetitions, Path(args.out), Path(args.workdir or tmp),
@@ -555,6 +570,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the per-stage benchmarks (quality at scale, htna estimate, prevalence bootstrap)")
     b.add_argument("--no-ui", action="store_true",
                    help="skip the UI-launched run (dagster dev + GraphQL launchRun) measured beside a CLI run")
+    b.add_argument("--states", type=int,
+                   help="instead: this many invented states, one wave each, run at once through the workspace's run "
+                        "queue (one code location per state); prints states per minute, failed runs, lock errors")
+    b.add_argument("--respondents", type=int, default=1000,
+                   help="with --states: mean respondents per state (spread from half to 1.5 times; default 1000)")
+    b.add_argument("--max-runs", type=int, help="with --states: runs at once (default: the machine's CPUs)")
     b.set_defaults(func=cmd_bench)
 
     ss = sub.add_parser("simulate-sae", help="simulation study of the county estimators: bias, RMSE and coverage "
