@@ -325,13 +325,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise HtnaError(f"--host {args.host}: the UI is for this machine only (it has no login, and anyone who can "
                         "reach it can run the assessment and read its run history)\n  fix: use 127.0.0.1 (the "
                         "default), localhost or ::1; to look from elsewhere, use an SSH tunnel to this machine")
-    if args.workspace:  # a multi-state workspace (htna states workspace): its own instance and locations
-        from pipelines.states import workspace_home
+    if args.workspace:  # a multi-state workspace: its own instance and code locations
+        from pipelines.cli_states import states_workspace_for_ui
 
-        workspace = Path(args.workspace).resolve() / "workspace.yaml"
-        if not workspace.is_file():
-            raise HtnaError(f"{workspace} does not exist: write it with `htna states workspace {args.workspace} CONFIG...`")
-        os.environ["DAGSTER_HOME"] = str(workspace_home(workspace.parent))
+        workspace = states_workspace_for_ui(Path(args.workspace))
     else:
         _set_env(args)
         _dagster_home()
@@ -343,21 +340,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
            "--host", args.host, "--port", str(args.port)]
     os.execv(sys.executable, cmd)
     return 0  # pragma: no cover
-
-
-def cmd_states_workspace(args: argparse.Namespace) -> int:
-    """Write a workspace with one code location per state config (see pipelines/states.py)."""
-    from pipelines.states import write_workspace
-
-    folder = Path(args.folder)
-    states = write_workspace(folder, [Path(c) for c in args.configs], Path(args.data_root) if args.data_root else None,
-                             args.max_runs)
-    for s in states:
-        print(f"{s.name}: config {s.config}, data {s.data}, warehouse {s.warehouse}, site {s.output}")
-    print(f"Workspace written: {folder.resolve() / 'workspace.yaml'} ({len(states)} code location(s)). Start it with "
-          f"`htna ui --workspace {folder}`; runs are queued, at most {args.max_runs or os.cpu_count()} at a time and "
-          "one per state.")
-    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -411,21 +393,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from pipelines import bench
 
-    if args.states is not None:  # many states at once, through the queued coordinator (pipelines/bench_states.py)
-        import json
+    if args.states is not None:  # many states at once, through the queued coordinator
+        from pipelines.cli_states import cmd_bench_states
 
-        from pipelines.bench_states import many_states
-
-        if args.states < 1 or args.respondents < 50 or (args.max_runs is not None and args.max_runs < 1):
-            print("htna bench: --states and --max-runs must be at least 1, --respondents at least 50", file=sys.stderr)
-            return 2
-        with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
-            result = many_states(Path(args.workdir or tmp), args.states, args.respondents, args.max_runs)
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"many_states": result}, indent=2) + "\n", encoding="utf-8")
-        print(f"Benchmark written: {out}")
-        return 0
+        return cmd_bench_states(args)
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else None
     with tempfile.TemporaryDirectory(prefix="htna-bench-") as tmp:
         bench.main(sizes, args.quick, args.repetitions, Path(args.out), Path(args.workdir or tmp),
@@ -469,6 +440,8 @@ def cmd_prevalence(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pipelines.cli_states import add_bench_states_arguments, add_states_parser
+
     p = argparse.ArgumentParser(prog="htna", description="Human Trafficking Needs Assessment pipeline")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -570,12 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the per-stage benchmarks (quality at scale, htna estimate, prevalence bootstrap)")
     b.add_argument("--no-ui", action="store_true",
                    help="skip the UI-launched run (dagster dev + GraphQL launchRun) measured beside a CLI run")
-    b.add_argument("--states", type=int,
-                   help="instead: this many invented states, one wave each, run at once through the workspace's run "
-                        "queue (one code location per state); prints states per minute, failed runs, lock errors")
-    b.add_argument("--respondents", type=int, default=1000,
-                   help="with --states: mean respondents per state (spread from half to 1.5 times; default 1000)")
-    b.add_argument("--max-runs", type=int, help="with --states: runs at once (default: the machine's CPUs)")
+    add_bench_states_arguments(b)
     b.set_defaults(func=cmd_bench)
 
     ss = sub.add_parser("simulate-sae", help="simulation study of the county estimators: bias, RMSE and coverage "
@@ -618,18 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--workspace", help="a multi-state workspace folder written by `htna states workspace`")
     paths(u)
     u.set_defaults(func=cmd_ui)
-    st = sub.add_parser("states", help="many states at once: a Dagster workspace with one code location per state")
-    st_sub = st.add_subparsers(dest="states_command", required=True)
-    sw = st_sub.add_parser("workspace", help="write DIR/workspace.yaml: one code location per state config",
-                           description="Each state gets its own code location (named after the state), DuckDB file "
-                                       "and site under DIR/<state>/, and the workspace its own Dagster instance "
-                                       "(DIR/dagster) whose run queue runs at most --max-runs runs at once and one "
-                                       "per state.")
-    sw.add_argument("folder", metavar="DIR", help="the workspace folder (created)")
-    sw.add_argument("configs", metavar="CONFIG", nargs="+", help="a state's config folder or its assessment.yaml")
-    sw.add_argument("--data-root", help="each state's data in DATA_ROOT/<state>/ (default: its config's data_dir)")
-    sw.add_argument("--max-runs", type=int, help="runs in progress at once on this machine (default: its CPUs)")
-    sw.set_defaults(func=cmd_states_workspace)
+    add_states_parser(sub)
     return p
 
 
