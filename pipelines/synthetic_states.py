@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.config import REPO_ROOT
+from pipelines.config import DEFAULT_CONFIG
 
-MAINE = REPO_ROOT / "config" / "maine"
+#: the bundled config (Maine's) every invented state is copied from
+MAINE = DEFAULT_CONFIG.parent
 
 
 def _load(path: Path):
