@@ -89,3 +89,15 @@ def test_the_same_wave_of_two_states_runs_alongside_but_not_twice_for_one_state(
         with pytest.raises(subprocess.TimeoutExpired):
             same.wait(timeout=3)
     assert same.communicate(timeout=60)[0] == "got\n"
+
+
+def test_the_many_states_benchmark_spreads_sizes_and_counts_runs_in_progress():
+    from pipelines.bench_states import most_at_once, state_sizes
+
+    sizes = state_sizes(20, 1000)
+    assert len(sizes) == 20 and min(sizes) == 500 and max(sizes) == 1500 and sum(sizes) == 20_000
+    assert state_sizes(1, 800) == [800]
+    assert most_at_once([(0, 10), (5, 15), (12, 20), (14, 16)]) == 3
+    assert most_at_once([(0, 1), (1, 2)]) == 1  # one ends as the next starts
+    code, _, err = run_cli(["bench", "--states", "0"])
+    assert code == 2 and "--states" in err
