@@ -16,17 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.estimates.design import (
-    SurveyDesign,
-    collapse_poststrata,
-    degf,
-    post_stratify,
-    rake,
-    svydesign,
-    svyrecvar,
-    trim_weights,
-    weight_diagnostics,
-)
+from assets.estimates.calibration import collapse_poststrata, post_stratify, rake, trim_weights
+from assets.estimates.design import SurveyDesign, degf, svydesign, svyrecvar, weight_diagnostics
 from assets.estimates.estimators import svymean, svytotal
 
 
