@@ -1,4 +1,4 @@
-"""Survey design, calibration and weight tools (assets/estimates/design.py): properties and rules.
+"""Survey design, calibration and weight tools (assets/estimates/design.py and calibration.py): properties and rules.
 
 R reference numbers for these functions are in test_estimates_reference.py and
 test_estimates_extra_reference.py; this file checks invariants on synthetic data and the
