@@ -140,8 +140,8 @@ NUMBER_COLUMNS = frozenset({
     "quarantined", "rank", "respondents", "row_checks_failed", "rows", "rows_read", "share", "successes",
     "survey_share", "unexpected"})
 FLAG_COLUMNS = frozenset({"after_hours_cover", "any_24_7", "any_after_hours", "converged", "covered", "estimable",
-                          "exists", "featured", "flagged", "kappa_defined", "identifiable", "local_after_hours", "passed", "reliable",
-                          "separation", "suppressed", "synthetic", "weighted"})
+                          "exists", "featured", "flagged", "identifiable", "kappa_defined", "local_after_hours",
+                          "passed", "reliable", "separation", "suppressed", "synthetic", "weighted"})
 
 
 def typed_table(frame: pd.DataFrame | None, columns, wave: str) -> pd.DataFrame:
