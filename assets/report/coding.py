@@ -38,12 +38,21 @@ def open_ended_themes(published: pd.DataFrame | None, questions: dict[str, str] 
     return list(blocks.values())
 
 
-def coding_quality(precision: pd.DataFrame | None, agreement: pd.DataFrame | None, min_kappa: float) -> dict:
+def _source_name(source: str, questions: dict[str, str]) -> str:
+    """An interview set ("stakeholder interviews") or an open-ended question (its wording, quoted)."""
+    if "." not in source:
+        return source.replace("_", " ")
+    name = source.split(".", 1)[1]
+    return f"answers to \u201c{questions[name]}\u201d" if name in questions else name.replace("_", " ")
+
+
+def coding_quality(precision: pd.DataFrame | None, agreement: pd.DataFrame | None, min_kappa: float,
+                   questions: dict[str, str] | None = None) -> dict:
     """The rules against the hand codes, and the agreement between coders, per source."""
     by_source: dict[str, list[dict]] = {}
     for r in _records(agreement):
         by_source.setdefault(str(r["source"]), []).append(r)
-    sources = [{"source": s.split(".", 1)[-1].replace("_", " ") if "." in s else s.replace("_", " "),
-                "rows": rows, "flagged": sum(1 for r in rows if r["flagged"])} for s, rows in by_source.items()]
+    sources = [{"source": _source_name(s, questions or {}), "rows": rows,
+                "flagged": sum(1 for r in rows if r["flagged"])} for s, rows in by_source.items()]
     return {"precision": _records(precision), "agreement": sources, "min_kappa": min_kappa,
             "available": bool(len(_records(precision)) or sources)}

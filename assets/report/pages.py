@@ -409,7 +409,9 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
                               "coding": coding_quality(pub.get("published_rule_precision"),
                                                        pub.get("published_intercoder_agreement"),
                                                        assessment.frames.agreement.min_kappa
-                                                       if assessment is not None else 0.6)},
+                                                       if assessment is not None else 0.6,
+                                                       {v.name: v.question for v in assessment.codebook.variables}
+                                                       if assessment is not None else None)},
         "methods.html": {"cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub)),
                          "small_area": assessment.config.small_area if assessment is not None else None},
         "glossary.html": {"glossary": glossary()},
