@@ -66,6 +66,8 @@ def open_ended_theme_counts(responses: pd.DataFrame, assessment, wave: str, data
             continue
         columns = {f"{v.name}__{t.code}": t.code for t in v.coding.themes}
         present = [c for c in columns if c in responses.columns]
+        if not present or v.name in responses.columns and responses[v.name].isna().all() and len(responses):
+            continue  # not collected this wave (or nobody answered): no theme counted from zero answers
         table = responses[present].rename(columns=columns)
         frame = InterviewFrame(id_column="respondent_id", themes=[Theme(code=t.code, label=t.label, kind=OPEN_ENDED)
                                                                  for t in v.coding.themes])

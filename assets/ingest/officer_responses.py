@@ -32,7 +32,7 @@ from assets.ingest.answers import (Answers, Distinct, _codes_uniques, known_bool
 from assets.ingest.codes import answers_of, column_coding, judge, normalise_text
 from assets.ingest.geography import CountyResolver
 from assets.ingest.matching import VariableMatch, find_respondent_id, match_questions
-from assets.ingest.open_ended import code_open_ended
+from assets.ingest.open_ended import code_open_ended, theme_column
 from assets.ingest.raw import RawExport
 from pipelines.config import Assessment, Variable
 from pipelines.errors import InputError
@@ -283,6 +283,8 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
                     out[f"{v.name}__other_text"] = none()
             else:
                 out[v.name] = none()
+                for t in v.coding.themes if v.coding is not None else []:  # an open-ended question's themes
+                    out[theme_column(v.name, t.code)] = missing_boolean(n)
             report.not_collected.append(v.name)
             continue
         cols = m.columns

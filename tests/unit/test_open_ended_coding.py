@@ -312,3 +312,21 @@ def test_the_gate_publishes_the_new_tables(assessment):
     for name in ("published_open_ended_themes", "published_rule_precision", "published_intercoder_agreement"):
         spec = PUBLISHED_TABLES[name]
         assert len(spec.title) <= 31 and "text" not in spec.columns
+
+
+def test_a_comment_question_not_collected_has_empty_themes_and_no_counts(assessment, tmp_path):
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((DEMO / "officer_survey.csv").read_text(encoding="utf-8-sig"), newline="")))
+    drop = rows[1].index("Open-Ended Response")
+    path = tmp_path / "officer_survey.csv"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([r[:drop] + r[drop + 1:] for r in rows])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    accepted, _, report = to_officer_responses(read_export(path), assessment, "2015")
+    assert "comments" in report.not_collected
+    comment = next(v for v in assessment.codebook.variables if v.name == "comments")
+    cols = [f"comments__{t.code}" for t in comment.coding.themes]
+    assert set(cols) <= set(accepted.columns) and accepted[cols].isna().all().all()
+    assert open_ended_theme_counts(accepted, assessment, "2015", "officer_survey").empty
