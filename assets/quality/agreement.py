@@ -144,6 +144,7 @@ def wave_agreement(assessment, folder: Path, wave: str, limits=None) -> pd.DataF
                                    folder / DATASET_FILES[dataset][0])
         if second_path is None or not second_path.exists() or not first_path.exists():
             continue
+        check_input_file(first_path, folder, limits)
         check_input_file(second_path, folder, limits)
         first = read_interviews(first_path, frame, dataset, wave).dropna(subset=["interview_id"])
         second = read_interviews(second_path, frame, dataset, wave).dropna(subset=["interview_id"])
