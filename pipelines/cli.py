@@ -247,15 +247,19 @@ def cmd_erase(args: argparse.Namespace) -> int:
     check_private_places(settings)
     where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
                  respondent_id=args.respondent)
-    done = erase_respondent(**where)
-    if done.drop_folder_file:  # htna rewrote the export: the wave's READY manifest follows (only that file)
-        from assets.ingest.readiness import redeclare_file
+    coding = [v.coding for v in settings.assessment().codebook.variables if v.coding is not None]
+    matrices = [(name, c.id_column) for c in coding for name in (c.hand_coded_file, c.second_coder_file) if name]
+    done = erase_respondent(**where, code_matrices=matrices)
+    from assets.ingest.readiness import redeclare_file
 
-        redeclare_file(settings.data_path() / "incoming" / args.wave, done.drop_folder_file)
+    for name in [done.drop_folder_file, *done.code_matrices]:  # htna rewrote it: the READY manifest follows
+        if name:
+            redeclare_file(settings.data_path() / "incoming" / args.wave, name)
     rows = sum(done.rows.values())
     print(f"Erased from wave {args.wave}: {rows} row(s) in {len(done.rows)} table(s) of the warehouse, "
           f"{done.archived_files} archived export(s) rewritten"
           + (f", {done.drop_folder_file} in the drop folder rewritten" if done.drop_folder_file else "")
+          + (f", hand-coded matrices rewritten: {', '.join(done.code_matrices)}" if done.code_matrices else "")
           + "; the warehouse was compacted (copied into a fresh file).")
     if not args.no_run:
         index = run_wave(args.wave, args.verbose)

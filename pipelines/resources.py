@@ -130,6 +130,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return ["respondent_id", "weight"]
         if role == "weighting atoms":  # the publication gate: each post-stratum's weights
             return ["poststratum", "weight", "in_weighting"]
+        if role == "open-ended":  # the theme columns of the open-ended questions
+            from assets.estimates.interview_themes import open_ended_columns
+
+            return open_ended_columns(assessment)
         if role == "models":
             from assets.models.training_gap import model_columns
 

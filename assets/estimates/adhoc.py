@@ -373,7 +373,8 @@ def _domain_order(uniques: np.ndarray) -> list[int]:
 
 def run_estimate(req: EstimateRequest) -> EstimateRun:
     """Read, calibrate and estimate (see the module docstring); raises HtnaError on user problems."""
-    from assets.estimates.design import SurveyDesign, post_stratify, rake
+    from assets.estimates.calibration import post_stratify, rake
+    from assets.estimates.design import SurveyDesign
     from assets.estimates.estimators import svyciprop, svymean, svytotal
 
     t0 = time.perf_counter()

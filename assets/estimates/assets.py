@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.estimates.headline import headline_indicators as compute_headline
+from assets.estimates.interview_themes import open_ended_theme_counts as compute_open_ended
 from assets.estimates.interview_themes import theme_counts
 from assets.estimates.trends import indicator_trends as compute_trends
 from assets.estimates.services import counties_without_after_hours as compute_after_hours_gaps
@@ -94,6 +95,22 @@ def interview_theme_counts(context: dg.AssetExecutionContext, settings: Assessme
                        for name, df in [("stakeholder_interviews", stakeholder_interviews),
                                         ("survivor_interviews", survivor_interviews)]], ignore_index=True)
     context.add_output_metadata({"cells": len(table)})
+    return table
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"],
+          ins={"officer_responses": dg.AssetIn(key="accepted_officer_responses",
+                                               metadata={"htna/columns": "open-ended"})})
+@value_safe
+def open_ended_theme_counts(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                            officer_responses: pd.DataFrame) -> pd.DataFrame:
+    """How many officers raised each theme in their open-ended answers (the comment at the end of
+    the survey), coded by the coding frame's rules or by hand: officers accepted, those who answered
+    and those raising the theme. Every count as computed: what readers may see of it is decided by
+    the publication gate (published_open_ended_themes), with the interview themes' rule."""
+    with as_user_failure():
+        table = compute_open_ended(officer_responses, settings.assessment(), context.partition_key, "officer_survey")
+    context.add_output_metadata({"themes": len(table)})
     return table
 
 

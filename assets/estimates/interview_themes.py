@@ -1,4 +1,5 @@
-"""How often each service gap and barrier came up in the stakeholder and survivor interviews.
+"""How often each service gap and barrier came up in the stakeholder and survivor interviews, and
+how often each theme came up in the officers' open-ended answers.
 
 One row per interview set x theme x cell: all interviews, and each group of every attribute of the
 coding frame (stakeholders by sector and by region, survivors by region; every configured group,
@@ -13,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.config import InterviewFrame
+from pipelines.config import InterviewFrame, Theme
 
 THEME_COLUMNS = ["wave", "dataset", "theme", "label", "kind", "domain", "level", "respondents", "n", "successes",
                  "estimate"]
 ALL_INTERVIEWS = "All interviews"
+#: the ``kind`` of an open-ended question's theme in the theme tables
+OPEN_ENDED = "open-ended answer"
 
 
 def theme_counts(interviews: pd.DataFrame, frame: InterviewFrame, dataset: str, wave: str) -> pd.DataFrame:
@@ -40,3 +43,36 @@ def theme_counts(interviews: pd.DataFrame, frame: InterviewFrame, dataset: str, 
                          "estimate": x / n if n else np.nan})
     out = pd.DataFrame(rows, columns=THEME_COLUMNS)
     return out.astype({"respondents": "float64", "n": "float64", "successes": "float64", "estimate": "float64"})
+
+
+def open_ended_columns(assessment) -> list[str]:
+    """The canonical columns the open-ended theme counts read: each coded question's column (how
+    the answer was coded) and its theme columns."""
+    cols = []
+    for v in assessment.codebook.variables:
+        if v.coding is not None:
+            cols += [v.name, *[f"{v.name}__{t.code}" for t in v.coding.themes]]
+    return cols
+
+
+def open_ended_theme_counts(responses: pd.DataFrame, assessment, wave: str, dataset: str) -> pd.DataFrame:
+    """Respondents raising each theme of every coded open-ended question (one row per question x
+    theme, all respondents: ``respondents`` accepted, ``n`` who answered the question, ``successes``
+    who raised the theme), in the interview themes' columns so the same gate publishes them; the
+    question is named in ``dataset`` as ``<survey>.<question>``."""
+    parts = []
+    for v in assessment.codebook.variables:
+        if v.coding is None:
+            continue
+        columns = {f"{v.name}__{t.code}": t.code for t in v.coding.themes}
+        present = [c for c in columns if c in responses.columns]
+        if not present or v.name in responses.columns and responses[v.name].isna().all() and len(responses):
+            continue  # not collected this wave (or nobody answered): no theme counted from zero answers
+        table = responses[present].rename(columns=columns)
+        frame = InterviewFrame(id_column="respondent_id", themes=[Theme(code=t.code, label=t.label, kind=OPEN_ENDED)
+                                                                 for t in v.coding.themes])
+        parts.append(theme_counts(table, frame, f"{dataset}.{v.name}", wave))
+    if not parts:
+        return pd.DataFrame(columns=THEME_COLUMNS).astype(
+            {"respondents": "float64", "n": "float64", "successes": "float64", "estimate": "float64"})
+    return pd.concat(parts, ignore_index=True)

@@ -11,7 +11,7 @@ The rule, configured under ``weighting:`` in the assessment file:
 1. **Cells.** Each county is a weighting cell. A county with fewer respondents than
    ``min_respondents_per_cell`` is merged with the other small counties *of its county group*; if
    that pooled cell is still too small it absorbs the group's smallest county, and so on
-   (:func:`~assets.estimates.design.collapse_poststrata`, unordered rule). A cell that is still too
+   (:func:`~assets.estimates.calibration.collapse_poststrata`, unordered rule). A cell that is still too
    small after that (a whole county group with too few respondents) is merged across groups the
    same way. A merged cell's headcount is the sum of its counties' and its label joins their
    names with ``+``.
@@ -44,14 +44,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from assets.estimates.design import (
-    SurveyDesign,
-    collapse_poststrata,
-    post_stratify,
-    rake,
-    trim_weights,
-    weight_diagnostics,
-)
+from assets.estimates.calibration import collapse_poststrata, post_stratify, rake, trim_weights
+from assets.estimates.design import SurveyDesign, weight_diagnostics
 from pipelines.config import Assessment
 from pipelines.errors import ConfigError, InputError
 

@@ -10,6 +10,7 @@ from assets.ingest.officer_responses import survey_questions, to_officer_respons
 from assets.ingest.archive import apply_retention, archive_export
 from assets.ingest.readers import is_kept, read_export
 from assets.ingest.readiness import ABSENT_STATEMENT, refusal, wave_readiness
+from assets.quality.agreement import rule_precision
 from assets.ingest.service_inventory import empty_service_providers, empty_service_quarantine, read_service_inventory
 from pipelines.coordination import record_run_inputs
 from pipelines.failures import as_user_failure, value_safe
@@ -62,6 +63,12 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
             description="Export rows held back from estimation, each with the check it failed and why "
                         "(blank response, duplicate or missing respondent id, an answer code nothing declares, an "
                         "answer outside the codebook). Rows read = accepted + quarantined."),
+        "open_ended_rule_precision": dg.AssetOut(
+            kinds={"duckdb"}, owners=["team:evaluation"],
+            description="How well the keyword rules of each open-ended question's coding frame find its themes, "
+                        "against the answers the evaluator coded by hand this wave: per theme, answers hand-coded, "
+                        "true and false positives, false negatives, precision and recall with Wilson intervals. "
+                        "Counts of coded answers only (no text). Empty without a hand-coded file."),
         "officer_survey_questions": dg.AssetOut(
             kinds={"duckdb"}, owners=["team:evaluation"],
             description="Which of the codebook's questions this wave's export carried: one row per question (and "
@@ -114,6 +121,9 @@ def officer_responses(context: dg.AssetExecutionContext, settings: AssessmentSet
     yield dg.Output(accepted, output_name="officer_responses", metadata=meta)
     yield dg.Output(quarantine, output_name="officer_responses_quarantine",
                     metadata={"by_reason": dg.MetadataValue.json(report.quarantined)})
+    precision = rule_precision(report.rule_check, wave, assessment.frames.agreement.level)
+    yield dg.Output(precision, output_name="open_ended_rule_precision",
+                    metadata={"hand_coded": dg.MetadataValue.json(report.hand_coded)})
     questions = survey_questions(report, assessment, wave)
     yield dg.Output(questions, output_name="officer_survey_questions",
                     metadata={"file_name": str(name), "not_collected": dg.MetadataValue.json(

@@ -7,6 +7,8 @@ A respondent who withdraws (or whose data must go) is removed everywhere htna ke
 * the wave's officer export in the drop folder and every archived version of it are rewritten
   without the respondent's record (:mod:`assets.ingest.erase_export`), so a re-run cannot bring them
   back and the archive holds no copy;
+* the wave's hand-coded matrices of open-ended answers (a coding frame's ``hand_coded_file`` and
+  ``second_coder_file`` in the drop folder, keyed by respondent id) lose the respondent's row;
 * the warehouse is then compacted (copied into a fresh file: :func:`pipelines.warehouse.compact`),
   since deleted rows' bytes otherwise stay in the file.
 
@@ -42,10 +44,11 @@ class Erasure:
     rows: dict[str, int] = field(default_factory=dict)
     archived_files: int = 0
     drop_folder_file: str | None = None
+    code_matrices: list[str] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
-        return bool(sum(self.rows.values()) or self.archived_files or self.drop_folder_file)
+        return bool(sum(self.rows.values()) or self.archived_files or self.drop_folder_file or self.code_matrices)
 
 
 def _columns(con, table: str) -> set[str]:
@@ -105,9 +108,41 @@ def _rewrite_in_place(path: Path, respondent_id: str) -> bool:
         tmp_path.unlink(missing_ok=True)
 
 
-def erase_respondent(*, warehouse_path: Path, data_dir: Path, wave: str, respondent_id: str) -> Erasure:
-    """Remove the respondent from the warehouse, the raw archive and the drop folder, then compact
-    the warehouse. Raises HtnaError when the respondent is nowhere to be found."""
+def remove_from_code_matrix(path: Path, id_column: str, respondent_id: str) -> bool:
+    """Rewrite a hand-coded matrix (CSV, one row per respondent) without the respondent's rows,
+    atomically with its mode kept; False when it has none."""
+    import csv
+    import io
+
+    from pipelines.input_files import read_regular
+
+    text = read_regular(path).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows or id_column not in [c.strip() for c in rows[0]]:
+        return False
+    at = [c.strip() for c in rows[0]].index(id_column)
+    wanted = _id_text(respondent_id)
+    kept = [rows[0]] + [r for r in rows[1:] if not (len(r) > at and _id_text(r[at]) == wanted)]
+    if len(kept) == len(rows):
+        return False
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(kept)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".erasing")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(buf.getvalue())
+    try:
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return True
+
+
+def erase_respondent(*, warehouse_path: Path, data_dir: Path, wave: str, respondent_id: str,
+                     code_matrices: list[tuple[str, str]] = ()) -> Erasure:
+    """Remove the respondent from the warehouse, the raw archive, the drop folder's export and its
+    hand-coded matrices (``code_matrices``: file name and respondent id column), then compact the
+    warehouse. Raises HtnaError when the respondent is nowhere to be found."""
     if not _id_text(respondent_id):
         raise HtnaError("--respondent is blank: give the respondent's id as the export has it")
     result = Erasure()
@@ -121,6 +156,12 @@ def erase_respondent(*, warehouse_path: Path, data_dir: Path, wave: str, respond
             check_input_file(export, folder)
             if _rewrite_in_place(export, respondent_id):
                 result.drop_folder_file = export.name
+        for name, id_column in code_matrices:
+            matrix = folder / name
+            if os.path.lexists(matrix):
+                check_input_file(matrix, folder)
+                if remove_from_code_matrix(matrix, id_column, respondent_id):
+                    result.code_matrices.append(name)
         result.archived_files = rewrite_wave_exports(
             warehouse_path.parent / "raw_archive", wave, "officer_survey",
             lambda source, target: remove_respondent(source, respondent_id, target))

@@ -32,6 +32,7 @@ from assets.ingest.answers import (Answers, Distinct, _codes_uniques, known_bool
 from assets.ingest.codes import answers_of, column_coding, judge, normalise_text
 from assets.ingest.geography import CountyResolver
 from assets.ingest.matching import VariableMatch, find_respondent_id, match_questions
+from assets.ingest.open_ended import code_open_ended, theme_column
 from assets.ingest.raw import RawExport
 from pipelines.config import Assessment, Variable
 from pipelines.errors import InputError
@@ -89,6 +90,9 @@ class IngestReport:
     not_collected: list[str] = field(default_factory=list)
     codes: list[dict] = field(default_factory=list)
     metadata_files: list[str] = field(default_factory=list)
+    #: open-ended questions: the rules against the hand codes per theme (counts), and answers hand-coded
+    rule_check: list[dict] = field(default_factory=list)
+    hand_coded: dict[str, int] = field(default_factory=dict)
 
     def reconciles(self) -> bool:
         return self.rows_read == self.rows_accepted + sum(self.quarantined.values())
@@ -156,6 +160,21 @@ def _report_bad(raw: RawExport, report: IngestReport, name: str, cells: pd.Serie
         report.value_problems.append(f"{name}: {str(u)[:60]!r} {what} ({_rows_of(raw, mask)})")
     if len(uniques) > 20:
         report.value_problems.append(f"{name}: {len(uniques) - 20} more distinct answers not in the codebook")
+
+
+def _coded(raw: RawExport, report: IngestReport, v: Variable, answers: np.ndarray,
+           respondent_ids: np.ndarray) -> dict[str, Any]:
+    """An open-ended question's columns: how each answer was coded and a yes/no per theme of its
+    coding frame (:mod:`assets.ingest.open_ended`); without a frame, only whether it was answered."""
+    if v.coding is None:
+        return {v.name: np.where(pd.notna(answers), "answered (not coded)", None).astype(object)}
+    folder = raw.path.parent if raw.path is not None else None
+    coded = code_open_ended(v, answers, respondent_ids, folder)
+    report.rule_check += coded.rule_check
+    report.notes += coded.notes
+    if coded.hand_coded:
+        report.hand_coded[v.name] = coded.hand_coded
+    return coded.columns
 
 
 def _flag_text(raw: RawExport, report: IngestReport, name: str, col: Distinct) -> None:
@@ -264,12 +283,16 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
                     out[f"{v.name}__other_text"] = none()
             else:
                 out[v.name] = none()
+                for t in v.coding.themes if v.coding is not None else []:  # an open-ended question's themes
+                    out[theme_column(v.name, t.code)] = missing_boolean(n)
             report.not_collected.append(v.name)
             continue
         cols = m.columns
         if v.type == "text":
             got, col = read_text(raw, v, cols)
             _flag_text(raw, report, v.name, col)
+            if v.free_text:  # an open-ended answer: its themes only, never its text (raw archive keeps that)
+                got.columns = _coded(raw, report, v, got.columns[v.name], out["respondent_id"])
         else:
             labels = answers_of(assessment, v)
             # the column whose metadata declares the variable's codes: the answer column (a multi-select's

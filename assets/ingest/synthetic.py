@@ -362,6 +362,59 @@ def generate_interviews(assessment: Assessment, dataset: str, wave: str, seed: i
     return rows
 
 
+def generate_second_coder(assessment: Assessment, dataset: str, wave: str, seed: int,
+                          first: pd.DataFrame) -> pd.DataFrame:
+    """A second coder's matrix of about a third of the interviews of ``first`` (at least 10): the same
+    codes but for disagreements, rare on most themes and frequent on the last (so the demo's quality
+    page shows a theme flagged below the agreed kappa)."""
+    frame = getattr(assessment.frames, dataset)
+    rng = np.random.default_rng([seed, int(wave), 3 if dataset.startswith("stake") else 4])
+    n = len(first)
+    chosen = np.sort(rng.choice(n, size=min(n, max(10, n // 3)), replace=False))
+    rows = first.iloc[chosen][[frame.id_column, *[t.code for t in frame.themes]]].reset_index(drop=True)
+    flip_p = np.full(len(frame.themes), 0.06)
+    flip_p[-1] = 0.35
+    for theme, p in zip(frame.themes, flip_p):
+        flip = rng.random(len(rows)) < p
+        rows[theme.code] = np.where(flip, 1 - rows[theme.code].to_numpy(), rows[theme.code].to_numpy())
+    return rows
+
+
+def generate_comment_codes(assessment: Assessment, answers: pd.DataFrame, wave: str, seed: int
+                           ) -> dict[str, pd.DataFrame]:
+    """Hand-coded matrices of the synthetic open-ended answers, by file name: the first coder's for
+    about two thirds of the answers, the second coder's for half of those. The first coder mostly
+    agrees with the coding frame's rules (so the rules' precision and recall are high but not perfect);
+    the second mostly with the first."""
+    from assets.ingest.open_ended import themes_by_rules
+
+    out: dict[str, pd.DataFrame] = {}
+    for k, v in enumerate(assessment.codebook.variables):
+        coding = v.coding
+        if coding is None or not coding.hand_coded_file or v.name not in answers.columns:
+            continue
+        rng = np.random.default_rng([seed, int(wave), 5, k])
+        texts = answers[v.name]
+        rows = np.flatnonzero(texts.notna().to_numpy())
+        if len(rows) == 0:
+            continue
+        coded = np.sort(rng.choice(rows, size=max(1, (2 * len(rows)) // 3), replace=False))
+        by_rules = themes_by_rules(texts.iloc[coded].to_numpy(dtype=object), coding)
+        first = pd.DataFrame({coding.id_column: answers["respondent_id"].iloc[coded].to_numpy()})
+        for t in coding.themes:
+            flip = rng.random(len(coded)) < 0.08
+            first[t.code] = np.where(flip, ~by_rules[t.code], by_rules[t.code]).astype(int)
+        out[coding.hand_coded_file] = first
+        if coding.second_coder_file:
+            both = np.sort(rng.choice(len(first), size=max(1, len(first) // 2), replace=False))
+            second = first.iloc[both].reset_index(drop=True)
+            for t in coding.themes:
+                flip = rng.random(len(second)) < 0.05
+                second[t.code] = np.where(flip, 1 - second[t.code].to_numpy(), second[t.code].to_numpy())
+            out[coding.second_coder_file] = second
+    return out
+
+
 # ----------------------------------------------------------------------- service-provider inventory
 
 # Where services cluster in the synthetic inventory: the five most populous counties (Maine:
@@ -470,7 +523,16 @@ def write_demo_wave(assessment: Assessment, wave: str, seed: int, respondents: i
     write_surveymonkey_csv(assessment, answers, out_dir / OFFICER_EXPORT)
     written = [out_dir / OFFICER_EXPORT]
     for dataset, name in [("stakeholder_interviews", STAKEHOLDER_EXPORT), ("survivor_interviews", SURVIVOR_EXPORT)]:
-        generate_interviews(assessment, dataset, wave, seed).to_csv(out_dir / name, index=False, lineterminator="\n")
+        interviews = generate_interviews(assessment, dataset, wave, seed)
+        interviews.to_csv(out_dir / name, index=False, lineterminator="\n")
+        written.append(out_dir / name)
+        second = getattr(assessment.frames, dataset).second_coder_file
+        if second:  # a second coder's matrix of some of the same interviews (intercoder agreement)
+            generate_second_coder(assessment, dataset, wave, seed, interviews).to_csv(
+                out_dir / second, index=False, lineterminator="\n")
+            written.append(out_dir / second)
+    for name, matrix in generate_comment_codes(assessment, answers, wave, seed).items():  # hand codes of comments
+        matrix.to_csv(out_dir / name, index=False, lineterminator="\n")
         written.append(out_dir / name)
     from assets.prevalence.demo import write_demo_case_lists  # agency case lists from a known population
 

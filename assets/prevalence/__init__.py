@@ -16,20 +16,16 @@ from .linkage import (
     secret_from_env,
 )
 from .mse import (
-    BootstrapResult,
     MSEError,
     MSEFit,
     ProfileInterval,
-    StepwiseResult,
-    bootstrap,
     check_existence,
-    estimate_population,
     fit_model,
     lognormal_interval,
     profile_interval,
-    stepwise,
     wald_interval,
 )
+from .mse_selection import BootstrapResult, StepwiseResult, bootstrap, estimate_population, stepwise
 from .overlap import (
     OverlapTableError,
     complete_overlap_table,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .mse import bootstrap, stepwise
+from .mse_selection import bootstrap, stepwise
 from .simulate import simulate_overlap
 
 __all__ = ["TARGET_SECONDS", "bench_prevalence", "main"]

@@ -17,7 +17,8 @@ from pathlib import Path
 from pipelines.errors import HtnaError, InputError
 
 from .inputs import read_overlap_file
-from .mse import MSEError, estimate_population
+from .mse import MSEError
+from .mse_selection import estimate_population
 from .overlap import COUNT_COLUMN
 from .results import PrevalenceEstimate
 from .tables import INTERVALS

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .inputs import ALL_STRATA, read_wave_lists
-from .mse import MSEError, bootstrap, estimate_population, fit_model
+from .mse import MSEError, fit_model
+from .mse_selection import bootstrap, estimate_population
 from .overlap import COUNT_COLUMN, complete_overlap_table, drop_list
 from .sensitivity import DEFAULT_THRESHOLDS, sensitivity_table
 
@@ -45,7 +46,7 @@ __all__ = [
     "prevalence_sensitivity_table",
 ]
 
-#: Interval names of the config and the CLI → :func:`assets.prevalence.mse.estimate_population`.
+#: Interval names of the config and the CLI → :func:`assets.prevalence.mse_selection.estimate_population`.
 INTERVALS = {"wald-log": "wald", "wald": "wald", "lognormal": "lognormal", "profile": "profile",
              "profile-poisson": "profile-poisson", "bootstrap": "bootstrap"}
 

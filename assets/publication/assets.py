@@ -39,7 +39,8 @@ _MEANING = {
          "training_gap_model": dg.AssetIn(), "model_cards": dg.AssetIn(), "prevalence_estimate": dg.AssetIn(),
          "case_list_overlap": dg.AssetIn(), "prevalence_sensitivity": dg.AssetIn(),
          "service_coverage_by_county": dg.AssetIn(), "counties_without_after_hours": dg.AssetIn(),
-         "survey_exports": dg.AssetIn()},
+         "survey_exports": dg.AssetIn(), "open_ended_theme_counts": dg.AssetIn(),
+         "open_ended_rule_precision": dg.AssetIn(), "intercoder_agreement": dg.AssetIn()},
     outs={name: dg.AssetOut(kinds={"duckdb"}, owners=OWNERS,
                             description=_MEANING.get(name, f"{spec.title}, as published: {spec.protection}."))
           for name, spec in PUBLISHED_TABLES.items() if name not in _LATER},
@@ -51,7 +52,8 @@ def publication(context: dg.AssetExecutionContext, settings: AssessmentSettings,
                 training_gap_model: pd.DataFrame, model_cards: pd.DataFrame, prevalence_estimate: pd.DataFrame,
                 case_list_overlap: pd.DataFrame, prevalence_sensitivity: pd.DataFrame,
                 service_coverage_by_county: pd.DataFrame, counties_without_after_hours: pd.DataFrame,
-                survey_exports: pd.DataFrame) -> Iterator[dg.Output]:
+                survey_exports: pd.DataFrame, open_ended_theme_counts: pd.DataFrame,
+                open_ended_rule_precision: pd.DataFrame, intercoder_agreement: pd.DataFrame) -> Iterator[dg.Output]:
     """Apply the disclosure policy to every table of the wave that readers will see."""
     a = settings.assessment()
     wave = context.partition_key
@@ -59,7 +61,8 @@ def publication(context: dg.AssetExecutionContext, settings: AssessmentSettings,
         wave=wave, headline=headline_indicators, weights=officer_weights, themes=interview_theme_counts,
         quality=data_quality_summary, county=training_gap_by_county, model=training_gap_model, cards=model_cards,
         prevalence=prevalence_estimate, overlap=case_list_overlap, sensitivity=prevalence_sensitivity,
-        coverage=service_coverage_by_county, after_hours=counties_without_after_hours, sources=survey_exports)
+        coverage=service_coverage_by_county, after_hours=counties_without_after_hours, sources=survey_exports,
+        open_ended=open_ended_theme_counts, rule_precision=open_ended_rule_precision, agreement=intercoder_agreement)
     with as_user_failure():
         published = publish_wave(tables, a, DisclosurePolicy.from_assessment(a))
     hidden = describe(published)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from assets.publication.coding import (PUBLISHED_AGREEMENT_COLUMNS, PUBLISHED_RULE_PRECISION_COLUMNS,
+                                       publish_agreement, publish_rule_precision)
 from assets.publication.counties import PUBLISHED_COUNTY_COLUMNS, publish_county_estimates
 from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, AtomWeights, publish_indicators
 from assets.publication.models import (PUBLISHED_CARD_COLUMNS, PUBLISHED_MODEL_COLUMNS, publish_model_cards,
@@ -59,6 +61,12 @@ PUBLISHED_TABLES: dict[str, PublishedTable] = {
     "published_changes": PublishedTable(tuple(PUBLISHED_CHANGE_COLUMNS), "Changes since earlier waves",
                                         "only between two published cells; rounded"),
     "published_interview_themes": PublishedTable(tuple(PUBLISHED_THEME_COLUMNS), "Interview themes", SHARES),
+    "published_open_ended_themes": PublishedTable(tuple(PUBLISHED_THEME_COLUMNS), "Open-ended answer themes",
+                                                  SHARES + " (the interview themes' rule); never the answers' text"),
+    "published_rule_precision": PublishedTable(tuple(PUBLISHED_RULE_PRECISION_COLUMNS), "Coding rules vs hand codes",
+                                               "precision and recall rounded; hidden where the theme's count is"),
+    "published_intercoder_agreement": PublishedTable(tuple(PUBLISHED_AGREEMENT_COLUMNS), "Agreement between coders",
+                                                     "agreement and kappa rounded; hidden where the theme's count is"),
     "published_county_estimates": PublishedTable(tuple(PUBLISHED_COUNTY_COLUMNS), "Training gap by county",
                                                  "model estimates only for counties whose survey cell is published; "
                                                  "the others combined; rounded"),
@@ -113,6 +121,9 @@ class WaveTables:
     coverage: pd.DataFrame
     after_hours: pd.DataFrame
     sources: pd.DataFrame
+    open_ended: pd.DataFrame | None = None      # open_ended_theme_counts
+    rule_precision: pd.DataFrame | None = None  # open_ended_rule_precision
+    agreement: pd.DataFrame | None = None       # intercoder_agreement
 
 
 #: Columns of the published tables that hold numbers, and those that hold yes/no: typed so that a
@@ -121,14 +132,16 @@ class WaveTables:
 NUMBER_COLUMNS = frozenset({
     "accepted", "after_hours_providers", "answered", "asked", "blocking_failed", "boot_high", "boot_low", "cases",
     "change", "checks_passed", "checks_run", "ci_high", "ci_low", "count", "earlier_estimate", "estimate",
-    "headcount", "interviews", "local_after_hours_providers", "local_providers", "mentioned", "n", "n_areas",
+    "headcount", "hand_coded", "interviews", "kappa", "kappa_high", "kappa_low",
+    "agreement", "agreement_high", "agreement_low", "precision", "precision_high", "precision_low", "recall",
+    "recall_high", "recall_low", "units", "local_after_hours_providers", "local_providers", "mentioned", "n", "n_areas",
     "n_lists", "n_parameters", "n_without_after_hours", "observed", "officers_high", "officers_low",
     "officers_needing_training", "p_value", "percent", "providers", "providers_24_7", "published_2015",
     "quarantined", "rank", "respondents", "row_checks_failed", "rows", "rows_read", "share", "successes",
     "survey_share", "unexpected"})
 FLAG_COLUMNS = frozenset({"after_hours_cover", "any_24_7", "any_after_hours", "converged", "covered", "estimable",
-                          "exists", "featured", "identifiable", "local_after_hours", "passed", "reliable",
-                          "separation", "suppressed", "synthetic", "weighted"})
+                          "exists", "featured", "flagged", "identifiable", "kappa_defined", "local_after_hours",
+                          "passed", "reliable", "separation", "suppressed", "synthetic", "weighted"})
 
 
 def typed_table(frame: pd.DataFrame | None, columns, wave: str) -> pd.DataFrame:
@@ -167,9 +180,14 @@ def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[st
     if len(sources):
         sources["rows"] = sources["rows"].astype(object).where(~sources["dataset"].isin(hidden_rows), None)
     prevalence = publish_prevalence(t.prevalence, t.overlap, t.sensitivity, assessment, policy, wave)
+    published_themes = publish_themes(themes, policy)
+    open_ended = publish_themes(t.open_ended, policy)
     out = {
         "published_indicators": indicators,
-        "published_interview_themes": publish_themes(themes, policy),
+        "published_interview_themes": published_themes,
+        "published_open_ended_themes": open_ended,
+        "published_rule_precision": publish_rule_precision(t.rule_precision, open_ended, "officer_survey", policy),
+        "published_intercoder_agreement": publish_agreement(t.agreement, [published_themes, open_ended], policy),
         "published_county_estimates": publish_county_estimates(t.county, indicators, assessment, policy, wave),
         "published_model_results": publish_model_results(t.model, indicators, assessment, policy),
         "published_model_cards": publish_model_cards(t.cards),

@@ -160,3 +160,23 @@ def _dataset_checks(dataset: str) -> dg.AssetChecksDefinition:
 officer_response_checks = _dataset_checks("officer_responses")
 stakeholder_interview_checks = _dataset_checks("stakeholder_interviews")
 survivor_interview_checks = _dataset_checks("survivor_interviews")
+
+
+@dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=OWNERS,
+          ins={"survey_exports": dg.AssetIn()})
+@value_safe
+def intercoder_agreement(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                         survey_exports: pd.DataFrame) -> pd.DataFrame:
+    """How far two coders agree on each theme, where a second coder coded some of the same
+    interviews or open-ended answers this wave: units coded by both, percent agreement with its
+    Wilson interval, Cohen's kappa with a bootstrap interval, and a flag for themes below the agreed
+    kappa. About coders, not respondents; empty without a second coder's matrix."""
+    from assets.ingest.exports import wave_folder
+    from assets.quality.agreement import wave_agreement
+
+    wave = context.partition_key
+    with as_user_failure():
+        a = settings.assessment()
+        table = wave_agreement(a, wave_folder(settings.data_path(), wave), wave, a.config.input_limits)
+    context.add_output_metadata({"themes": len(table), "flagged": int(table["flagged"].astype(bool).sum())})
+    return table

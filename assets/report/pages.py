@@ -13,6 +13,7 @@ import json
 import pandas as pd
 
 from assets.report import tracking
+from assets.report.coding import coding_quality, open_ended_themes
 from assets.report.county_map import county_map
 from assets.report.glossary import glossary
 from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
@@ -275,6 +276,7 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
 _HIDDEN_SOURCES = {
     "published_indicators": lambda r: (r["label"], _group(r), "weighted" if r["weighted"] else "unweighted"),
     "published_interview_themes": lambda r: (f'{r["label"]} ({str(r["dataset"]).replace("_", " ")})', _group(r), ""),
+    "published_open_ended_themes": lambda r: (f'{r["label"]} (open-ended answers)', _group(r), ""),
     "published_model_results": lambda r: (r["outcome_label"], f'{r["kind"].replace("_", " ")}: '
                                           f'{r["level"] or r["county_group"] or ""}', ""),
     "published_case_list_counts": lambda r: (f'cases on {r["list_label"]}', r["stratum"], ""),
@@ -385,7 +387,9 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             "county_map": county_map(county, geometry, fips_of, groups),
             "counties": county_ranking(county),
             "models": model_predictions(pub["published_model_results"]),
-            "cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub))},
+            "cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub)),
+            "open_ended": open_ended_themes(pub.get("published_open_ended_themes"), {
+                v.name: v.question for v in assessment.codebook.variables} if assessment is not None else None)},
         "voices.html": {"voices": voices(themes, policy.mostly_hidden)},
         "services.html": {"svc": services(pub["published_service_coverage"],
                                           pub["published_counties_without_after_hours"])},
@@ -401,7 +405,13 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
         "recommendations.html": {"recs": tracking.recommendation_rows(
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
-        "data-quality.html": {"dq": data_quality(pub, policy, missing)},
+        "data-quality.html": {"dq": data_quality(pub, policy, missing),
+                              "coding": coding_quality(pub.get("published_rule_precision"),
+                                                       pub.get("published_intercoder_agreement"),
+                                                       assessment.frames.agreement.min_kappa
+                                                       if assessment is not None else 0.6,
+                                                       {v.name: v.question for v in assessment.codebook.variables}
+                                                       if assessment is not None else None)},
         "methods.html": {"cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub)),
                          "small_area": assessment.config.small_area if assessment is not None else None},
         "glossary.html": {"glossary": glossary()},

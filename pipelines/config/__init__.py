@@ -6,6 +6,7 @@ it. It knows nothing of Dagster, so the plain stage functions can take these obj
 
 - ``assessment_schema``: what ``assessment.yaml`` may say;
 - ``documents``: the codebook, interview frames, indicators and model specifications;
+- ``coding``: the coding frames of open-ended answers and intercoder agreement;
 - ``loading``: reading, validating and cross-checking them into one ``Assessment``.
 """
 
@@ -66,6 +67,7 @@ from pipelines.config.documents import (  # noqa: F401
     TrainingGapModels,
     ModelSpecs,
 )
+from pipelines.config.coding import Agreement, OpenEndedCoding, OpenEndedTheme  # noqa: F401
 from pipelines.config.loading import (  # noqa: F401
     _validate,
     Assessment,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from pipelines.config.assessment_schema import _Strict, only_state_placeholder
+from pipelines.config.coding import Agreement, OpenEndedCoding
 
 # --------------------------------------------------------------------------- officer codebook
 
@@ -59,6 +60,7 @@ class Variable(_Strict):
     asked_if: dict[str, list[str]] | None = None
     other_specify: bool = False
     free_text: bool = False
+    coding: OpenEndedCoding | None = None
 
     @field_validator("codes", mode="before")
     @classmethod
@@ -88,6 +90,8 @@ class Variable(_Strict):
             raise ValueError(f"{self.name}: give exactly one of scale, options, options_from")
         if self.type == "multi" and not all(isinstance(o, Option) for o in self.options or []):
             raise ValueError(f"{self.name}: multi-select options need a code and a label")
+        if self.coding is not None and not (self.type == "text" and self.free_text):
+            raise ValueError(f"{self.name}: a coding frame is for an open-ended question (type: text, free_text: true)")
         if isinstance(self.codes, dict) and not self.codes:
             raise ValueError(f"{self.name}: codes is empty (leave it out, or map each code to an answer)")
         return self
@@ -170,11 +174,15 @@ class InterviewFrame(_Strict):
     expected_n_2015: int | None = None
     attributes: dict[str, list[str]] = {}
     themes: list[Theme] = Field(min_length=1)
+    #: a second coder's matrix of (some of) the same interviews, in the wave's folder
+    second_coder_file: str | None = Field(default=None, pattern=r"^[^/\\]+\.csv$")
 
 
 class InterviewFrames(_Strict):
     stakeholder_interviews: InterviewFrame
     survivor_interviews: InterviewFrame
+    #: how agreement between two coders (interviews and open-ended answers) is judged
+    agreement: Agreement = Agreement()
 
 
 # --------------------------------------------------------------------------- indicators

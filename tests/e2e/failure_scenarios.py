@@ -31,6 +31,8 @@ READERS = {
     "aggregated case lists": "case_list_overlap",
     "provider inventory": "service_providers",
     "synthetic-data manifest": "survey_exports",
+    "hand-coded open-ended answers": "officer_responses",
+    "second coder's interview matrix": "intercoder_agreement",
 }
 
 #: quality checks whose result depends on the wave's data. The others check what ingestion built
@@ -256,6 +258,19 @@ def _checks_2(folder: Path, outside: Path) -> None:
     _write(path, rows[:2] + body)
 
 
+def _coded_matrices(folder: Path, outside: Path) -> None:
+    """A hand-coded matrix of the comments with a word in a theme cell, a second coder's interview matrix
+    with a repeated interview id."""
+    path = folder / "officer_comments_coded.csv"
+    rows = _rows(path)
+    rows[2][1] = "CnyR14HandCodeCell"
+    _write(path, rows)
+    path = folder / "stakeholder_interviews_coder2.csv"
+    rows = _rows(path)
+    rows[2][0] = rows[1][0] = "CnyR14Coder2DupId"
+    _write(path, rows)
+
+
 CASE = "case_lists.csv (row "
 SCENARIOS = [
     Scenario("officer-wide-row+case-list-shifted", _officer_wide_row_and_shifted_case,
@@ -322,6 +337,13 @@ SCENARIOS = [
     Scenario("officer-binary", _officer_binary,
              {"survey_exports": ["officer_survey.csv: the file is binary"]},
              readers={"officer survey export"}, nowhere=["CnyR13Binary"]),
+    Scenario("coded-matrices", _coded_matrices,
+             {"officer_responses": ["officer_comments_coded.csv (row 3, column 'training_need'): a theme cell is "
+                                    "not 0 or 1"],
+              "intercoder_agreement": ["stakeholder_interviews_coder2.csv (row 3, column 'interview_id'): the "
+                                       "interview id of this row is also the id of row 2"]},
+             readers={"hand-coded open-ended answers", "second coder's interview matrix"},
+             nowhere=["CnyR14HandCodeCell", "CnyR14Coder2DupId"]),
     Scenario("checks-1", _checks_1,
              {"officer_responses_checks": ["blocking check(s) failed"]},
              failed_checks={"officer_responses": DATA_CHECKS["officer_responses"] - {"sample_size"},

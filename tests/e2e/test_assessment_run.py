@@ -123,6 +123,13 @@ def test_report_has_banner_provenance_and_no_respondent_data(demo_run):
     comment_q = next(c for c in raw.columns if c.subheader == "Open-Ended Response")
     comments = {r[comment_q.position] for r in raw.rows if r[comment_q.position].strip()}
     assert comments and not [c for c in comments if c in site_text]
+    # the comments are shown as coded themes (law enforcement), with the coding's quality (data quality)
+    pages = demo_run.output / "2015"
+    law = (pages / "law-enforcement.html").read_text(encoding="utf-8")
+    assert 'id="open-ended"' in law and "Officers raising it" in law and "coded by" not in law
+    quality = (pages / "data-quality.html").read_text(encoding="utf-8")
+    assert 'id="rule-precision"' in quality and "Agreement between two coders: stakeholder interviews" in quality
+    assert "Cohen&#39;s kappa" in quality or "Cohen's kappa" in quality
     ips = {r[raw.ids["ip_address"]] for r in raw.rows}
     assert not [ip for ip in ips if ip in site_text]
     # the provider inventory's organisation names stay in the warehouse: the site shows counts only

@@ -13,6 +13,8 @@ each in a fresh process, into a temporary warehouse, site and Dagster home. Then
   no metadata and no DuckDB table except the row-level tables of the private warehouse that hold
   respondents' rows by design (``ROW_LEVEL_TABLES``); the raw archive beside the warehouse keeps
   the verbatim officer export by design (``raw_archive/``) and is not scanned for them;
+* the open-ended comment is coded, then dropped: its text is in no DuckDB table (row-level ones
+  included), not in the DuckDB file's bytes, and nowhere under the run's folders but the raw archive;
 * the second run leaves every DuckDB table and every published file (CSV, XLSX members, every HTML
   page with its build-time line blanked) byte for byte as the first run left them.
 
@@ -65,7 +67,9 @@ SURVIVOR_ID = "V15-CanaryM5"
 CASE = {"first_name": "Yvonnabel", "last_name": "Canarydottir", "date_of_birth": "1983-07-19"}
 
 IDENTIFIERS = [RESPONDENT_ID, IP_ADDRESS, EMAIL, FIRST, LAST, STAKEHOLDER_ID, SURVIVOR_ID]
-FREE_TEXT = [OTHER_ACTION, OTHER_HELP, "CanaryCommentJx57", "Canaryville"]
+FREE_TEXT = [OTHER_ACTION, OTHER_HELP, "Canaryville"]
+#: the open-ended comment's text: coded at ingest, then kept only in the raw archive of the export
+COMMENT_TEXT = ["CanaryCommentJx57", "my sergeant said so"]
 NOWHERE = [SECRET, SECRET[:24], SECRET.encode().hex()[:32], CASE["first_name"], CASE["last_name"], "1983-07-19",
            "07/19/1983"]
 
@@ -188,8 +192,13 @@ def planted(tmp_path_factory):
 def test_the_canaries_were_read(planted):
     root, _ = planted
     tables = _tables(root / "warehouse" / "htna.duckdb")
-    for canary in (RESPONDENT_ID, OTHER_ACTION, OTHER_HELP, "CanaryCommentJx57", COUNTY_TEXT):
+    for canary in (RESPONDENT_ID, OTHER_ACTION, OTHER_HELP, COUNTY_TEXT):
         assert canary.casefold() in tables["assessment.officer_responses"], canary
+    # the planted comment was read (and coded: no rule matches it) before its text was dropped
+    row = [r for r in tables["assessment.officer_responses"].splitlines() if RESPONDENT_ID.casefold() in r]
+    assert len(row) == 1 and "'coded by rules'" in row[0]
+    archived = [p for p in (root / "warehouse" / "raw_archive").rglob("*") if p.is_file()]
+    assert any(COMMENT_TEXT[0].encode() in p.read_bytes() for p in archived)
     assert STAKEHOLDER_ID.casefold() in tables["assessment.stakeholder_interviews"]
     assert SURVIVOR_ID.casefold() in tables["assessment.survivor_interviews"]
     assert "keyed with the public demo" not in planted[1][0]["output"].casefold()  # the planted secret was used
@@ -209,9 +218,23 @@ def test_the_secret_and_case_identifiers_are_nowhere(planted):
     assert not _found(NOWHERE, "\n".join(texts))
 
 
+def test_a_comment_is_coded_then_found_only_in_the_raw_archive(planted):
+    root, runs = planted
+    for name, text in _tables(root / "warehouse" / "htna.duckdb").items():
+        assert not _found(COMMENT_TEXT, text), name
+    warehouse = root / "warehouse" / "htna.duckdb"
+    assert not _found(COMMENT_TEXT, warehouse.read_bytes().decode("latin-1"))
+    raw_archive = root / "warehouse" / "raw_archive"
+    for p in root.rglob("*"):
+        if p.is_file() and "incoming" not in p.parts and raw_archive not in p.parents:
+            assert not _found(COMMENT_TEXT, p.read_bytes().decode("latin-1")), p
+    for run in runs:
+        assert not _found(COMMENT_TEXT, run["output"])
+
+
 def test_identifiers_and_free_text_stay_in_the_row_level_tables(planted):
     root, runs = planted
-    needles = IDENTIFIERS + FREE_TEXT
+    needles = IDENTIFIERS + FREE_TEXT + COMMENT_TEXT
     for run in runs:
         assert not _found(needles, run["output"]), "CLI output / Dagster log"
         for name, data in run["site"].items():

@@ -62,6 +62,11 @@ def _plant(folder: Path) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     path.write_text(buf.getvalue(), encoding="utf-8")
+    for name in ("officer_comments_coded.csv", "officer_comments_coder2.csv"):  # hand codes of the comment
+        matrix = folder / name
+        width = matrix.read_text(encoding="utf-8").splitlines()[0].count(",")
+        with matrix.open("a", encoding="utf-8") as fh:
+            fh.write(ERASED_ID + ",1" + ",0" * (width - 1) + "\n")
 
 
 def _remove_by_hand(folder: Path, respondent: str) -> None:
@@ -97,9 +102,12 @@ pytestmark = pytest.mark.slow
 
 def test_the_planted_respondents_are_in_the_files_bytes_to_begin_with(wave) -> None:
     root, folder, wh, _ = wave
-    for needle in (ERASED_ID, ERASED_TEXT, REMOVED_ID, REMOVED_TEXT):
+    for needle in (ERASED_ID, REMOVED_ID):
         assert _bytes_hold(_warehouse_files(wh), needle), needle  # the scan below can see them
+    for needle in (ERASED_ID, ERASED_TEXT, REMOVED_ID, REMOVED_TEXT):
         assert _bytes_hold([wh.parent / "raw_archive"], needle), needle
+    for needle in (ERASED_TEXT, REMOVED_TEXT):  # a comment is coded at ingest: its text only in the raw archive
+        assert not _bytes_hold(_warehouse_files(wh), needle), needle
 
 
 def test_a_rerun_after_removal_leaves_no_byte_of_them_in_the_warehouse(wave) -> None:
@@ -122,7 +130,8 @@ def test_erase_leaves_no_byte_of_them_anywhere_htna_keeps_data(wave) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert ERASED_ID not in proc.stdout + proc.stderr
     assert "re-run without them" in proc.stdout
-    places = [*_warehouse_files(wh), wh.parent / "raw_archive", folder]
+    assert "hand-coded matrices rewritten: officer_comments_coded.csv, officer_comments_coder2.csv" in proc.stdout
+    places = [*_warehouse_files(wh), wh.parent / "raw_archive", folder]  # the folder's hand-coded matrices too
     for needle in (ERASED_ID, ERASED_TEXT):
         assert not _bytes_hold(places, needle), needle
     after = warehouse.read_wave(wh, "officer_responses", "2015")

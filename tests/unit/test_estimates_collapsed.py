@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.estimates.design import SurveyDesign, post_stratify, rake
+from assets.estimates.calibration import post_stratify, rake
+from assets.estimates.design import SurveyDesign
 from assets.estimates.estimators import CIPROP_METHODS, svyciprop
 
 

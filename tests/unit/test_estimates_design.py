@@ -1,4 +1,4 @@
-"""Survey design, calibration and weight tools (assets/estimates/design.py): properties and rules.
+"""Survey design, calibration and weight tools (assets/estimates/design.py and calibration.py): properties and rules.
 
 R reference numbers for these functions are in test_estimates_reference.py and
 test_estimates_extra_reference.py; this file checks invariants on synthetic data and the
@@ -16,17 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.estimates.design import (
-    SurveyDesign,
-    collapse_poststrata,
-    degf,
-    post_stratify,
-    rake,
-    svydesign,
-    svyrecvar,
-    trim_weights,
-    weight_diagnostics,
-)
+from assets.estimates.calibration import collapse_poststrata, post_stratify, rake, trim_weights
+from assets.estimates.design import SurveyDesign, degf, svydesign, svyrecvar, weight_diagnostics
 from assets.estimates.estimators import svymean, svytotal
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.estimates.design import SurveyDesign, rake
+from assets.estimates.calibration import rake
+from assets.estimates.design import SurveyDesign
 from assets.estimates.estimators import (
     Estimate,
     svyby,

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.estimates.design import SurveyDesign, degf, post_stratify, rake, trim_weights, weight_diagnostics
+from assets.estimates.calibration import post_stratify, rake, trim_weights
+from assets.estimates.design import SurveyDesign, degf, weight_diagnostics
 from assets.estimates.estimators import CIPROP_METHODS, svyby, svyciprop, svymean, svyprop, svytotal
 from assets.estimates.glm import svyglm
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.estimates.design import SurveyDesign, post_stratify
+from assets.estimates.calibration import post_stratify
+from assets.estimates.design import SurveyDesign
 from assets.estimates.glm import detect_separation, svyglm
 
 

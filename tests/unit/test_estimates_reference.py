@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.estimates.design import SurveyDesign, post_stratify, rake, weight_diagnostics
+from assets.estimates.calibration import post_stratify, rake
+from assets.estimates.design import SurveyDesign, weight_diagnostics
 from assets.estimates.estimators import svyciprop, svymean, svytotal
 from assets.estimates.glm import svyglm
 

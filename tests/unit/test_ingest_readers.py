@@ -41,7 +41,9 @@ def test_encodings_and_delimiters(assessment, answers, encoding, label, delimite
     raw = read_bytes_as_export(_csv(rows, delimiter).encode(encoding))
     assert (raw.format, raw.encoding, raw.delimiter) == ("surveymonkey", label, delimiter)
     accepted, _q, report = to_officer_responses(raw, assessment, "2015")
-    assert accepted["comments"].iloc[0] == "Caf\u00e9 \u201cquoted\u201d \u2013 dash"
+    comment = rows[0].index(next(h for h in rows[0] if "anything else" in h))
+    assert raw.rows[0][comment] == "Caf\u00e9 \u201cquoted\u201d \u2013 dash"  # decoded as written
+    assert accepted["comments"].iloc[0] == "coded by rules"  # the table keeps its coding, never its text
     assert not report.value_problems and not report.missing_variables
 
 

@@ -309,7 +309,8 @@ def test_collapse_keys_coded_once_give_the_cells_of_factorised_keys(assessment: 
     """collapsed() keys a 0/1 outcome by codes and a text column by codes worked out once for all
     outcomes: the same cells (inverse, first rows, frequencies) as factorising them each time, also
     for an outcome that is not 0/1 (factorised then), -0.0, missing outcomes and missing counties."""
-    from assets.estimates.design import SurveyDesign, post_stratify
+    from assets.estimates.calibration import post_stratify
+    from assets.estimates.design import SurveyDesign
 
     rng = np.random.default_rng(5)
     n = 2_000

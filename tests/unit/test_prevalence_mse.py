@@ -16,17 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.prevalence import mse
-from assets.prevalence.mse import (
-    MSEError,
-    bootstrap,
-    check_existence,
-    estimate_population,
-    fit_model,
-    profile_interval,
-    stepwise,
-    wald_interval,
-)
+from assets.prevalence import mse, mse_selection
+from assets.prevalence.mse import MSEError, check_existence, fit_model, profile_interval, wald_interval
+from assets.prevalence.mse_selection import bootstrap, estimate_population, stepwise
 from assets.prevalence.overlap import read_overlap_csv
 from assets.prevalence.simulate import simulate_overlap
 
@@ -293,7 +285,7 @@ def test_bootstrap_matches_single_table_selection(western: pd.DataFrame) -> None
     rng = np.random.default_rng(3)
     Y = rng.poisson(fit.fitted, size=(12, len(fit.fitted)))
     data = mse._prepare(western)
-    sel = mse._select(data.H, Y.astype(float), threshold=0.02, criterion="aic")
+    sel = mse_selection._select(data.H, Y.astype(float), threshold=0.02, criterion="aic")
     pairs = mse._all_pairs(5)
     for row, terms, est in zip(Y, sel.terms, sel.estimates, strict=True):
         table = pd.DataFrame(data.H, columns=list("ABCDE")).assign(count=row)

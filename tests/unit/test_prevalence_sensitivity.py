@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assets.prevalence.mse import estimate_population
+from assets.prevalence.mse_selection import estimate_population
 from assets.prevalence.overlap import read_overlap_csv
 from assets.prevalence.results import PrevalenceEstimate
 from assets.prevalence.sensitivity import sensitivity_table

@@ -1,0 +1,77 @@
+"""Publishing what is said about the coding of open-ended answers and interviews.
+
+Theme counts of open-ended answers go through :func:`assets.publication.themes.publish_themes`,
+the interview themes' rule (no second suppression rule). The keyword rules' precision and recall
+and the agreement between coders are statistics about coders, shown as rounded shares and kappas
+with the number of coded units; a theme whose own count is hidden (its open-ended or interview
+theme cell for all respondents or interviews) has its row hidden too, so nothing here narrows a
+hidden count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from assets.publication.policy import DisclosurePolicy, round_half_up
+
+__all__ = ["PUBLISHED_AGREEMENT_COLUMNS", "PUBLISHED_RULE_PRECISION_COLUMNS", "publish_agreement",
+           "publish_rule_precision"]
+
+PUBLISHED_RULE_PRECISION_COLUMNS = ["wave", "variable", "theme", "label", "hand_coded", "precision", "precision_low",
+                                    "precision_high", "recall", "recall_low", "recall_high", "suppressed",
+                                    "suppression_reason"]
+PUBLISHED_AGREEMENT_COLUMNS = ["wave", "source", "theme", "label", "units", "agreement", "agreement_low",
+                               "agreement_high", "kappa", "kappa_low", "kappa_high", "kappa_defined", "flagged",
+                               "note", "suppressed", "suppression_reason"]
+HIDDEN_THEME = "the theme's count is hidden"
+
+
+def _hidden_themes(published_themes: pd.DataFrame | None) -> set[tuple[str, str]]:
+    """(dataset, theme) whose overall cell the gate hid."""
+    if published_themes is None or published_themes.empty:
+        return set()
+    overall = published_themes[published_themes["domain"].astype(str) == "all"]
+    hidden = overall[overall["suppressed"].astype(bool)]
+    return set(zip(hidden["dataset"].astype(str), hidden["theme"].astype(str)))
+
+
+def _hide(out: pd.DataFrame, hidden: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    for c in columns:
+        out[c] = np.where(hidden, np.nan, out[c].to_numpy(dtype=float))
+    out["suppressed"] = hidden
+    out["suppression_reason"] = np.where(hidden, HIDDEN_THEME, "")
+    return out
+
+
+def publish_rule_precision(table: pd.DataFrame | None, published_themes: pd.DataFrame | None, dataset: str,
+                           policy: DisclosurePolicy) -> pd.DataFrame:
+    """The rules' precision and recall per theme against the hand codes, as published."""
+    if table is None or table.empty:
+        return pd.DataFrame(columns=PUBLISHED_RULE_PRECISION_COLUMNS)
+    hidden_themes = _hidden_themes(published_themes)
+    out = table[[c for c in PUBLISHED_RULE_PRECISION_COLUMNS if c in table.columns]].copy()
+    keys = zip([f"{dataset}.{v}" for v in table["variable"].astype(str)], table["theme"].astype(str))
+    hidden = np.array([k in hidden_themes for k in keys], dtype=bool)
+    shares = ["precision", "precision_low", "precision_high", "recall", "recall_low", "recall_high"]
+    for c in shares:
+        out[c] = policy.share(out[c].to_numpy(dtype=float))
+    return _hide(out, hidden, shares).reindex(columns=PUBLISHED_RULE_PRECISION_COLUMNS)
+
+
+def publish_agreement(table: pd.DataFrame | None, published_themes: list[pd.DataFrame | None],
+                      policy: DisclosurePolicy) -> pd.DataFrame:
+    """Agreement between two coders per theme, as published (kappa to two decimals)."""
+    if table is None or table.empty:
+        return pd.DataFrame(columns=PUBLISHED_AGREEMENT_COLUMNS)
+    hidden_themes = set().union(*[_hidden_themes(t) for t in published_themes])
+    out = table[[c for c in PUBLISHED_AGREEMENT_COLUMNS if c in table.columns]].copy()
+    hidden = np.array([k in hidden_themes for k in zip(table["source"].astype(str), table["theme"].astype(str))],
+                      dtype=bool)
+    for c in ["agreement", "agreement_low", "agreement_high"]:
+        out[c] = policy.share(out[c].to_numpy(dtype=float))
+    for c in ["kappa", "kappa_low", "kappa_high"]:
+        out[c] = round_half_up(out[c].to_numpy(dtype=float), 2)
+    out = _hide(out, hidden, ["agreement", "agreement_low", "agreement_high", "kappa", "kappa_low", "kappa_high"])
+    out["units"] = out["units"].to_numpy(dtype=float)
+    return out.reindex(columns=PUBLISHED_AGREEMENT_COLUMNS)
