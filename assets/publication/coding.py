@@ -5,7 +5,9 @@ the interview themes' rule (no second suppression rule). The keyword rules' prec
 and the agreement between coders are statistics about coders, shown as rounded shares and kappas
 with the number of coded units; a theme whose own count is hidden (its open-ended or interview
 theme cell for all respondents or interviews) has its row hidden too, so nothing here narrows a
-hidden count.
+hidden count. As everywhere on the site, no figure rests on fewer than ``min_cell_count`` units: a
+precision whose answers coded by the rules, a recall whose answers coded by hand, or an agreement
+whose units coded by both coders are fewer hides its row.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ PUBLISHED_AGREEMENT_COLUMNS = ["wave", "source", "theme", "label", "units", "agr
                                "agreement_high", "kappa", "kappa_low", "kappa_high", "kappa_defined", "flagged",
                                "note", "suppressed", "suppression_reason"]
 HIDDEN_THEME = "the theme's count is hidden"
+FEW_UNITS = "fewer than {m} answers or interviews behind it"
 
 
 def _hidden_themes(published_themes: pd.DataFrame | None) -> set[tuple[str, str]]:
@@ -36,12 +39,20 @@ def _hidden_themes(published_themes: pd.DataFrame | None) -> set[tuple[str, str]
     return set(zip(hidden["dataset"].astype(str), hidden["theme"].astype(str)))
 
 
-def _hide(out: pd.DataFrame, hidden: np.ndarray, columns: list[str]) -> pd.DataFrame:
+def _hide(out: pd.DataFrame, theme_hidden: np.ndarray, few: np.ndarray, columns: list[str],
+          policy: DisclosurePolicy) -> pd.DataFrame:
+    hidden = theme_hidden | few
     for c in columns:
         out[c] = np.where(hidden, np.nan, out[c].to_numpy(dtype=float))
     out["suppressed"] = hidden
-    out["suppression_reason"] = np.where(hidden, HIDDEN_THEME, "")
+    out["suppression_reason"] = np.where(theme_hidden, HIDDEN_THEME,
+                                         np.where(few, FEW_UNITS.format(m=policy.min_cell_count), ""))
     return out
+
+
+def _few(counts: pd.Series, policy: DisclosurePolicy) -> np.ndarray:
+    """Rows whose figure rests on fewer than the minimum units (a missing count counts as few)."""
+    return policy.small(pd.to_numeric(counts, errors="coerce").to_numpy(dtype=float))
 
 
 def publish_rule_precision(table: pd.DataFrame | None, published_themes: pd.DataFrame | None, dataset: str,
@@ -56,7 +67,8 @@ def publish_rule_precision(table: pd.DataFrame | None, published_themes: pd.Data
     shares = ["precision", "precision_low", "precision_high", "recall", "recall_low", "recall_high"]
     for c in shares:
         out[c] = policy.share(out[c].to_numpy(dtype=float))
-    return _hide(out, hidden, shares).reindex(columns=PUBLISHED_RULE_PRECISION_COLUMNS)
+    few = _few(table["rules_yes"], policy) | _few(table["hand_yes"], policy)
+    return _hide(out, hidden, few, shares, policy).reindex(columns=PUBLISHED_RULE_PRECISION_COLUMNS)
 
 
 def publish_agreement(table: pd.DataFrame | None, published_themes: list[pd.DataFrame | None],
@@ -72,6 +84,7 @@ def publish_agreement(table: pd.DataFrame | None, published_themes: list[pd.Data
         out[c] = policy.share(out[c].to_numpy(dtype=float))
     for c in ["kappa", "kappa_low", "kappa_high"]:
         out[c] = round_half_up(out[c].to_numpy(dtype=float), 2)
-    out = _hide(out, hidden, ["agreement", "agreement_low", "agreement_high", "kappa", "kappa_low", "kappa_high"])
+    out = _hide(out, hidden, _few(table["units"], policy),
+                ["agreement", "agreement_low", "agreement_high", "kappa", "kappa_low", "kappa_high"], policy)
     out["units"] = out["units"].to_numpy(dtype=float)
     return out.reindex(columns=PUBLISHED_AGREEMENT_COLUMNS)

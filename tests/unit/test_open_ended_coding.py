@@ -295,8 +295,8 @@ def test_theme_counts_of_open_ended_answers_go_through_the_themes_rule(assessmen
     assert not shown.loc[codes[0], "suppressed"] and shown.loc[codes[0], "mentioned"] == 20
     assert shown.loc[codes[1], "suppressed"] and math.isnan(shown.loc[codes[1], "mentioned"])
     # the rules' precision and the coders' agreement of a hidden theme are hidden with it
-    check = [{"variable": "comments", "theme": c, "label": c, "hand_coded": 10, "hand_yes": 2, "rules_yes": 2,
-              "true_positives": 2, "false_positives": 0, "false_negatives": 0} for c in codes[:2]]
+    check = [{"variable": "comments", "theme": c, "label": c, "hand_coded": 10, "hand_yes": 8, "rules_yes": 8,
+              "true_positives": 8, "false_positives": 0, "false_negatives": 0} for c in codes[:2]]
     precision = publish_rule_precision(rule_precision(check, "2015"), published, "officer_survey", policy)
     assert list(precision["suppressed"]) == [False, True] and math.isnan(precision["precision"].iloc[1])
     first_coder = pd.DataFrame({c: [True, False] * 5 for c in codes[:2]}, index=[str(i) for i in range(10)])
@@ -304,6 +304,31 @@ def test_theme_counts_of_open_ended_answers_go_through_the_themes_rule(assessmen
                                "2015", Agreement())
     out = publish_agreement(agreement, [None, published], policy)
     assert list(out["suppressed"]) == [False, True] and math.isnan(out["kappa"].iloc[1]) and out["kappa"].iloc[0] == 1
+
+
+def test_no_precision_recall_or_agreement_rests_on_fewer_than_the_minimum(assessment):
+    """Maine's rule holds for coding statistics too: a precision over fewer than 6 answers coded by the
+    rules, a recall over fewer than 6 coded by hand, an agreement over fewer than 6 units hides its row."""
+    policy = DisclosurePolicy.from_assessment(assessment)
+    m = policy.min_cell_count
+    rows = [{"variable": "comments", "theme": f"t{i}", "label": f"t{i}", "hand_coded": 40, "hand_yes": hand,
+             "rules_yes": rules, "true_positives": min(hand, rules), "false_positives": rules - min(hand, rules),
+             "false_negatives": hand - min(hand, rules)}
+            for i, (hand, rules) in enumerate([(m, m), (m, m - 1), (m - 1, m), (20, 12)])]
+    out = publish_rule_precision(rule_precision(rows, "2015"), None, "officer_survey", policy)
+    assert list(out["suppressed"]) == [False, True, True, False]
+    assert out["precision"].iloc[1:3].isna().all() and out["recall"].iloc[1:3].isna().all()
+    assert out["precision"].iloc[[0, 3]].notna().all()
+    assert all(f"fewer than {m}" in r for r in out["suppression_reason"].iloc[1:3])
+    codes = ["a", "b"]
+    small = pd.DataFrame({c: [True, False] * 5 for c in codes}, index=[str(i) for i in range(10)])
+    for units, hidden in [(m - 1, True), (m, False)]:
+        coder = small.iloc[:units]
+        agreement = agreement_rows(coder, coder, [(c, c) for c in codes], "officer_survey.comments", "2015",
+                                   Agreement())
+        published = publish_agreement(agreement, [None], policy)
+        assert list(published["suppressed"]) == [hidden, hidden]
+        assert published["kappa"].isna().all() == hidden
 
 
 def test_the_gate_publishes_the_new_tables(assessment):
