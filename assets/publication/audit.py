@@ -34,7 +34,7 @@ This module knows nothing of indicators, pages or Dagster: only counts, equation
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -330,7 +330,8 @@ def _star_ranges(counts: LinkedCounts, cells: list[int]) -> dict[int, dict[str, 
 
 def count_ranges(counts: LinkedCounts, hidden: np.ndarray, cells: Sequence[int] | None = None,
                  weighted_ok: np.ndarray | None = None, min_values: int | None = None,
-                 whole: bool = True) -> dict[int, dict[str, tuple[float, float]]]:
+                 whole: bool = True, names: Mapping[int, Sequence[str]] | None = None,
+                 ) -> dict[int, dict[str, tuple[float, float]]]:
     """What the intruder can tell about hidden cells: per cell, the range of ``k``, ``m`` and ``n``.
 
     ``cells`` defaults to every hidden cell. A range end is ``inf`` when nothing bounds it. Each
@@ -338,26 +339,34 @@ def count_ranges(counts: LinkedCounts, hidden: np.ndarray, cells: Sequence[int] 
     published parent with nothing else linking it, else as a linear program (over whole numbers
     when a weighted share is involved, whose coefficients are not whole: every range, or with
     ``min_values`` only those the relaxation leaves close to it; ``whole=False`` keeps the
-    relaxation, a quick first pass).
+    relaxation, a quick first pass). ``names`` limits what is solved to the counts each cell needs
+    (say ``{c: ("k",)}``; a cell missing from it gets all three); each range is its own pair of
+    linear programs, so a range asked for alone is the range asked for with the others.
     """
     hidden = np.asarray(hidden, dtype=bool)
     weighted_ok = np.ones(len(counts.weighted), dtype=bool) if weighted_ok is None else weighted_ok
     wanted = {int(c) for c in (np.flatnonzero(hidden) if cells is None else cells) if hidden[c]}
     out: dict[int, dict[str, tuple[float, float]]] = {}
+
+    def needed(c: int) -> tuple[str, ...]:
+        if counts.n_known[c]:
+            return ("k",)  # m = n - k and n follow from k's range
+        return ("k", "m", "n") if names is None or not names.get(c) else tuple(names[c])
+
     for group, eqs, wts in _components(counts, hidden, weighted_ok):
         todo = [c for c in group if c in wanted]
         if not todo:
             continue
         key = (tuple(group), tuple(eqs), tuple(wts), whole and bool(wts), min_values)  # whole numbers matter only with weights
         cached = counts.memo.get(key)
-        if cached is not None and all(c in cached for c in todo):
+        if cached is not None and all(c in cached and all(x in cached[c] for x in needed(c)) for c in todo):
             out.update({c: cached[c] for c in todo})
             continue
         star = len(eqs) == 1 and not hidden[counts.equations[eqs[0]][0]] and counts.slack[eqs[0]] == 0
         if star and not wts:
             ranges = _star_ranges(counts, group)
             out.update({c: ranges[c] for c in todo})
-            counts.memo[key] = {c: ranges[c] for c in todo}
+            counts.memo.setdefault(key, {}).update({c: ranges[c] for c in todo})
             continue
         mask = np.zeros_like(hidden)
         mask[group] = True
@@ -367,10 +376,9 @@ def count_ranges(counts: LinkedCounts, hidden: np.ndarray, cells: Sequence[int] 
         objectives, where = [], []
         for c in todo:
             i = col[c]
-            # with n known, m = n - k: its range follows from k's
-            names = ("k",) if counts.n_known[c] else ("k", "m", "n")
+            wanted_names = needed(c)
             for name, coefs in (("k", [2 * i]), ("m", [2 * i + 1]), ("n", [2 * i, 2 * i + 1])):
-                if name in names:
+                if name in wanted_names:
                     obj = np.zeros(n_vars)
                     obj[coefs] = 1.0
                     objectives.append(obj)
@@ -383,7 +391,9 @@ def count_ranges(counts: LinkedCounts, hidden: np.ndarray, cells: Sequence[int] 
                 low, high = out[c]["k"]
                 out[c]["m"] = (counts.n[c] - high, counts.n[c] - low)
                 out[c]["n"] = (float(counts.n[c]), float(counts.n[c]))
-        counts.memo[key] = {c: out[c] for c in todo}
+        memo = counts.memo.setdefault(key, {})
+        for c in todo:
+            memo[c] = {**memo.get(c, {}), **out[c]}
     return out
 
 
@@ -442,7 +452,8 @@ def violations(counts: LinkedCounts, hidden: np.ndarray, secrets: Secrets, min_v
     todo = [int(c) for c in np.flatnonzero(secrets.any & hidden)]
     if cells is not None:
         todo = [c for c in todo if c in set(cells)]
-    ranges = count_ranges(counts, hidden, todo, weighted_ok, min_values, whole)
+    ranges = count_ranges(counts, hidden, todo, weighted_ok, min_values, whole,
+                          names={c: secrets.names(c) for c in todo})
     out = []
     for c in todo:
         for name in secrets.names(c):
