@@ -440,29 +440,41 @@ class Secrets:
         return tuple(name for name, flag in (("k", self.k[c]), ("m", self.m[c]), ("n", self.n[c])) if flag)
 
 
+#: With ``first``, :func:`violations` solves the hidden cells in runs of this many, in order, and stops
+#: at the run holding the first violation (the protection acts on that one only).
+FIRST_RUN = 4
+
+
 def violations(counts: LinkedCounts, hidden: np.ndarray, secrets: Secrets, min_values: int,
                weighted_ok: np.ndarray | None = None, cells: Sequence[int] | None = None,
-               whole: bool = True, min_count: int | None = None) -> list[tuple[int, str, tuple[float, float]]]:
+               whole: bool = True, min_count: int | None = None,
+               first: bool = False) -> list[tuple[int, str, tuple[float, float]]]:
     """Hidden secret counts the intruder narrows to fewer than ``min_values`` whole numbers (a
     published cell's secrets are not checked: it is not hidden). ``cells`` limits the check;
     ``whole=False`` uses the linear relaxation only (see :func:`count_ranges`). With ``min_count``,
     hidden cells that together make a known total below it are a violation too (see
-    :func:`_small_remainders`)."""
+    :func:`_small_remainders`). ``first``: only the first violation of that list (the same one),
+    solving no more cells than needed to find it."""
     hidden = np.asarray(hidden, dtype=bool)
     todo = [int(c) for c in np.flatnonzero(secrets.any & hidden)]
     if cells is not None:
         todo = [c for c in todo if c in set(cells)]
-    ranges = count_ranges(counts, hidden, todo, weighted_ok, min_values, whole,
-                          names={c: secrets.names(c) for c in todo})
     out = []
-    for c in todo:
-        for name in secrets.names(c):
-            low, high = ranges[c][name]
-            if _values(low, high) < min_values:
-                out.append((c, name, (low, high)))
+    step = FIRST_RUN if first else max(1, len(todo))
+    for start in range(0, len(todo), step):
+        run = todo[start:start + step]
+        ranges = count_ranges(counts, hidden, run, weighted_ok, min_values, whole,
+                              names={c: secrets.names(c) for c in run})
+        for c in run:
+            for name in secrets.names(c):
+                low, high = ranges[c][name]
+                if _values(low, high) < min_values:
+                    out.append((c, name, (low, high)))
+        if first and out:
+            return out[:1]
     if min_count is not None:
         out += _small_remainders(counts, hidden, secrets, min_count, set(todo))
-    return out
+    return out[:1] if first else out
 
 
 def _small_remainders(counts: LinkedCounts, hidden: np.ndarray, secrets: Secrets, min_count: int,
@@ -516,10 +528,12 @@ def protect(counts: LinkedCounts, secrets: Secrets, min_values: int, *,
     whole = False  # the relaxation while cells are being added; whole numbers before returning
     for _ in range(4 * size + 4 + len(counts.weighted)):
         hidden = reasons != ""
-        found = violations(counts, hidden, secrets, min_values, weighted_ok, whole=whole, min_count=min_count)
+        found = violations(counts, hidden, secrets, min_values, weighted_ok, whole=whole, min_count=min_count,
+                           first=True)
         if not found and not whole:
             whole = True
-            found = violations(counts, hidden, secrets, min_values, weighted_ok, whole=True, min_count=min_count)
+            found = violations(counts, hidden, secrets, min_values, weighted_ok, whole=True, min_count=min_count,
+                               first=True)
         if not found:
             return reasons, weighted_ok
         cell, what, _ = found[0]
@@ -528,10 +542,11 @@ def protect(counts: LinkedCounts, secrets: Secrets, min_values: int, *,
         if links:
             off = weighted_ok.copy()
             off[links] = False
-            if not violations(counts, hidden, secrets, min_values, off, cells=[cell], whole=whole):
+            if not violations(counts, hidden, secrets, min_values, off, cells=[cell], whole=whole, first=True):
                 for j in sorted(links, key=lambda j: (keep[counts.weighted[j].cell], cost[counts.weighted[j].cell])):
                     weighted_ok[j] = False
-                    if not violations(counts, hidden, secrets, min_values, weighted_ok, cells=[cell], whole=whole):
+                    if not violations(counts, hidden, secrets, min_values, weighted_ok, cells=[cell], whole=whole,
+                                      first=True):
                         break
                 continue
         pick = _complement(counts, cell, hidden | fixed, cost, keep)

@@ -196,3 +196,25 @@ def test_ranges_asked_for_some_counts_equal_those_of_the_full_solve(whole):
             for name in ("k", "m", "n"):
                 assert again[c][name] == pytest.approx(full[c][name], abs=1e-7), (c, name)
     assert checked > 100
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_the_first_violation_is_the_first_of_the_full_list(whole):
+    """The protection acts on the first violation only; asking for it alone (solving the hidden cells in
+    short runs and stopping at the first) gives that same violation, or none when there is none."""
+    rng = np.random.default_rng(7)
+    seen = {"some": 0, "none": 0}
+    for _ in range(40):
+        counts, hidden = _two_level_table(rng)
+        secrets = Secrets.of(counts, 6)
+        hidden |= secrets.any
+        full = violations(LinkedCounts(counts.n, counts.k, counts.equations, counts.n_known, counts.weighted),
+                          hidden, secrets, 6, whole=whole, min_count=6)
+        first = violations(counts, hidden, secrets, 6, whole=whole, min_count=6, first=True)
+        assert len(first) <= 1
+        if full:
+            assert first and first[0][:2] == full[0][:2] and first[0][2] == pytest.approx(full[0][2], abs=1e-7)
+        else:
+            assert first == []
+        seen["some" if full else "none"] += 1
+    assert seen["some"] >= 5 and seen["none"] >= 1, seen
