@@ -95,7 +95,7 @@ def test_duplicate_ids_hold_back_every_copy(clean, suite, assessment):
 def test_inconsistent_answers_are_quarantined(clean, suite, assessment):
     frame = clean.copy()
     none = frame.index[frame["cases_past_year"] == "None"][:2]
-    actions = [c for c in frame.columns if c.startswith("actions_taken__") and c != "actions_taken__other_text"]
+    actions = [c for c in frame.columns if c.startswith("actions_taken__")]  # the options and "other"
     for c in actions:
         frame.loc[none, c] = False
     frame.loc[none, "actions_taken__called_advocate"] = True
