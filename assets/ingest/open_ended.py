@@ -3,7 +3,8 @@
 An answer to an open-ended question (``free_text: true`` with a ``coding:`` frame in the codebook),
 and the "Other (please specify)" text of a multi-select (``other_specify: true``), never reaches the
 warehouse as text (a multi-select keeps only ``<variable>__other``, yes/no, and the themes of its
-``coding:`` frame if it has one, as ``<variable>__other__<theme>``). At ingest it becomes one yes/no per theme of the frame:
+``coding:`` frame if it has one, as ``<variable>__other__<theme>``). At ingest it becomes one
+yes/no per theme of the frame:
 
 * from the evaluator's **hand codes** where the wave's folder has the frame's ``hand_coded_file``
   (one row per respondent: the respondent id and a 0/1 column per theme code, as NVivo, Dedoose or

@@ -267,12 +267,11 @@ def test_other_specify_texts_are_coded_then_dropped(assessment, tmp_path):
     # without a coding frame: only whether an "other" answer was given (missing where the question was skipped)
     accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")
     check_dropped(accepted, quarantine)
-    for name in ("actions_taken", "help_wanted"):
+    for name, first_option in (("actions_taken", "determined_minor"), ("help_wanted", "clear_definitions")):
         col = accepted[f"{name}__other"]
         assert str(col.dtype) == "boolean" and col.sum() > 0
         assert not [c for c in accepted.columns if c.startswith(f"{name}__other__")]
-        assert (col.isna() == accepted[f"{name}__{'determined_minor' if name == 'actions_taken' else 'clear_definitions'}"]
-                .isna()).all()
+        assert (col.isna() == accepted[f"{name}__{first_option}"].isna()).all()
     assert int(accepted["actions_taken__other"].sum()) == 3 and int(accepted["help_wanted__other"].sum()) == 5
     assert [int(g.sum()) for g in given] == [3, 5]  # every text given is counted, none invented
 
