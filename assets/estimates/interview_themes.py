@@ -51,7 +51,7 @@ def open_ended_columns(assessment) -> list[str]:
     cols = []
     for v in assessment.codebook.variables:
         if v.coding is not None:
-            cols += [v.name, *[f"{v.name}__{t.code}" for t in v.coding.themes]]
+            cols += [v.coded_column, *v.theme_columns()]
     return cols
 
 
@@ -64,9 +64,10 @@ def open_ended_theme_counts(responses: pd.DataFrame, assessment, wave: str, data
     for v in assessment.codebook.variables:
         if v.coding is None:
             continue
-        columns = {f"{v.name}__{t.code}": t.code for t in v.coding.themes}
+        columns = v.theme_columns()
         present = [c for c in columns if c in responses.columns]
-        if not present or v.name in responses.columns and responses[v.name].isna().all() and len(responses):
+        answered = v.coded_column  # the question's column, or a multi-select's "Other" yes/no
+        if not present or answered in responses.columns and responses[answered].isna().all() and len(responses):
             continue  # not collected this wave (or nobody answered): no theme counted from zero answers
         table = responses[present].rename(columns=columns)
         frame = InterviewFrame(id_column="respondent_id", themes=[Theme(code=t.code, label=t.label, kind=OPEN_ENDED)

@@ -124,6 +124,8 @@ class Answers:
     not_collected: list[str] = field(default_factory=list)  # output columns the export has no column for
     county_note: np.ndarray | None = None
     unplaced: np.ndarray | None = None
+    #: a multi-select's "Other (please specify)" texts, for coding only: never a column of the table
+    other_text: np.ndarray | None = None
 
     def problem(self, reason: str, rows: np.ndarray) -> None:
         if rows.any():
@@ -231,7 +233,9 @@ def split_choices(value: str, labels: list[str], coding: Coding) -> tuple[set[in
 
 def read_multi(raw: RawExport, v: Variable, cols: list[ExportColumn], coding: Coding) -> Answers:
     """A multi-select question: one boolean column per option (missing when the question was skipped,
-    or when the export has no column for the option: not collected)."""
+    or when the export has no column for the option: not collected) and, with ``other_specify``, one
+    saying whether an "Other (please specify)" answer was ticked or written (``<variable>__other``).
+    The other texts are returned in ``other_text`` for coding, never as a column."""
     n = raw.n_rows
     options = [o for o in v.options or [] if isinstance(o, Option)]
     labels = [o.label for o in options]
@@ -243,11 +247,16 @@ def read_multi(raw: RawExport, v: Variable, cols: list[ExportColumn], coding: Co
     seen: set[str] = set()
     other_vals = np.full(n, None, dtype=object)
     has_other = np.zeros(n, bool)
+    other_ticked = np.zeros(n, bool)
+    other_seen = False  # does the export carry an "Other" answer at all (a text, choice or list column)
     for c in [c for c in cols if c.kind == CHOICE]:
         idx = _option_of(c, options, coding)
         col = Distinct(raw.column(c.position))
         if idx is None and normalise_text(c.subheader).startswith("other"):
-            answered |= col.test(lambda s: normalise_text(s) not in FALSY)
+            ticked = col.test(lambda s: normalise_text(s) not in FALSY)
+            answered |= ticked
+            other_ticked |= ticked
+            other_seen = True
             continue
         if idx is None:
             out.unmatched.append(f"{v.name}: option column {c.name or c.subheader!r} ({c.subheader or 'no label'}) "
@@ -281,7 +290,10 @@ def read_multi(raw: RawExport, v: Variable, cols: list[ExportColumn], coding: Co
             t = col.rows(np.array([i in p[0] for p in parsed], dtype=bool))
             ticks[i] = ticks[i] | t if i in ticks else t
             answered |= t
-        answered |= col.rows(np.array([bool(p[1]) for p in parsed], dtype=bool))
+        listed_other = col.rows(np.array([bool(p[1]) for p in parsed], dtype=bool))
+        answered |= listed_other
+        other_ticked |= listed_other
+        other_seen = True
         undeclared_rows |= col.rows(np.array([bool(p[2]) for p in parsed], dtype=bool))
         outside_rows |= col.rows(np.array([bool(p[3]) for p in parsed], dtype=bool))
         seen |= {k for p in parsed for k in p[2]}
@@ -293,14 +305,20 @@ def read_multi(raw: RawExport, v: Variable, cols: list[ExportColumn], coding: Co
             other_vals = np.where(given & ~has_other, col.map(lambda s: s or None), other_vals)
             has_other |= given
             answered |= given
+            other_seen = True
     for i, opt in enumerate(options):
         if i not in ticks:
             out.not_collected.append(f"{v.name}__{opt.code}")
             out.columns[f"{v.name}__{opt.code}"] = missing_boolean(n)
         else:
             out.columns[f"{v.name}__{opt.code}"] = known_boolean(ticks[i], answered)
-    if v.other_specify:
-        out.columns[f"{v.name}__other_text"] = other_vals
+    if v.other_specify:  # whether an "Other" answer was given; its text only for coding, never kept
+        if other_seen:
+            out.columns[v.other_column] = known_boolean(other_ticked | has_other, answered)
+        else:
+            out.not_collected.append(v.other_column)
+            out.columns[v.other_column] = missing_boolean(n)
+        out.other_text = other_vals
     out.answered = answered
     out.problem(f"answer to {v.name} is a code with no declared meaning", undeclared_rows)
     out.problem(f"answer to {v.name} is not one of the codebook's answers", outside_rows)

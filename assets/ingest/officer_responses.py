@@ -32,7 +32,7 @@ from assets.ingest.answers import (Answers, Distinct, _codes_uniques, known_bool
 from assets.ingest.codes import answers_of, column_coding, judge, normalise_text
 from assets.ingest.geography import CountyResolver
 from assets.ingest.matching import VariableMatch, find_respondent_id, match_questions
-from assets.ingest.open_ended import code_open_ended, theme_column
+from assets.ingest.open_ended import code_open_ended
 from assets.ingest.raw import RawExport
 from pipelines.config import Assessment, Variable
 from pipelines.errors import InputError
@@ -165,7 +165,8 @@ def _report_bad(raw: RawExport, report: IngestReport, name: str, cells: pd.Serie
 def _coded(raw: RawExport, report: IngestReport, v: Variable, answers: np.ndarray,
            respondent_ids: np.ndarray) -> dict[str, Any]:
     """An open-ended question's columns: how each answer was coded and a yes/no per theme of its
-    coding frame (:mod:`assets.ingest.open_ended`); without a frame, only whether it was answered."""
+    coding frame (:mod:`assets.ingest.open_ended`); without a frame, only whether it was answered.
+    For a multi-select's "Other (please specify)" texts, the theme columns only."""
     if v.coding is None:
         return {v.name: np.where(pd.notna(answers), "answered (not coded)", None).astype(object)}
     folder = raw.path.parent if raw.path is not None else None
@@ -280,11 +281,11 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
                 for opt in v.options or []:
                     out[f"{v.name}__{opt.code}"] = missing_boolean(n)  # type: ignore[union-attr]
                 if v.other_specify:
-                    out[f"{v.name}__other_text"] = none()
+                    out[v.other_column] = missing_boolean(n)
             else:
                 out[v.name] = none()
-                for t in v.coding.themes if v.coding is not None else []:  # an open-ended question's themes
-                    out[theme_column(v.name, t.code)] = missing_boolean(n)
+            for column in v.theme_columns():  # the themes of an open-ended answer (or "Other" text)
+                out[column] = missing_boolean(n)
             report.not_collected.append(v.name)
             continue
         cols = m.columns
@@ -316,6 +317,11 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
                 got = read_multi(raw, v, cols, coding)
                 for c in [c for c in cols if c.kind == "other_text"]:
                     _flag_text(raw, report, f"{v.name} (other)", Distinct(raw.column(c.position)))
+                if v.other_specify and got.other_text is not None:
+                    # "Other (please specify)": its themes only, never its text (the raw archive keeps that)
+                    if v.coding is not None:
+                        got.columns.update(_coded(raw, report, v, got.other_text, out["respondent_id"]))
+                    got.other_text = None
             read.append((got, coding, labels))
         report.unmatched_questions += got.unmatched
         report.not_collected += got.not_collected

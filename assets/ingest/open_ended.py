@@ -1,7 +1,10 @@
 """Open-ended answers reduced to the themes of their coding frame, then dropped.
 
-An answer to an open-ended question (``free_text: true`` with a ``coding:`` frame in the codebook)
-never reaches the warehouse as text. At ingest it becomes one yes/no per theme of the frame:
+An answer to an open-ended question (``free_text: true`` with a ``coding:`` frame in the codebook),
+and the "Other (please specify)" text of a multi-select (``other_specify: true``), never reaches the
+warehouse as text (a multi-select keeps only ``<variable>__other``, yes/no, and the themes of its
+``coding:`` frame if it has one, as ``<variable>__other__<theme>``). At ingest it becomes one
+yes/no per theme of the frame:
 
 * from the evaluator's **hand codes** where the wave's folder has the frame's ``hand_coded_file``
   (one row per respondent: the respondent id and a 0/1 column per theme code, as NVivo, Dedoose or
@@ -44,7 +47,8 @@ RULE_CHECK_COLUMNS = ["variable", "theme", "label", "hand_coded", "hand_yes", "r
 
 
 def theme_column(variable: str, theme: str) -> str:
-    """The canonical table's yes/no column of one theme of an open-ended question."""
+    """The canonical table's yes/no column of one theme of an open-ended question (``variable``: the
+    question's :attr:`~pipelines.config.Variable.coded_column`)."""
     return f"{variable}__{theme}"
 
 
@@ -135,7 +139,8 @@ class CodedAnswers:
 
 def code_open_ended(variable: Variable, answers: np.ndarray, respondent_ids: np.ndarray,
                     folder: Path | None) -> CodedAnswers:
-    """Reduce one open-ended question's answers (one text or None per row) to its themes.
+    """Reduce one open-ended question's answers (one text or None per row) to its themes; for a
+    multi-select, its "Other (please specify)" texts (theme columns ``<variable>__other__<theme>``).
 
     ``folder``: the wave's folder, where the frame's hand-coded matrix is looked for. A hand-coded
     respondent whose answer is empty in the export stays uncoded (nothing to code)."""
@@ -164,11 +169,12 @@ def code_open_ended(variable: Variable, answers: np.ndarray, respondent_ids: np.
             hand[t.code] = np.where(position >= 0, values[np.clip(position, 0, None)], False)
     columns: dict[str, object] = {}
     how = np.where(hand_rows, CODED_BY_HAND, CODED_BY_RULES).astype(object)
-    columns[variable.name] = np.where(answered, how, None).astype(object)
+    if variable.type == "text":  # a multi-select's other_column (yes/no) is read with its options
+        columns[variable.name] = np.where(answered, how, None).astype(object)
     rule_check = []
     for t in coding.themes:
         raised = np.where(hand_rows, hand.get(t.code, np.zeros(n, bool)), by_rules[t.code])
-        columns[theme_column(variable.name, t.code)] = pd.arrays.BooleanArray(raised & answered, ~answered)
+        columns[theme_column(variable.coded_column, t.code)] = pd.arrays.BooleanArray(raised & answered, ~answered)
         if hand_rows.any():
             h, r = hand[t.code][hand_rows], by_rules[t.code][hand_rows]
             rule_check.append({"variable": variable.name, "theme": t.code, "label": t.label,

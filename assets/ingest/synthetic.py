@@ -391,10 +391,11 @@ def generate_comment_codes(assessment: Assessment, answers: pd.DataFrame, wave: 
     out: dict[str, pd.DataFrame] = {}
     for k, v in enumerate(assessment.codebook.variables):
         coding = v.coding
-        if coding is None or not coding.hand_coded_file or v.name not in answers.columns:
+        source = f"{v.name}__other_text" if v.type == "multi" else v.name  # a multi-select's "Other" texts
+        if coding is None or not coding.hand_coded_file or source not in answers.columns:
             continue
         rng = np.random.default_rng([seed, int(wave), 5, k])
-        texts = answers[v.name]
+        texts = answers[source]
         rows = np.flatnonzero(texts.notna().to_numpy())
         if len(rows) == 0:
             continue

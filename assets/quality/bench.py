@@ -22,16 +22,29 @@ from pipelines.config import Assessment, Option
 
 def synthetic_officer_frame(assessment: Assessment, wave: str = "2015", n: int = 182, seed: int = 2015) -> pd.DataFrame:
     """Synthetic ``officer_responses`` rows in canonical form (as ingestion would build them)."""
+    from assets.ingest.open_ended import code_open_ended
     from assets.ingest.synthetic import generate_officer_answers
 
     answers = generate_officer_answers(assessment, wave, seed, n)
     frame = answers.drop(columns=["ip_address"])
+    ids = frame["respondent_id"].to_numpy(dtype=object)
     for v in assessment.codebook.variables:
         if v.type == "multi":
-            for o in v.options or []:
-                if isinstance(o, Option):
-                    col = f"{v.name}__{o.code}"
-                    frame[col] = pd.array(frame[col].tolist(), dtype="boolean")
+            options = [f"{v.name}__{o.code}" for o in v.options or [] if isinstance(o, Option)]
+            for col in options:
+                frame[col] = pd.array(frame[col].tolist(), dtype="boolean")
+            text = f"{v.name}__other_text"
+            if text in frame.columns:  # as ingestion: whether "Other" was given and its themes, never its text
+                other = frame.pop(text).to_numpy(dtype=object)
+                given = np.array([t is not None and t == t and str(t).strip() != "" for t in other])
+                answered = frame[options].notna().any(axis=1).to_numpy() | given
+                frame[v.other_column] = pd.arrays.BooleanArray(given, ~answered)
+                if v.coding is not None:
+                    for col, values in code_open_ended(v, other, ids, None).columns.items():
+                        frame[col] = values
+        elif v.free_text and v.coding is not None and v.name in frame.columns:
+            for col, values in code_open_ended(v, frame[v.name].to_numpy(dtype=object), ids, None).columns.items():
+                frame[col] = values
     frame.insert(0, "wave", wave)
     frame.insert(1, "source_row", np.arange(3, 3 + n, dtype="int64"))
     frame["start_date"] = pd.to_datetime(frame["start_date"])

@@ -134,6 +134,7 @@ def _answered(frame: pd.DataFrame, a: Assessment, name: str) -> np.ndarray | Non
     v = next(x for x in a.codebook.variables if x.name == name)
     if v.type == "multi":
         cols = [f"{v.name}__{o.code}" for o in v.options or [] if isinstance(o, Option)]
+        cols += [v.other_column] if v.other_specify else []  # an "Other (please specify)" answer is an answer
         cols = [c for c in cols if c in frame.columns]
         if not cols:
             return None

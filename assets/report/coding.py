@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["coding_quality", "open_ended_themes"]
+__all__ = ["coded_questions", "coding_quality", "open_ended_themes"]
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict]:
@@ -16,6 +16,13 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
         return []
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
             for r in frame.to_dict("records")]
+
+
+def coded_questions(assessment) -> dict[str, str]:
+    """Each question's wording by its name; a multi-select's coded "Other (please specify)" answers
+    are named as such (their themes are of the other answers, not of the question's options)."""
+    return {v.name: v.question + (" \u2014 \u201cOther (please specify)\u201d" if v.type == "multi" else "")
+            for v in assessment.codebook.variables}
 
 
 def open_ended_themes(published: pd.DataFrame | None, questions: dict[str, str] | None = None) -> list[dict]:

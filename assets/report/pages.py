@@ -13,7 +13,7 @@ import json
 import pandas as pd
 
 from assets.report import tracking
-from assets.report.coding import coding_quality, open_ended_themes
+from assets.report.coding import coded_questions, coding_quality, open_ended_themes
 from assets.report.county_map import county_map
 from assets.report.glossary import glossary
 from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
@@ -388,8 +388,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
             "counties": county_ranking(county),
             "models": model_predictions(pub["published_model_results"]),
             "cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub)),
-            "open_ended": open_ended_themes(pub.get("published_open_ended_themes"), {
-                v.name: v.question for v in assessment.codebook.variables} if assessment is not None else None)},
+            "open_ended": open_ended_themes(pub.get("published_open_ended_themes"),
+                                            coded_questions(assessment) if assessment is not None else None)},
         "voices.html": {"voices": voices(themes, policy.mostly_hidden)},
         "services.html": {"svc": services(pub["published_service_coverage"],
                                           pub["published_counties_without_after_hours"])},
@@ -410,7 +410,7 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
                                                        pub.get("published_intercoder_agreement"),
                                                        assessment.frames.agreement.min_kappa
                                                        if assessment is not None else 0.6,
-                                                       {v.name: v.question for v in assessment.codebook.variables}
+                                                       coded_questions(assessment)
                                                        if assessment is not None else None)},
         "methods.html": {"cards": model_card_rows(pub["published_model_cards"], outcome_labels(pub)),
                          "small_area": assessment.config.small_area if assessment is not None else None},

@@ -20,6 +20,9 @@ class Option(_Strict):
     label: str
 
 
+#: a multi-select's "Other (please specify)": its yes/no column is ``<variable>__other``
+OTHER = "other"
+
 #: ``codes: positional`` — the export's numeric answers are positions 1..k in the codebook's order
 POSITIONAL = "positional"
 
@@ -62,6 +65,24 @@ class Variable(_Strict):
     free_text: bool = False
     coding: OpenEndedCoding | None = None
 
+    @property
+    def other_column(self) -> str:
+        """A multi-select's yes/no column: was an "Other (please specify)" answer given (ticked or written;
+        its text is never kept: coded by the variable's ``coding`` frame, if any, then dropped)."""
+        return f"{self.name}__{OTHER}"
+
+    @property
+    def coded_column(self) -> str:
+        """The column a coding frame's themes belong to: an open-ended question's own column, or a
+        multi-select's :attr:`other_column`; each theme is ``<coded_column>__<theme code>``."""
+        return self.other_column if self.type == "multi" else self.name
+
+    def theme_columns(self) -> dict[str, str]:
+        """The canonical table's yes/no column of each theme of the coding frame, to its theme code."""
+        if self.coding is None:
+            return {}
+        return {f"{self.coded_column}__{t.code}": t.code for t in self.coding.themes}
+
     @field_validator("codes", mode="before")
     @classmethod
     def _code_text(cls, v: Any) -> Any:
@@ -90,8 +111,19 @@ class Variable(_Strict):
             raise ValueError(f"{self.name}: give exactly one of scale, options, options_from")
         if self.type == "multi" and not all(isinstance(o, Option) for o in self.options or []):
             raise ValueError(f"{self.name}: multi-select options need a code and a label")
-        if self.coding is not None and not (self.type == "text" and self.free_text):
-            raise ValueError(f"{self.name}: a coding frame is for an open-ended question (type: text, free_text: true)")
+        if self.coding is not None and not (self.type == "text" and self.free_text) \
+                and not (self.type == "multi" and self.other_specify):
+            raise ValueError(f"{self.name}: a coding frame is for an open-ended question (type: text with "
+                             "free_text: true) or a multi-select's \"Other (please specify)\" (other_specify: true)")
+        if self.other_specify and self.type != "multi":
+            raise ValueError(f"{self.name}: other_specify is for a multi-select question (type: multi)")
+        if self.type == "multi" and self.other_specify:
+            clash = [o.code for o in self.options or [] if isinstance(o, Option)
+                     and (o.code == OTHER or o.code.startswith(OTHER + "__"))]
+            if clash:
+                raise ValueError(f"{self.name}: option code {clash[0]!r} would share the column {self.name}__{OTHER} "
+                                 "that says whether an \"Other (please specify)\" answer was given; rename the option "
+                                 "(or leave out other_specify if it is the \"Other\" option)")
         if isinstance(self.codes, dict) and not self.codes:
             raise ValueError(f"{self.name}: codes is empty (leave it out, or map each code to an answer)")
         return self

@@ -13,8 +13,9 @@ each in a fresh process, into a temporary warehouse, site and Dagster home. Then
   no metadata and no DuckDB table except the row-level tables of the private warehouse that hold
   respondents' rows by design (``ROW_LEVEL_TABLES``); the raw archive beside the warehouse keeps
   the verbatim officer export by design (``raw_archive/``) and is not scanned for them;
-* the open-ended comment is coded, then dropped: its text is in no DuckDB table (row-level ones
-  included), not in the DuckDB file's bytes, and nowhere under the run's folders but the raw archive;
+* the open-ended comment and the "Other (please specify)" texts are coded, then dropped: their text
+  is in no DuckDB table (row-level ones included), not in the DuckDB file's bytes, and nowhere under
+  the run's folders but the raw archive (the warehouse keeps only whether "Other" was given);
 * the second run leaves every DuckDB table and every published file (CSV, XLSX members, every HTML
   page with its build-time line blanked) byte for byte as the first run left them.
 
@@ -67,9 +68,11 @@ SURVIVOR_ID = "V15-CanaryM5"
 CASE = {"first_name": "Yvonnabel", "last_name": "Canarydottir", "date_of_birth": "1983-07-19"}
 
 IDENTIFIERS = [RESPONDENT_ID, IP_ADDRESS, EMAIL, FIRST, LAST, STAKEHOLDER_ID, SURVIVOR_ID]
-FREE_TEXT = [OTHER_ACTION, OTHER_HELP, "Canaryville"]
+FREE_TEXT = ["Canaryville"]
 #: the open-ended comment's text: coded at ingest, then kept only in the raw archive of the export
 COMMENT_TEXT = ["CanaryCommentJx57", "my sergeant said so"]
+#: the multi-selects' "Other (please specify)" texts: likewise (the warehouse keeps ``<question>__other``)
+OTHER_TEXT = [OTHER_ACTION, OTHER_HELP]
 NOWHERE = [SECRET, SECRET[:24], SECRET.encode().hex()[:32], CASE["first_name"], CASE["last_name"], "1983-07-19",
            "07/19/1983"]
 
@@ -192,13 +195,21 @@ def planted(tmp_path_factory):
 def test_the_canaries_were_read(planted):
     root, _ = planted
     tables = _tables(root / "warehouse" / "htna.duckdb")
-    for canary in (RESPONDENT_ID, OTHER_ACTION, OTHER_HELP, COUNTY_TEXT):
+    for canary in (RESPONDENT_ID, COUNTY_TEXT):
         assert canary.casefold() in tables["assessment.officer_responses"], canary
     # the planted comment was read (and coded: no rule matches it) before its text was dropped
     row = [r for r in tables["assessment.officer_responses"].splitlines() if RESPONDENT_ID.casefold() in r]
     assert len(row) == 1 and "'coded by rules'" in row[0]
+    # the planted "Other (please specify)" texts were read: "Other" given, kept as yes/no only
+    with duckdb.connect(str(root / "warehouse" / "htna.duckdb"), read_only=True) as con:
+        others = con.execute("SELECT actions_taken__other, help_wanted__other FROM assessment.officer_responses "
+                             "WHERE respondent_id = ?", [RESPONDENT_ID]).fetchall()
+        columns = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns "
+                                             "WHERE column_name LIKE '%other_text%'").fetchall()]
+    assert others == [(True, True)] and not columns
     archived = [p for p in (root / "warehouse" / "raw_archive").rglob("*") if p.is_file()]
-    assert any(COMMENT_TEXT[0].encode() in p.read_bytes() for p in archived)
+    for text in (COMMENT_TEXT[0], *OTHER_TEXT):
+        assert any(text.encode() in p.read_bytes() for p in archived), text
     assert STAKEHOLDER_ID.casefold() in tables["assessment.stakeholder_interviews"]
     assert SURVIVOR_ID.casefold() in tables["assessment.survivor_interviews"]
     assert "keyed with the public demo" not in planted[1][0]["output"].casefold()  # the planted secret was used
@@ -218,23 +229,31 @@ def test_the_secret_and_case_identifiers_are_nowhere(planted):
     assert not _found(NOWHERE, "\n".join(texts))
 
 
-def test_a_comment_is_coded_then_found_only_in_the_raw_archive(planted):
+def _only_in_the_raw_archive(planted, needles: list[str]) -> None:
     root, runs = planted
     for name, text in _tables(root / "warehouse" / "htna.duckdb").items():
-        assert not _found(COMMENT_TEXT, text), name
+        assert not _found(needles, text), name
     warehouse = root / "warehouse" / "htna.duckdb"
-    assert not _found(COMMENT_TEXT, warehouse.read_bytes().decode("latin-1"))
+    assert not _found(needles, warehouse.read_bytes().decode("latin-1"))
     raw_archive = root / "warehouse" / "raw_archive"
     for p in root.rglob("*"):
         if p.is_file() and "incoming" not in p.parts and raw_archive not in p.parents:
-            assert not _found(COMMENT_TEXT, p.read_bytes().decode("latin-1")), p
+            assert not _found(needles, p.read_bytes().decode("latin-1")), p
     for run in runs:
-        assert not _found(COMMENT_TEXT, run["output"])
+        assert not _found(needles, run["output"])
+
+
+def test_a_comment_is_coded_then_found_only_in_the_raw_archive(planted):
+    _only_in_the_raw_archive(planted, COMMENT_TEXT)
+
+
+def test_an_other_specify_text_is_found_only_in_the_raw_archive(planted):
+    _only_in_the_raw_archive(planted, OTHER_TEXT)
 
 
 def test_identifiers_and_free_text_stay_in_the_row_level_tables(planted):
     root, runs = planted
-    needles = IDENTIFIERS + FREE_TEXT + COMMENT_TEXT
+    needles = IDENTIFIERS + FREE_TEXT + COMMENT_TEXT + OTHER_TEXT
     for run in runs:
         assert not _found(needles, run["output"]), "CLI output / Dagster log"
         for name, data in run["site"].items():

@@ -152,7 +152,9 @@ def test_multi_select_ticks_and_skips(assessment):
     as_list = lambda col: [None if pd.isna(x) else bool(x) for x in accepted[col]]  # noqa: E731
     assert as_list("help_wanted__clear_definitions") == [True, False, None]
     assert as_list("help_wanted__identification_training") == [False, False, None]
-    assert list(accepted["help_wanted__other_text"]) == [None, "Maps", None]
+    # "Other (please specify)": whether it was given (missing where the question was skipped), never its text
+    assert as_list("help_wanted__other") == [False, True, None]
+    assert "Maps" not in accepted.astype(str).to_numpy() and "help_wanted__other_text" not in accepted.columns
     # an option the export has no column for is not collected: missing, never "not ticked"
     assert "help_wanted__legal_guidance" in report.not_collected
     assert accepted["help_wanted__legal_guidance"].isna().all()

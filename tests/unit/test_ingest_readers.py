@@ -220,7 +220,11 @@ def test_redcap_checkbox_codes_and_complete(assessment):
     assert list(accepted["gender"]) == ["Male", "Female"]
     assert list(accepted["help_wanted__clear_definitions"]) == [True, False]
     assert list(accepted["help_wanted__legal_guidance"]) == [False, True]
-    assert list(accepted["help_wanted__other_text"]) == [None, "maps"]
+    # the REDCap "other" text column is recognised as "Other (please specify)": kept as yes/no, its text dropped
+    assert list(accepted["help_wanted__other"]) == [False, True]
+    assert not any(c.endswith("other_text") for c in accepted.columns)
+    assert "maps" not in accepted.astype(str).to_numpy()
+    assert not any("help_wanted_other" in q for q in report.unmatched_questions)
     assert list(accepted["finished"]) == [True, False]
     assert report.quarantined == {"blank response": 1}
     assert "help_wanted__response_protocol" in report.not_collected  # no column for option 3

@@ -92,6 +92,25 @@ def test_coding_frame_is_validated():
         Agreement(min_kappa=1.5)
 
 
+def _multi(**kw) -> Variable:
+    options = kw.pop("options", [{"code": "maps", "label": "Maps"}, {"code": "training", "label": "Training"}])
+    return Variable(name="help_wanted", type="multi", question="What would help?", options=options, **kw)
+
+
+def test_an_other_specify_coding_frame_is_validated():
+    v = _multi(other_specify=True, coding=_coding())
+    assert v.other_column == "help_wanted__other" == v.coded_column
+    assert v.theme_columns() == {"help_wanted__other__hours": "hours", "help_wanted__other__drugs": "drugs",
+                                 "help_wanted__other__help": "help"}
+    assert _variable(_coding()).theme_columns()["comments__hours"] == "hours"
+    with pytest.raises(ValidationError, match="other_specify"):  # a multi-select without "Other" has no text
+        _multi(coding=_coding())
+    with pytest.raises(ValidationError, match="help_wanted__other"):  # its yes/no column would be the option's
+        _multi(other_specify=True, options=[{"code": "other", "label": "Something else"}])
+    with pytest.raises(ValidationError, match="multi-select"):
+        Variable(name="gender", type="single", options=["A", "B"], question="?", other_specify=True)
+
+
 def test_a_bad_coding_frame_stops_loading_with_the_file_named(tmp_path):
     folder = tmp_path / "cfg"
     shutil.copytree(REPO_ROOT / "config" / "maine", folder)
@@ -202,6 +221,82 @@ def test_ingest_keeps_the_coding_never_the_text(assessment, tmp_path):
     row = accepted[accepted["respondent_id"] == first["respondent_id"]].iloc[0]
     assert all(bool(row[f"comments__{t.code}"]) == (first[t.code] == "1") for t in comment.coding.themes)
     assert {r["theme"] for r in report.rule_check} == {t.code for t in comment.coding.themes}
+
+
+OTHER_FRAMES = {
+    "actions_taken": "      themes:\n        - {code: school, label: Schools, rules: [school]}\n"
+                     "        - {code: shelter, label: Shelter, rules: [shelter]}\n",
+    "help_wanted": "      hand_coded_file: help_other_coded.csv\n      themes:\n"
+                   "        - {code: language, label: Languages, rules: [spanish, interpreter]}\n"
+                   "        - {code: maps, label: Maps, rules: [map, maps]}\n",
+}
+
+
+def _with_other_frames(tmp_path: Path):
+    """Maine's config with a coding frame on both multi-selects' "Other (please specify)"."""
+    folder = tmp_path / "cfg"
+    shutil.copytree(REPO_ROOT / "config" / "maine", folder)
+    codebook = folder / "officer_codebook.yaml"
+    lines, out, current = codebook.read_text(encoding="utf-8").splitlines(keepends=True), [], None
+    for line in lines:
+        if line.startswith("  - name: "):
+            current = line.split(":", 1)[1].strip()
+        out.append(line)
+        if line.strip() == "other_specify: true" and current in OTHER_FRAMES:
+            out.append("    coding:\n" + OTHER_FRAMES[current])
+    codebook.write_text("".join(out), encoding="utf-8")
+    return load_assessment(folder / "assessment.yaml")
+
+
+def test_other_specify_texts_are_coded_then_dropped(assessment, tmp_path):
+    folder = tmp_path / "2015"
+    folder.mkdir()
+    shutil.copy(DEMO / "officer_survey.csv", folder)
+    raw = read_export(folder / "officer_survey.csv")
+    others = [c for c in raw.columns if c.kind == "other_text"]
+    assert len(others) == 2, "both multi-selects' 'Other (please specify)' columns are recognised as such"
+    texts = {t for c in others for t in raw.column(c.position).dropna() if str(t).strip()}
+    assert {"Contacted the school resource officer", "Spanish-language materials"} <= texts
+    given = [raw.column(c.position).fillna("").astype(str).str.strip().ne("").to_numpy() for c in others]
+
+    def check_dropped(accepted, quarantine):
+        for table in (accepted, quarantine):
+            assert not texts & set(table.astype(str).to_numpy().ravel())
+        assert not [c for c in accepted.columns if "other_text" in c]
+
+    # without a coding frame: only whether an "other" answer was given (missing where the question was skipped)
+    accepted, quarantine, report = to_officer_responses(raw, assessment, "2015")
+    check_dropped(accepted, quarantine)
+    for name, first_option in (("actions_taken", "determined_minor"), ("help_wanted", "clear_definitions")):
+        col = accepted[f"{name}__other"]
+        assert str(col.dtype) == "boolean" and col.sum() > 0
+        assert not [c for c in accepted.columns if c.startswith(f"{name}__other__")]
+        assert (col.isna() == accepted[f"{name}__{first_option}"].isna()).all()
+    assert int(accepted["actions_taken__other"].sum()) == 3 and int(accepted["help_wanted__other"].sum()) == 5
+    assert [int(g.sum()) for g in given] == [3, 5]  # every text given is counted, none invented
+
+    # with coding frames: their themes too, by the rules or the hand codes beside the export
+    coded_config = _with_other_frames(tmp_path)
+    help_ids = accepted.loc[accepted["help_wanted__other"].fillna(False).astype(bool), "respondent_id"].tolist()
+    _write(folder / "help_other_coded.csv", "respondent_id,language,maps\n" + f"{help_ids[0]},0,1\n")
+    accepted, quarantine, report = to_officer_responses(read_export(folder / "officer_survey.csv"), coded_config,
+                                                        "2015")
+    check_dropped(accepted, quarantine)
+    school, shelter = accepted["actions_taken__other__school"], accepted["actions_taken__other__shelter"]
+    other = accepted["actions_taken__other"].fillna(False).astype(bool)
+    assert (school.fillna(False).astype(bool) == other).all() and school[~other].isna().all()
+    assert not shelter.fillna(False).any()
+    language = accepted["help_wanted__other__language"]
+    by_hand = accepted["respondent_id"] == help_ids[0]
+    assert not language[by_hand].iloc[0] and accepted.loc[by_hand, "help_wanted__other__maps"].iloc[0]
+    assert language.fillna(False).sum() == 4  # the other four by the rules ("Spanish-language materials")
+    assert report.hand_coded == {"help_wanted": 1}
+    assert {(r["variable"], r["theme"]) for r in report.rule_check} == {("help_wanted", "language"),
+                                                                       ("help_wanted", "maps")}
+    counts = open_ended_theme_counts(accepted, coded_config, "2015", "officer_survey").set_index(["dataset", "theme"])
+    row = counts.loc[("officer_survey.actions_taken", "school")]
+    assert (row["n"], row["successes"]) == (3, 3)
+    assert ("officer_survey.comments", "training_need") in counts.index
 
 
 # --------------------------------------------------------------------------- kappa

@@ -95,13 +95,26 @@ def test_duplicate_ids_hold_back_every_copy(clean, suite, assessment):
 def test_inconsistent_answers_are_quarantined(clean, suite, assessment):
     frame = clean.copy()
     none = frame.index[frame["cases_past_year"] == "None"][:2]
-    actions = [c for c in frame.columns if c.startswith("actions_taken__") and c != "actions_taken__other_text"]
+    actions = [c for c in frame.columns if c.startswith("actions_taken__")]  # the options and "other"
     for c in actions:
         frame.loc[none, c] = False
     frame.loc[none, "actions_taken__called_advocate"] = True
     s = screen(frame, suite, assessment)
     assert quarantined(s, "skip_logic") == set(frame.loc[none, "source_row"])
     assert "actions_taken: 2" in result(s, "skip_logic").outcome.message
+
+
+def test_an_other_answer_to_a_question_not_asked_breaks_the_skip_logic(clean, suite, assessment):
+    frame = clean.copy()
+    assert "actions_taken__other" in frame.columns and "actions_taken__other_text" not in frame.columns
+    none = frame.index[frame["cases_past_year"] == "None"][:1]
+    actions = [c for c in frame.columns if c.startswith("actions_taken__")]
+    for c in actions:
+        frame.loc[none, c] = False
+    assert not quarantined(screen(frame, suite, assessment), "skip_logic") & set(frame.loc[none, "source_row"])
+    frame.loc[none, "actions_taken__other"] = True  # only "Other (please specify)" given: still an answer
+    s = screen(frame, suite, assessment)
+    assert quarantined(s, "skip_logic") == set(frame.loc[none, "source_row"])
 
 
 def test_impossible_values_are_quarantined_with_reasons_but_never_the_values(clean, suite, assessment):
