@@ -9,15 +9,14 @@ carry the synthetic-data banner.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.config import InputLimits, InterviewFrame
+from assets.ingest.code_matrix import read_code_matrix_table
 from pipelines.errors import InputError
 from pipelines.input_files import check_input_file, read_regular
 
@@ -127,29 +126,7 @@ def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) 
 
     Messages name the row, the column and the rule, never a cell's content (an interview id or a
     code could identify the person interviewed)."""
-    data = read_regular(path)
-    try:
-        with warnings.catch_warnings():  # rows wider than the header: an error, not shifted columns
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                                index_col=False)
-    except pd.errors.ParserWarning:
-        raise InputError(path, "a row has more cells than the header row", fix="check for an unquoted comma "
-                         "inside a cell or a missing column name; one column per name in the header") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte {exc.start})", row=data[:exc.start].count(b"\n") + 1,
-                         fix="save the code matrix as UTF-8 CSV") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"not a readable CSV code matrix ({_parser_problem(exc)})",
-                         fix="export the code matrix as CSV, one row per interview") from None
-    table.columns = [c.strip() for c in table.columns]
-    if frame.id_column not in table.columns:
-        raise InputError(path, f"no {frame.id_column!r} column", row=1,
-                         fix=f"name the interview identifier column {frame.id_column!r}")
-    missing = [t.code for t in frame.themes if t.code not in table.columns]
-    if missing:
-        raise InputError(path, f"theme codes missing from the matrix: {', '.join(missing)}", row=1,
-                         fix="add a 0/1 column for each theme of the coding frame (0 where it never came up)")
+    table = read_code_matrix_table(path, frame.id_column, [t.code for t in frame.themes], "interview")
     ids = table[frame.id_column].str.strip()
     # a blank id is missing (the quality checks hold the interview back), not an id shared by the blank rows
     out = pd.DataFrame({"wave": wave, "interview_id": ids.where(ids != "", None)})
@@ -179,14 +156,3 @@ def read_interviews(path: Path, frame: InterviewFrame, dataset: str, wave: str) 
         raise InputError(path, f"the interview id of this row is also the id of row {first + 2}", row=i + 2,
                          column=frame.id_column, fix="each interview must have its own row and id")
     return out
-
-
-def _parser_problem(exc: Exception) -> str:
-    """A parser's complaint reduced to where it happened (its text may quote the file)."""
-    import re
-
-    text = str(exc)
-    where = re.search(r"\b(line|row) (\d+)", text)
-    if isinstance(exc, pd.errors.EmptyDataError):
-        return "the file is empty"
-    return f"{type(exc).__name__} at line {where.group(2)}" if where else type(exc).__name__

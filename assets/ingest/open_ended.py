@@ -23,9 +23,7 @@ file, row and column, never a cell's content.
 
 from __future__ import annotations
 
-import io
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.config import OpenEndedCoding, OpenEndedTheme, Variable
+from assets.ingest.code_matrix import read_code_matrix_table
 from pipelines.errors import InputError
-from pipelines.input_files import read_regular
 
 __all__ = ["CODED_BY_HAND", "CODED_BY_RULES", "CodedAnswers", "code_open_ended", "read_code_matrix",
            "rule_pattern", "theme_column", "themes_by_rules"]
@@ -78,29 +76,7 @@ def read_code_matrix(path: Path, coding: OpenEndedCoding, folder: Path | None = 
     """A hand-coded matrix: one row per respondent, indexed by respondent id, a boolean per theme.
 
     Errors name the file, the row (as a spreadsheet numbers it, header = row 1) and the column."""
-    data = read_regular(path, folder)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                                index_col=False)
-    except pd.errors.ParserWarning:
-        raise InputError(path, "a row has more cells than the header row",
-                         fix="one column per name in the header; check for an unquoted comma") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte {exc.start})", row=data[:exc.start].count(b"\n") + 1,
-                         fix="save the code matrix as UTF-8 CSV") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError):
-        raise InputError(path, "not a readable CSV code matrix",
-                         fix="export the code matrix as CSV, one row per respondent and one column per theme") from None
-    table.columns = [str(c).strip() for c in table.columns]
-    if coding.id_column not in table.columns:
-        raise InputError(path, f"no {coding.id_column!r} column", row=1,
-                         fix=f"name the respondent identifier column {coding.id_column!r} (the survey's respondent id)")
-    missing = [t.code for t in coding.themes if t.code not in table.columns]
-    if missing:
-        raise InputError(path, f"theme codes missing from the matrix: {', '.join(missing)}", row=1,
-                         fix="add a 0/1 column for each theme of the coding frame (0 where it was not raised)")
+    table = read_code_matrix_table(path, coding.id_column, [t.code for t in coding.themes], "respondent", folder)
     ids = table[coding.id_column].str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     blank = ids == ""
     if blank.any():
