@@ -418,17 +418,17 @@ class Services(_Strict):
             return sorted(out)
 
         ids = [t.id for t in self.types]
-        if len(set(ids)) != len(ids):
-            problems.append("each service type needs its own id")
-        twice = clashes([(t.id, [t.id, t.label, *t.aliases]) for t in self.types])
-        if twice:
-            problems.append(f"service type names or aliases used by two types: {', '.join(twice)}")
-        hids = [h.id for h in self.hours]
-        if len(set(hids)) != len(hids):
-            problems.append("each hours value needs its own id")
-        clash = clashes([(h.id, [h.id, h.label, *h.aliases]) for h in self.hours])
-        if clash:
-            problems.append(f"hours labels or aliases used by two hours values: {', '.join(clash)}")
+        for what, names, entries in (
+                ("service type", "service type names or aliases used by two types",
+                 [(t.id, [t.id, t.label, *t.aliases]) for t in self.types]),
+                ("hours value", "hours labels or aliases used by two hours values",
+                 [(h.id, [h.id, h.label, *h.aliases]) for h in self.hours])):
+            idents = [ident for ident, _ in entries]
+            if len(set(idents)) != len(idents):
+                problems.append(f"each {what} needs its own id")
+            twice = clashes(entries)
+            if twice:
+                problems.append(f"{names}: {', '.join(twice)}")
         unknown = [r for r in self.after_hours.required if r not in ids]
         if unknown:
             problems.append(f"after_hours.required names unknown service types: {', '.join(unknown)}")
