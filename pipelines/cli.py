@@ -76,7 +76,7 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
     import dagster as dg
 
     from pipelines.config import load_assessment
-    from pipelines.definitions import build_definitions
+    from pipelines.assessment_definitions import build_definitions
     from pipelines.resources import settings_from_environment
 
     settings = settings_from_environment()

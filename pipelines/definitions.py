@@ -1,49 +1,9 @@
-"""The one place that builds the assessment's Dagster Definitions (the code location)."""
+"""The project's code location (``workspace.yaml``, ``dagster dev``, ``dg dev``): the assessment's
+Definitions for the config, data folder, warehouse and output folder this checkout's environment names
+(``HTNA_CONFIG`` and friends; default ``config/maine/``). They are built by
+:func:`pipelines.assessment_definitions.build_definitions`, the one place that builds Definitions."""
 
-import dagster as dg
-
-from assets.estimates import assets as estimates
-from assets.ingest import assets as ingest
-from assets.models import assets as models
-from assets.prevalence import assets as prevalence
-from assets.publication import assets as publication
-from assets.quality import assets as quality
-from assets.report import assets as report
-from pipelines.config import Execution
-from pipelines.coordination import STATE_TAG
-from pipelines.partitions import survey_waves
-from pipelines.resources import AssessmentSettings, WarehouseIOManager, settings_from_environment
-from pipelines.sensors import build_incoming_exports_sensor
-
-# Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → publication
-# (the disclosure gate) → report.
-STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
-
-
-def build_definitions(settings: AssessmentSettings, state: str | None = None) -> dg.Definitions:
-    """Definitions for one assessment (config, data folder, warehouse, output folder). ``state``: the
-    state's name in a multi-state workspace (:mod:`pipelines.states`), put on every run of its job as the
-    tag ``htna/state`` (the run queue's one-run-per-state limit and the wave lock read it)."""
-    executor = run_executor(settings.assessment().config.execution)
-    assessment_job = dg.define_asset_job(
-        "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves, executor_def=executor,
-        tags={STATE_TAG: state} if state else None,
-        description="Re-run the whole needs assessment for one survey wave: ingest, checks, estimates, report.")
-    return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES),
-        asset_checks=dg.load_asset_checks_from_modules(STAGES),
-        jobs=[assessment_job],
-        sensors=[build_incoming_exports_sensor(assessment_job)],
-        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
-        executor=executor,  # also for materialising assets from the UI's asset pages
-    )
-
-
-def run_executor(execution: Execution) -> dg.ExecutorDefinition:
-    """The config's executor: every step in the run's process, or a bounded number of step processes."""
-    if execution.executor == "in_process":
-        return dg.in_process_executor
-    return dg.multiprocess_executor.configured({"max_concurrent": execution.max_processes})
-
+from pipelines.assessment_definitions import build_definitions, run_executor  # noqa: F401 (tests, tools)
+from pipelines.resources import settings_from_environment
 
 defs = build_definitions(settings_from_environment())

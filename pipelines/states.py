@@ -170,7 +170,7 @@ def read_state(location_file: Path) -> StateLocation:
 def location_definitions(location_file: str | Path):
     """The Definitions of one state's code location (its config, data, DuckDB file and site), every run
     of its job tagged with the state."""
-    from pipelines.definitions import build_definitions
+    from pipelines.assessment_definitions import build_definitions
     from pipelines.resources import AssessmentSettings
 
     state = read_state(Path(location_file))

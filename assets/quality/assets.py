@@ -8,10 +8,11 @@ contents). A failed blocking check stops everything downstream of the dataset's 
 with a message that says what to fix; row-level failures only quarantine rows.
 
 Great Expectations is imported when a check runs, never when these definitions load: the suites
-are read here as JSON only, to declare one asset check per expectation.
+are read as JSON only, to declare one asset check per expectation. The checks depend on the config
+(its codebook shapes the suites), so they are made for the assessment whose definitions are built
+(:func:`dataset_checks`, called by ``pipelines.assessment_definitions``), never for a default config.
 """
 
-import os
 import warnings
 from collections.abc import Iterator
 
@@ -21,7 +22,7 @@ import pandas as pd
 from assets.quality.results import blocking_message
 from assets.quality.stage import ACCEPTED, quality_stage
 from assets.quality.suites import SURVEY_DATASETS, check_names, load_suites
-from pipelines.config import DEFAULT_CONFIG, load_assessment
+from pipelines.config import Assessment
 from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
@@ -29,10 +30,6 @@ from pipelines.warehouse import RowsOf
 
 GROUP = "quality"
 OWNERS = ["team:evaluation"]
-
-# The checks each dataset reports, from the suites as the definitions load (a malformed suite stops
-# the code location from loading, with the file and entry named).
-_SUITES = load_suites(load_assessment(os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG))
 
 _DESCRIPTIONS = {
     "officer_responses": "Officer survey responses accepted for estimation: officer_responses minus every row the "
@@ -100,7 +97,7 @@ def quality_screening(context: dg.AssetExecutionContext, settings: AssessmentSet
             if dataset == "officer_responses":
                 # officer_responses minus the quarantined rows: copied inside the warehouse rather
                 # than written again from pandas (the same rows; see warehouse.RowsOf)
-                row_id = _SUITES[dataset].row_id
+                row_id = load_suites(settings.assessment())[dataset].row_id
                 table = RowsOf(source=dataset, key=row_id, frame=table,
                                excluded=d.quarantine["source_row"].to_numpy(dtype="int64"))
         yield dg.Output(table, output_name=name, metadata=meta)
@@ -130,13 +127,13 @@ def _check_result(row: pd.Series, asset: str) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN)
 
 
-def _dataset_checks(dataset: str) -> dg.AssetChecksDefinition:
+def _dataset_checks(dataset: str, suite) -> dg.AssetChecksDefinition:
     asset = ACCEPTED[dataset]
     with warnings.catch_warnings():  # partitioned asset checks are a Dagster preview feature
         warnings.simplefilter("ignore", dg.PreviewWarning)
         specs = [dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description,
                                    additional_deps=["quality_check_results"], partitions_def=survey_waves)
-                 for name, blocking, description in check_names(_SUITES[dataset])]
+                 for name, blocking, description in check_names(suite)]
 
     @dg.multi_asset_check(name=f"{dataset}_checks", specs=specs, ins={"quality_check_results": dg.AssetIn()},
                           description=f"Every expectation of expectations/{dataset}.json, as run on the wave.")
@@ -157,9 +154,11 @@ def _dataset_checks(dataset: str) -> dg.AssetChecksDefinition:
     return _checks
 
 
-officer_response_checks = _dataset_checks("officer_responses")
-stakeholder_interview_checks = _dataset_checks("stakeholder_interviews")
-survivor_interview_checks = _dataset_checks("survivor_interviews")
+def dataset_checks(assessment: Assessment) -> list[dg.AssetChecksDefinition]:
+    """One multi-check per survey dataset, one check per expectation of its suite as this assessment's
+    config shapes it (a malformed suite stops the code location from loading, naming file and entry)."""
+    suites = load_suites(assessment)
+    return [_dataset_checks(dataset, suites[dataset]) for dataset in SURVEY_DATASETS]
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=OWNERS,

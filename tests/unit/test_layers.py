@@ -13,7 +13,7 @@ from pipelines.config import REPO_ROOT
 PACKAGES = ["assets", "pipelines", "reports", "expectations"]
 FOUNDATIONS = ["pipelines.config", "pipelines.errors", "pipelines.input_files", "pipelines.permissions",
                "pipelines.warehouse", "pipelines.faults"]
-ROOF = ["pipelines.definitions", "pipelines.sensors", "pipelines.cli", "pipelines.cli_methods",
+ROOF = ["pipelines.definitions", "pipelines.assessment_definitions", "pipelines.sensors", "pipelines.cli", "pipelines.cli_methods",
         "pipelines.cli_states", "pipelines.states", "pipelines.bench", "pipelines.bench_states",
         "pipelines.ui_guard", "pipelines.ui_launch", "pipelines.synthetic_states", "pipelines.instance_home"]
 

@@ -18,15 +18,16 @@ from assets.ingest.synthetic import OFFICER_EXPORT, generate_officer_answers, wr
 from assets.quality import assets as quality
 from assets.quality.summary import split_summary
 from assets.quality.suites import check_names, load_suite
-from pipelines.config import DEFAULT_CONFIG
+from pipelines.config import DEFAULT_CONFIG, load_assessment
 from pipelines.resources import AssessmentSettings, WarehouseIOManager
 from tests.conftest import wave_instance
 
 WAVE = "2015"
 SEED = 2015
+
 ASSETS = [ingest.survey_exports, ingest.officer_responses, ingest.stakeholder_interviews, ingest.survivor_interviews,
-          quality.quality_screening, quality.officer_response_checks, quality.stakeholder_interview_checks,
-          quality.survivor_interview_checks, estimates.officer_weights, estimates.headline_indicators]
+          quality.quality_screening, *quality.dataset_checks(load_assessment(DEFAULT_CONFIG)),
+          estimates.officer_weights, estimates.headline_indicators]
 
 
 @dataclass

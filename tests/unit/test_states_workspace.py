@@ -61,6 +61,26 @@ def test_the_workspace_has_one_location_per_state_each_with_its_own_files(tmp_pa
         assert inst.get_concurrency_config().run_queue_config.max_concurrent_runs == 3
 
 
+def test_a_state_location_loads_without_the_checkout_default_config(tmp_path, two_configs):
+    """A state's code location builds its own definitions only: it needs neither the checkout's default
+    config (here pointed at a file that does not exist) nor the project's location module."""
+    states = write_workspace(tmp_path / "ws", two_configs[:1], tmp_path / "data")
+    location = tmp_path / "ws" / states[0].name / "location.py"
+    code = textwrap.dedent(f"""
+        import runpy, sys
+        defs = runpy.run_path({str(location)!r})["defs"]
+        assert defs.resolve_job_def("assessment") is not None
+        print("pipelines.definitions" in sys.modules)
+    """)
+    import os
+
+    env = {**os.environ, "HTNA_CONFIG": str(tmp_path / "no-such-config" / "assessment.yaml")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"
+
+
 def test_the_single_state_instance_keeps_one_run_per_wave():
     runs = yaml.safe_load(instance_config(Path("/tmp/h")))["concurrency"]["runs"]
     assert runs["tag_concurrency_limits"][0]["key"] == "dagster/partition"

@@ -1,0 +1,52 @@
+"""The one place that builds an assessment's Dagster Definitions: :func:`build_definitions`.
+
+Called by the project's code location (``pipelines/definitions.py``, the config of this checkout), by
+each state's location of a multi-state workspace (``pipelines/states.py``) and by ``htna run``; importing
+this module builds nothing."""
+
+import dagster as dg
+
+from assets.estimates import assets as estimates
+from assets.ingest import assets as ingest
+from assets.models import assets as models
+from assets.prevalence import assets as prevalence
+from assets.publication import assets as publication
+from assets.quality import assets as quality
+from assets.report import assets as report
+from pipelines.config import Execution
+from pipelines.coordination import STATE_TAG
+from pipelines.partitions import survey_waves
+from pipelines.resources import AssessmentSettings, WarehouseIOManager
+from pipelines.sensors import build_incoming_exports_sensor
+
+# Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → publication
+# (the disclosure gate) → report.
+STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
+
+
+def build_definitions(settings: AssessmentSettings, state: str | None = None) -> dg.Definitions:
+    """Definitions for one assessment (config, data folder, warehouse, output folder). ``state``: the
+    state's name in a multi-state workspace (:mod:`pipelines.states`), put on every run of its job as the
+    tag ``htna/state`` (the run queue's one-run-per-state limit and the wave lock read it)."""
+    assessment = settings.assessment()
+    executor = run_executor(assessment.config.execution)
+    assessment_job = dg.define_asset_job(
+        "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves, executor_def=executor,
+        tags={STATE_TAG: state} if state else None,
+        description="Re-run the whole needs assessment for one survey wave: ingest, checks, estimates, report.")
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(STAGES),
+        asset_checks=[*dg.load_asset_checks_from_modules(STAGES), *quality.dataset_checks(assessment)],
+        jobs=[assessment_job],
+        sensors=[build_incoming_exports_sensor(assessment_job)],
+        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
+        executor=executor,  # also for materialising assets from the UI's asset pages
+    )
+
+
+def run_executor(execution: Execution) -> dg.ExecutorDefinition:
+    """The config's executor: every step in the run's process, or a bounded number of step processes."""
+    if execution.executor == "in_process":
+        return dg.in_process_executor
+    return dg.multiprocess_executor.configured({"max_concurrent": execution.max_processes})
+
