@@ -375,7 +375,8 @@ def run_estimate(req: EstimateRequest) -> EstimateRun:
     """Read, calibrate and estimate (see the module docstring); raises HtnaError on user problems."""
     from assets.estimates.calibration import post_stratify, rake
     from assets.estimates.design import SurveyDesign
-    from assets.estimates.estimators import svyciprop, svymean, svytotal
+    from assets.estimates.estimators import svymean, svytotal
+    from assets.estimates.proportions import svyciprop
 
     t0 = time.perf_counter()
     if req.poststratify and req.rake:

@@ -457,7 +457,7 @@ class SurveyDesign:
         Each row of the result stands for ``freq`` rows of this design that agree in stratum,
         weight, every calibration step (cell, weights) and every array of ``keys`` (the outcome and
         domain codes of an estimate). Every estimator of :mod:`assets.estimates.estimators` that
-        supports ``freq`` (:func:`~assets.estimates.estimators.svyciprop`) gives the same result on
+        supports ``freq`` (:func:`~assets.estimates.proportions.svyciprop`) gives the same result on
         it as on this design, from cell totals. Only for designs whose PSUs are the rows and that are
         not collapsed already. ``sizes`` (optional, one per key) says a key is codes 0..size-1
         already. Returns the collapsed design and each row's index in it; the collapsed design's

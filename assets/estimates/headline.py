@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from assets.estimates.design import combine_codes
-from assets.estimates.estimators import svyciprop
+from assets.estimates.proportions import svyciprop
 from assets.estimates.intervals import wilson_interval
 from assets.estimates.weighting import WeightingResult, officer_design
 from pipelines.config import Assessment, Indicator

@@ -15,7 +15,7 @@ import pytest
 
 from assets.estimates.calibration import post_stratify, rake
 from assets.estimates.design import SurveyDesign
-from assets.estimates.estimators import CIPROP_METHODS, svyciprop
+from assets.estimates.proportions import CIPROP_METHODS, svyciprop
 
 
 def _data(seed: int, n: int = 3000) -> pd.DataFrame:

@@ -14,16 +14,9 @@ import pytest
 
 from assets.estimates.calibration import rake
 from assets.estimates.design import SurveyDesign
-from assets.estimates.estimators import (
-    Estimate,
-    svyby,
-    svyciprop,
-    svymean,
-    svyprop,
-    svytotal,
-    svyvar,
-    unweighted_proportion,
-)
+from assets.estimates.domains import svyby
+from assets.estimates.estimators import Estimate, svymean, svytotal, svyvar, unweighted_proportion
+from assets.estimates.proportions import svyciprop, svyprop
 from assets.estimates.intervals import clopper_pearson_interval, wilson_interval
 
 

@@ -17,7 +17,9 @@ import pytest
 
 from assets.estimates.calibration import post_stratify, rake, trim_weights
 from assets.estimates.design import SurveyDesign, degf, weight_diagnostics
-from assets.estimates.estimators import CIPROP_METHODS, svyby, svyciprop, svymean, svyprop, svytotal
+from assets.estimates.domains import svyby
+from assets.estimates.estimators import svymean, svytotal
+from assets.estimates.proportions import CIPROP_METHODS, svyciprop, svyprop
 from assets.estimates.glm import svyglm
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "survey"

@@ -16,7 +16,8 @@ import pytest
 
 from assets.estimates.calibration import post_stratify, rake
 from assets.estimates.design import SurveyDesign, weight_diagnostics
-from assets.estimates.estimators import svyciprop, svymean, svytotal
+from assets.estimates.estimators import svymean, svytotal
+from assets.estimates.proportions import svyciprop
 from assets.estimates.glm import svyglm
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "survey"

@@ -11,7 +11,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from assets.estimates.calibration import post_stratify
 from assets.estimates.design import SurveyDesign
-from assets.estimates.estimators import svyciprop
+from assets.estimates.proportions import svyciprop
 from assets.estimates.headline import HEADLINE_COLUMNS, headline_indicators, indicator_domains
 from assets.estimates.intervals import clopper_pearson_interval, wilson_interval
 
