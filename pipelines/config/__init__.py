@@ -45,6 +45,9 @@ from pipelines.config.assessment_schema import (  # noqa: F401
     Recommendation,
     RecommendationSet,
     Codebooks,
+    Instrument,
+    OFFICER_INSTRUMENT,
+    WEIGHTING_POPULATIONS,
     Execution,
     AssessmentConfig,
 )
