@@ -9,6 +9,9 @@ from assets.prevalence import assets as prevalence
 from assets.publication import assets as publication
 from assets.quality import assets as quality
 from assets.report import assets as report
+from assets.instruments import instrument_assets
+from assets.publication.gate import published_tables
+from assets.report.assets import report_asset
 from pipelines.config import Execution
 from pipelines.coordination import STATE_TAG
 from pipelines.partitions import survey_waves
@@ -16,7 +19,8 @@ from pipelines.resources import AssessmentSettings, WarehouseIOManager, settings
 from pipelines.sensors import build_incoming_exports_sensor
 
 # Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → publication
-# (the disclosure gate) → report.
+# (the disclosure gate) → report. The report asset and every further survey instrument's assets (the asset
+# factory of assets/instruments.py) are built from the assessment's config in build_definitions.
 STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
 
 
@@ -24,14 +28,18 @@ def build_definitions(settings: AssessmentSettings, state: str | None = None) ->
     """Definitions for one assessment (config, data folder, warehouse, output folder). ``state``: the
     state's name in a multi-state workspace (:mod:`pipelines.states`), put on every run of its job as the
     tag ``htna/state`` (the run queue's one-run-per-state limit and the wave lock read it)."""
-    executor = run_executor(settings.assessment().config.execution)
+    assessment = settings.assessment()
+    executor = run_executor(assessment.config.execution)
     assessment_job = dg.define_asset_job(
         "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves, executor_def=executor,
         tags={STATE_TAG: state} if state else None,
         description="Re-run the whole needs assessment for one survey wave: ingest, checks, estimates, report.")
+    # every survey instrument but the officer survey: its own group of assets, from its block of config
+    built = [instrument_assets(i, assessment) for i in assessment.other_instruments]
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES),
-        asset_checks=dg.load_asset_checks_from_modules(STAGES),
+        assets=[*dg.load_assets_from_modules(STAGES), *(a for b in built for a in b.assets),
+                report_asset(published_tables(assessment))],
+        asset_checks=[*dg.load_asset_checks_from_modules(STAGES), *(c for b in built for c in b.asset_checks)],
         jobs=[assessment_job],
         sensors=[build_incoming_exports_sensor(assessment_job)],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
