@@ -56,7 +56,7 @@ SYNTHETIC_GAPS = [
 SYNTHETIC_HELP = [
     "More training for staff on how to identify victims.",
     "Funding for another advocate; we are short staffed.",
-    "Safe housing and shelter beds.",
+    "Safe housing, and more shelter beds.",
     "A shared protocol and a regional task force.",
     "Public awareness and community education.",
 ]
