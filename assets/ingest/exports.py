@@ -85,18 +85,19 @@ def find_exports(data_dir: Path, wave: str, limits: InputLimits | None = None) -
     Each file is checked before it is read: a regular file of the wave folder within ``limits``."""
     folder = wave_folder(data_dir, wave)
     synthetic = is_synthetic(folder)
-    found: dict[str, dict] = {}
-    # the officer export is read last: its read is kept for officer_responses (any other read drops it)
-    for dataset in sorted(DATASET_FILES, key=lambda d: d == "officer_survey"):
-        names = DATASET_FILES[dataset]
+    paths: dict[str, Path] = {}
+    for dataset, names in DATASET_FILES.items():  # every file checked first, in the inputs' order
         path = next((folder / n for n in names if os.path.lexists(folder / n)), None)  # a link too: refused
         if path is not None:
             check_input_file(path, folder, limits)
-        if path is None:
-            if dataset == "officer_survey":
-                raise InputError(folder / names[0], "the officer survey export is missing",
-                                 fix=f"save the survey export in {folder} as one of: {', '.join(names)}")
-            continue
+            paths[dataset] = path
+        elif dataset == "officer_survey":
+            raise InputError(folder / names[0], "the officer survey export is missing",
+                             fix=f"save the survey export in {folder} as one of: {', '.join(names)}")
+    found: dict[str, dict] = {}
+    # the officer export is read last: its read is kept for officer_responses (any other read drops it)
+    for dataset in sorted(paths, key=lambda d: d == "officer_survey"):
+        path = paths[dataset]
         if dataset in SURVEY_EXPORTS:  # any supported layout; its header rows are the format's own
             from assets.ingest.readers import read_export, read_export_kept
 
