@@ -8,14 +8,16 @@ import unicodedata
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pipelines.config.base import _Strict
+from pipelines.config.instruments import (  # noqa: F401 - re-exported
+    OFFICER_INSTRUMENT, WEIGHTING_POPULATIONS, Instrument, instrument_problems)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "maine" / "assessment.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --------------------------------------------------------------------------- assessment
@@ -491,61 +493,6 @@ class Codebooks(_Strict):
     interviews: str
 
 
-#: the instrument whose assets are the assessment's own stages (weights, headline, models, county estimates)
-OFFICER_INSTRUMENT = "officer_survey"
-#: populations a weighted instrument may be calibrated to (blocks of assessment.yaml)
-WEIGHTING_POPULATIONS = ("officer_headcounts",)
-
-
-class Instrument(_Strict):
-    """One survey instrument of the assessment, as data: its codebook, indicators, optional model
-    specifications, quality suite (``expectations/<expectations>.json``), weighting, disclosure unit
-    and report section. ``weighting``: the population its respondents are calibrated to (a block of
-    assessment.yaml, e.g. ``officer_headcounts``), or ``none``: unweighted shares, said so on the site.
-    ``domains``: the codebook variables (or derived variables) its indicators are broken down by.
-    The wave input of an instrument is its ``id`` (the export ``<id>.csv`` ...)."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*_survey$")
-    label: str = Field(min_length=1)
-    codebook: str
-    indicators: str
-    models: str | None = None
-    expectations: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    weighting: str
-    disclosure_unit: str = Field(min_length=1)
-    report_section: str = Field(pattern=r"^[a-z][a-z0-9_-]*\.html$")
-    domains: list[str] = []
-
-    @field_validator("weighting")
-    @classmethod
-    def _weighting(cls, v: str) -> str:
-        if v != "none" and v not in WEIGHTING_POPULATIONS:
-            raise ValueError(f"weighting is a population to calibrate to ({', '.join(WEIGHTING_POPULATIONS)}) "
-                             f"or none (unweighted), not {v!r}")
-        return v
-
-    @property
-    def weighted(self) -> bool:
-        return self.weighting != "none"
-
-    @property
-    def stem(self) -> str:
-        """The instrument's name in its tables: ``stakeholder`` for ``stakeholder_survey``."""
-        return self.id.removesuffix("_survey")
-
-    @property
-    def responses_asset(self) -> str:
-        return f"{self.id}_responses"
-
-    @property
-    def indicators_asset(self) -> str:
-        return f"{self.stem}_indicators"
-
-    @property
-    def published_table(self) -> str:
-        return f"published_{self.stem}_indicators"
-
-
 class Execution(_Strict):
     """How a run of one wave executes its steps, whoever starts it (UI, sensor or ``htna run``).
 
@@ -629,47 +576,11 @@ class AssessmentConfig(_Strict):
         extra_hc = sorted(set(self.officer_headcounts.by_county) - set(names))
         if extra_hc:
             problems.append(f"officer_headcounts.by_county names unknown counties: {', '.join(extra_hc)}")
-        problems += self._instrument_problems()
+        problems += instrument_problems(self.instruments, self.codebooks.officer_survey, self.indicators, self.models,
+                                        WAVE_INPUTS)
         unknown_waves = sorted(set(self.wave_inputs.waves) - set(self.waves))
         if unknown_waves:
             problems.append(f"wave_inputs.waves names waves not in `waves`: {', '.join(unknown_waves)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    def _instrument_problems(self) -> list[str]:
-        """The instruments block against the rest of the file: the officer survey first and pointing at the
-        codebook, indicators and models the stages use; every other instrument a wave input, unweighted."""
-        if not self.instruments:
-            return []
-        problems = []
-        ids = [i.id for i in self.instruments]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        if twice:
-            problems.append(f"instruments listed twice: {', '.join(twice)}")
-        first = self.instruments[0]
-        if first.id != OFFICER_INSTRUMENT:
-            problems.append(f"instruments: the first instrument must be {OFFICER_INSTRUMENT} (the survey the "
-                            "weights, headline estimates and models rest on)")
-        else:
-            for key, given, expected in (("codebook", first.codebook, self.codebooks.officer_survey),
-                                         ("indicators", first.indicators, self.indicators),
-                                         ("models", first.models, self.models)):
-                if given != expected:
-                    problems.append(f"instruments.0.{key}: {given!r} is not the file the officer survey's stages "
-                                    f"read ({expected!r})")
-            if first.weighting != "officer_headcounts":
-                problems.append("instruments.0.weighting: the officer survey is calibrated to officer_headcounts")
-        for n, inst in enumerate(self.instruments[1:], start=1):
-            if inst.id not in WAVE_INPUTS:
-                problems.append(f"instruments.{n}.id: {inst.id!r} is not a wave input this version reads "
-                                f"({', '.join(k for k in WAVE_INPUTS if k.endswith('_survey'))})")
-            if inst.weighted:
-                problems.append(f"instruments.{n}.weighting: only the officer survey is weighted in this version; "
-                                "use none (unweighted, said so on the site)")
-            if inst.models is not None:
-                problems.append(f"instruments.{n}.models: only the officer survey has models in this version")
-        sections = [i.expectations for i in self.instruments]
-        if len(set(sections)) != len(sections):
-            problems.append("instruments: each instrument needs its own expectation suite")
-        return problems
