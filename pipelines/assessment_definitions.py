@@ -13,6 +13,9 @@ from assets.prevalence import assets as prevalence
 from assets.publication import assets as publication
 from assets.quality import assets as quality
 from assets.report import assets as report
+from assets.instruments import instrument_assets
+from assets.publication.gate import published_tables
+from assets.report.assets import report_asset
 from pipelines.config import Execution
 from pipelines.coordination import STATE_TAG
 from pipelines.partitions import survey_waves
@@ -20,7 +23,8 @@ from pipelines.resources import AssessmentSettings, WarehouseIOManager
 from pipelines.sensors import build_incoming_exports_sensor
 
 # Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → publication
-# (the disclosure gate) → report.
+# (the disclosure gate) → report. The quality checks, the report asset and every further survey instrument's
+# assets (the asset factory of assets/instruments.py) are built from the assessment's config here.
 STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
 
 
@@ -34,9 +38,13 @@ def build_definitions(settings: AssessmentSettings, state: str | None = None) ->
         "assessment", selection=dg.AssetSelection.all(), partitions_def=survey_waves, executor_def=executor,
         tags={STATE_TAG: state} if state else None,
         description="Re-run the whole needs assessment for one survey wave: ingest, checks, estimates, report.")
+    # every survey instrument but the officer survey: its own group of assets, from its block of config
+    built = [instrument_assets(i, assessment) for i in assessment.other_instruments]
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES),
-        asset_checks=[*dg.load_asset_checks_from_modules(STAGES), *quality.dataset_checks(assessment)],
+        assets=[*dg.load_assets_from_modules(STAGES), *(a for b in built for a in b.assets),
+                report_asset(published_tables(assessment))],
+        asset_checks=[*dg.load_asset_checks_from_modules(STAGES), *quality.dataset_checks(assessment),
+                      *(c for b in built for c in b.asset_checks)],
         jobs=[assessment_job],
         sensors=[build_incoming_exports_sensor(assessment_job)],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator

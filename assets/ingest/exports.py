@@ -23,10 +23,14 @@ from pipelines.input_files import check_input_file, read_regular
 DATASET_FILES = {
     "officer_survey": ("officer_survey.csv", "officer_survey.xlsx", "officer_survey.tsv", "officer_survey.txt",
                        "officer_survey.sav"),
+    "stakeholder_survey": ("stakeholder_survey.csv", "stakeholder_survey.xlsx", "stakeholder_survey.tsv",
+                           "stakeholder_survey.txt", "stakeholder_survey.sav"),  # optional (instruments: in the config)
     "stakeholder_interviews": ("stakeholder_interviews.csv",),
     "survivor_interviews": ("survivor_interviews.csv",),
     "provider_inventory": ("provider_inventory.csv", "provider_inventory.xlsx"),  # optional (service_inventory.py)
 }
+#: the survey instruments' exports (read by the export readers in any supported layout)
+SURVEY_EXPORTS = ("officer_survey", "stakeholder_survey")
 SYNTHETIC_MANIFEST = "SYNTHETIC.json"
 EXPORT_COLUMNS = ["wave", "dataset", "file_name", "sha256", "bytes", "rows", "synthetic"]
 
@@ -80,20 +84,24 @@ def find_exports(data_dir: Path, wave: str, limits: InputLimits | None = None) -
     Each file is checked before it is read: a regular file of the wave folder within ``limits``."""
     folder = wave_folder(data_dir, wave)
     synthetic = is_synthetic(folder)
-    rows = []
-    for dataset, names in DATASET_FILES.items():
+    paths: dict[str, Path] = {}
+    for dataset, names in DATASET_FILES.items():  # every file checked first, in the inputs' order
         path = next((folder / n for n in names if os.path.lexists(folder / n)), None)  # a link too: refused
         if path is not None:
             check_input_file(path, folder, limits)
-        if path is None:
-            if dataset == "officer_survey":
-                raise InputError(folder / names[0], "the officer survey export is missing",
-                                 fix=f"save the survey export in {folder} as one of: {', '.join(names)}")
-            continue
-        if dataset == "officer_survey":  # any supported layout; its header rows are the format's own
-            from assets.ingest.readers import read_export_kept
+            paths[dataset] = path
+        elif dataset == "officer_survey":
+            raise InputError(folder / names[0], "the officer survey export is missing",
+                             fix=f"save the survey export in {folder} as one of: {', '.join(names)}")
+    found: dict[str, dict] = {}
+    # the officer export is read last: its read is kept for officer_responses (any other read drops it)
+    for dataset in sorted(paths, key=lambda d: d == "officer_survey"):
+        path = paths[dataset]
+        if dataset in SURVEY_EXPORTS:  # any supported layout; its header rows are the format's own
+            from assets.ingest.readers import read_export, read_export_kept
 
-            n = read_export_kept(path).n_rows  # kept: officer_responses maps it without reading it again
+            # kept: officer_responses maps it without reading it again
+            n = (read_export_kept(path) if dataset == "officer_survey" else read_export(path)).n_rows
         elif dataset == "provider_inventory":  # CSV or XLSX; provider rows below the header
             from assets.ingest.service_inventory import count_inventory_rows
 
@@ -106,8 +114,9 @@ def find_exports(data_dir: Path, wave: str, limits: InputLimits | None = None) -
             except Exception as exc:  # noqa: BLE001 - malformed text is reported when the file is read properly
                 raise InputError(path, f"cannot read the file as CSV ({type(exc).__name__})",
                                  fix="re-export the file as CSV") from None
-        rows.append({"wave": wave, "dataset": dataset, "file_name": path.name, "sha256": sha256_of(path),
-                     "bytes": path.stat().st_size, "rows": n, "synthetic": synthetic})
+        found[dataset] = {"wave": wave, "dataset": dataset, "file_name": path.name, "sha256": sha256_of(path),
+                          "bytes": path.stat().st_size, "rows": n, "synthetic": synthetic}
+    rows = [found[d] for d in DATASET_FILES if d in found]
     for path in answer_code_files(folder):  # what declares the officer export's answer codes is part of it
         rows.append({"wave": wave, "dataset": "officer_survey_codes", "file_name": path.name,
                      "sha256": sha256_of(path), "bytes": path.stat().st_size, "rows": 0, "synthetic": synthetic})

@@ -216,8 +216,11 @@ def _describe_columns(m: VariableMatch) -> str:
 
 
 def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
-                         report: IngestReport | None = None) -> tuple[pd.DataFrame, pd.DataFrame, IngestReport]:
-    """Map a raw export onto the codebook.
+                         report: IngestReport | None = None, dataset: str = "officer_responses",
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, IngestReport]:
+    """Map a raw export onto the codebook (``assessment.codebook``: the officer survey's, or another
+    instrument's through :meth:`~pipelines.config.Assessment.for_instrument`; ``dataset`` names the table in
+    the quarantine rows).
 
     Returns (accepted rows in canonical form, quarantined rows with reasons, report). Raises
     InputError when a required question or the respondent id is missing, or a coded column does not
@@ -380,7 +383,7 @@ def to_officer_responses(raw: RawExport, assessment: Assessment, wave: str,
     checks = dict(CHECKS)
     checks.update({r: ("declared_code" if "declared meaning" in r else "codebook_answer") for r in problems})
     quarantine = pd.DataFrame({
-        "dataset": "officer_responses", "wave": wave, "source_row": columns["source_row"][held],
+        "dataset": dataset, "wave": wave, "source_row": columns["source_row"][held],
         "check": [checks.get(r, "status") for r in reasons[held]],
         "reason": reasons[held],
     })

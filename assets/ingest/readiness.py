@@ -41,6 +41,7 @@ READY_FILE = "READY"
 #: the files each input of a wave is read from (the prevalence stage reads either case-list file)
 INPUT_FILES: dict[str, tuple[str, ...]] = {
     "officer_survey": DATASET_FILES["officer_survey"],
+    "stakeholder_survey": DATASET_FILES["stakeholder_survey"],
     "stakeholder_interviews": DATASET_FILES["stakeholder_interviews"],
     "survivor_interviews": DATASET_FILES["survivor_interviews"],
     "provider_inventory": DATASET_FILES["provider_inventory"],
@@ -49,6 +50,7 @@ INPUT_FILES: dict[str, tuple[str, ...]] = {
 #: each input in the report's words
 INPUT_LABEL = {
     "officer_survey": "officer survey",
+    "stakeholder_survey": "stakeholder survey",
     "stakeholder_interviews": "stakeholder interviews",
     "survivor_interviews": "survivor interviews",
     "provider_inventory": "service-provider inventory",
@@ -56,6 +58,7 @@ INPUT_LABEL = {
 }
 #: how each input's absence is said on the pages that would use it
 ABSENT_STATEMENT = {
+    "stakeholder_survey": "no stakeholder survey in this wave",
     "stakeholder_interviews": "no stakeholder interviews in this wave",
     "survivor_interviews": "no survivor interviews in this wave",
     "provider_inventory": "no service-provider inventory in this wave",

@@ -30,7 +30,8 @@ from assets.publication.quality import QUALITY_SECTIONS, publish_quality
 from assets.publication.themes import PUBLISHED_THEME_COLUMNS, publish_themes
 from assets.publication.trends import PUBLISHED_CHANGE_COLUMNS
 
-__all__ = ["PUBLISHED_TABLES", "PublishedTable", "WaveTables", "indicator_history", "publish_wave"]
+__all__ = ["PUBLISHED_TABLES", "PublishedTable", "WaveTables", "indicator_history", "instrument_table",
+           "publish_wave", "published_tables"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,24 @@ PUBLISHED_TABLES: dict[str, PublishedTable] = {
                                         "file names and fingerprints; row counts hidden where they would reveal "
                                         "a small count of records held back"),
 }
+
+
+def instrument_table(instrument) -> PublishedTable:
+    """The published indicators of an instrument built by the instrument factory (the stakeholder survey):
+    ``published_<stem>_indicators``, beside the gate's own tables."""
+    from assets.publication.instruments import PUBLISHED_INSTRUMENT_COLUMNS
+
+    return PublishedTable(tuple(PUBLISHED_INSTRUMENT_COLUMNS), f"{instrument.label} indicators",
+                          SHARES + f"; unweighted shares of {instrument.disclosure_unit}")
+
+
+def published_tables(assessment=None) -> dict[str, PublishedTable]:
+    """Every table readers get for this assessment: the gate's own (:data:`PUBLISHED_TABLES`) and each
+    further instrument's indicators (:func:`instrument_table`), in that order."""
+    out = dict(PUBLISHED_TABLES)
+    for inst in (assessment.other_instruments if assessment is not None else []):
+        out[inst.published_table] = instrument_table(inst)
+    return out
 
 
 @dataclass

@@ -103,7 +103,8 @@ def quality_screening(context: dg.AssetExecutionContext, settings: AssessmentSet
         yield dg.Output(table, output_name=name, metadata=meta)
 
 
-def _check_result(row: pd.Series, asset: str) -> dg.AssetCheckResult:
+def check_result(row: pd.Series, asset: str) -> dg.AssetCheckResult:
+    """One row of the check results as the Dagster asset check of ``asset``."""
     blocking = row["severity"] == "blocking"
     meta: dict = {
         "severity": dg.MetadataValue.text(row["severity"]),
@@ -142,7 +143,7 @@ def _dataset_checks(dataset: str, suite) -> dg.AssetChecksDefinition:
         results = quality_check_results[quality_check_results["dataset"] == dataset].set_index("check", drop=False)
         for spec in specs:
             if spec.name in results.index:
-                yield _check_result(results.loc[spec.name], asset)
+                yield check_result(results.loc[spec.name], asset)
             else:  # the suite changed after the definitions loaded
                 yield dg.AssetCheckResult(
                     check_name=spec.name, asset_key=asset, passed=False, severity=dg.AssetCheckSeverity.WARN,

@@ -117,10 +117,12 @@ def _without(check: Check, not_collected: frozenset[str]) -> Check:
 
 def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wave: str, *,
                    rows_read: int | None = None, ingest_quarantine: pd.DataFrame | None = None,
-                   not_collected: frozenset[str] | set[str] = frozenset()) -> DatasetScreening:
+                   not_collected: frozenset[str] | set[str] = frozenset(),
+                   reconcile: bool | None = None) -> DatasetScreening:
     """Run ``suite`` on one dataset's rows of one wave (see the module docstring for the order).
 
-    Checks of questions in ``not_collected`` are not run: they pass with a note saying so."""
+    Checks of questions in ``not_collected`` are not run: they pass with a note saying so. ``reconcile``:
+    add the built-in reconciliation check (default: for the survey datasets; an instrument's responses too)."""
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
         frame = frame.reset_index(drop=True)
     frame = _row_ids(frame, suite)
@@ -172,7 +174,7 @@ def screen_dataset(frame: pd.DataFrame, suite: Suite, assessment: Assessment, wa
         for c in skipped:
             out.results.append(_result(suite, c, Outcome(passed=True, message=NOT_COLLECTED_NOTE)))
 
-    if suite.dataset in SURVEY_DATASETS:
+    if suite.dataset in SURVEY_DATASETS if reconcile is None else reconcile:
         out.results.append(_reconcile(out, ingest_rows))
     return out
 

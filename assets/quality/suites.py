@@ -433,10 +433,11 @@ def load_suites(assessment: Assessment, directory: Path | str | None = None,
     return suites
 
 
-def check_names(suite: Suite) -> list[tuple[str, bool, str]]:
-    """(check name, blocking?, description) of every check the suite reports, reconciliation included."""
+def check_names(suite: Suite, reconcile: bool | None = None) -> list[tuple[str, bool, str]]:
+    """(check name, blocking?, description) of every check the suite reports, reconciliation included
+    (``reconcile``: as :func:`assets.quality.screening.screen_dataset` says)."""
     out = [(c.name, c.blocking, c.description) for c in suite.checks]
-    if suite.dataset in SURVEY_DATASETS:
+    if suite.dataset in SURVEY_DATASETS if reconcile is None else reconcile:
         out.append((RECONCILIATION, True, "Every row read from the export is either accepted or quarantined "
                                           "(rows read = accepted + quarantined)"))
     return out

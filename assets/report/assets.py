@@ -1,4 +1,9 @@
-"""Report stage: the published site of the wave, built from the publication gate's tables only."""
+"""Report stage: the published site of the wave, built from the publication gate's tables only.
+
+The report asset is built with the assessment's Definitions (:func:`report_asset`): its inputs are the
+gate's tables and the published indicators of every further survey instrument the config declares."""
+
+from collections.abc import Iterable
 
 import dagster as dg
 import pandas as pd
@@ -11,16 +16,28 @@ from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
 
-@dg.asset(partitions_def=survey_waves, group_name="report", kinds={"html"}, owners=["team:evaluation"],
-          ins={name: dg.AssetIn() for name in PUBLISHED_TABLES})
-@value_safe
-def assessment_report(context: dg.AssetExecutionContext, settings: AssessmentSettings,
-                      **published: pd.DataFrame) -> dg.MaterializeResult:
-    """The published needs-assessment site for the wave: executive summary with change since the
-    previous wave, law enforcement with the county map, stakeholder and survivor voices, services and
-    gaps by county, prevalence, trends, the seven recommendations and their measures, data quality,
-    methods, and downloads (indicators CSV, XLSX workbook). Every number comes from the publication
-    gate's tables (its only inputs); offline, with the synthetic-data banner when built from demo data."""
+def report_asset(tables: Iterable[str] = tuple(PUBLISHED_TABLES)) -> dg.AssetsDefinition:
+    """The report asset reading ``tables``: the gate's tables and each further instrument's published
+    indicators (:func:`assets.publication.gate.published_tables`), and nothing else."""
+
+    @dg.asset(name="assessment_report", partitions_def=survey_waves, group_name="report", kinds={"html"},
+              owners=["team:evaluation"], ins={name: dg.AssetIn() for name in tables})
+    @value_safe
+    def _report(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                **published: pd.DataFrame) -> dg.MaterializeResult:
+        """The published needs-assessment site for the wave: executive summary with change since the
+        previous wave, law enforcement with the county map, stakeholder and survivor voices (and the
+        stakeholder survey), services and gaps by county, prevalence, trends, the seven recommendations and
+        their measures, data quality, methods, and downloads (indicators CSV, XLSX workbook). Every number
+        comes from the publication gate's tables (its only inputs); offline, with the synthetic-data banner
+        when built from demo data."""
+        return _build(context, settings, published)
+
+    return _report
+
+
+def _build(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+           published: dict[str, pd.DataFrame]) -> dg.MaterializeResult:
     a = settings.assessment()
     sources = published["published_sources"]
     prov = Provenance(

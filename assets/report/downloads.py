@@ -17,10 +17,11 @@ WORKBOOK = "needs-assessment-tables.xlsx"
 _DROPPED = {"wave"}
 
 
-def published_sheets(publication: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Sheet title -> published table (non-empty ones, in the gate's order)."""
+def published_sheets(publication: dict[str, pd.DataFrame], tables=None) -> dict[str, pd.DataFrame]:
+    """Sheet title -> published table (non-empty ones, in the gate's order; ``tables``: the gate's tables
+    and the further instruments' indicators, :func:`assets.publication.gate.published_tables`)."""
     sheets = {}
-    for name, spec in PUBLISHED_TABLES.items():
+    for name, spec in (tables or PUBLISHED_TABLES).items():
         table = publication.get(name)
         if table is None or table.empty:
             continue
@@ -28,9 +29,9 @@ def published_sheets(publication: dict[str, pd.DataFrame]) -> dict[str, pd.DataF
     return sheets
 
 
-def write_downloads(site: Path, publication: dict[str, pd.DataFrame], prov) -> list[dict]:
+def write_downloads(site: Path, publication: dict[str, pd.DataFrame], prov, tables=None) -> list[dict]:
     """Write the workbook into the site folder; return the downloads list for the Downloads page."""
-    sheets = published_sheets(publication)
+    sheets = published_sheets(publication, tables)
     notes = [f"{prov.state} Human Trafficking Needs Assessment, wave {prov.wave}: published tables.",
              f"Figures resting on fewer than {prov.min_cell_count} people are blank (hidden), with every figure from "
              "which one could be worked out; the reason is in each table's suppression_reason column.",

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assets.publication.gate import PUBLISHED_TABLES
+from assets.publication.gate import published_tables
+from assets.report.instruments import instrument_sections
 from assets.publication.indicators import PUBLISHED_INDICATOR_COLUMNS, WITHHELD
 from assets.report import pages as extra_pages
 from assets.report import tracking
@@ -228,11 +229,11 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 
-    unknown = set(publication) - set(PUBLISHED_TABLES)
+    tables = published_tables(assessment)  # the gate's tables and each further instrument's indicators
+    unknown = set(publication) - set(tables)
     if unknown:
         raise ValueError(f"not tables of the publication gate: {sorted(unknown)}")
-    pub = {name: publication.get(name, pd.DataFrame(columns=list(spec.columns))) for name, spec in
-           PUBLISHED_TABLES.items()}
+    pub = {name: publication.get(name, pd.DataFrame(columns=list(spec.columns))) for name, spec in tables.items()}
     headline = pub["published_indicators"]
     changes = pub["published_changes"]
     cells = headline_cells(headline, tracking.change_since_previous(changes))
@@ -259,7 +260,7 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
         _copy_plotly_js(staging / "static" / "plotly.min.js")
         (staging / "static" / "offline-basemap.js").write_text(GEO_ASSETS_JS, encoding="utf-8")
         (staging / "indicators.csv").write_text(indicators_csv(headline), encoding="utf-8")
-        downloads = write_downloads(staging, pub, provenance)
+        downloads = write_downloads(staging, pub, provenance, tables)
         prev_rows = changes[changes["comparison"] == "previous wave"] if len(changes) else changes
         previous = str(prev_rows["compared_with"].iloc[0]) if len(prev_rows) else None
         sources = extra_pages._records(pub["published_sources"])
@@ -277,7 +278,9 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
             html = env.get_template(file.replace(".html", ".html.j2")).render(
                 prov=provenance, pages=PAGES, current=file,
                 domain_tables=_domain_tables(cells, policy.mostly_hidden), downloads=downloads,
-                policy=policy, absent_inputs=extra_pages.absent_on_page(absent, file), **context)
+                policy=policy, absent_inputs=extra_pages.absent_on_page(absent, file),
+                instrument_sections=instrument_sections(pub, assessment, file, policy.mostly_hidden,
+                                                        {a["input"] for a in absent}), **context)
             (staging / file).write_text(with_chart_scripts(html), encoding="utf-8")
             bodies[file] = _main(html)
         html = env.get_template("print.html.j2").render(

@@ -4,7 +4,7 @@ Everything that differs between states or years lives in YAML files (``config/<s
 this package loads them, validates them and reports every problem with the file and the place in
 it. It knows nothing of Dagster, so the plain stage functions can take these objects as inputs.
 
-- ``assessment_schema``: what ``assessment.yaml`` may say;
+- ``assessment_schema``: what ``assessment.yaml`` may say (``instruments``: its survey instruments);
 - ``documents``: the codebook, interview frames, indicators and model specifications;
 - ``coding``: the coding frames of open-ended answers and intercoder agreement;
 - ``loading``: reading, validating and cross-checking them into one ``Assessment``.
@@ -45,6 +45,9 @@ from pipelines.config.assessment_schema import (  # noqa: F401
     Recommendation,
     RecommendationSet,
     Codebooks,
+    Instrument,
+    OFFICER_INSTRUMENT,
+    WEIGHTING_POPULATIONS,
     Execution,
     AssessmentConfig,
 )

@@ -8,14 +8,16 @@ import unicodedata
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pipelines.config.base import _Strict
+from pipelines.config.instruments import (  # noqa: F401 - re-exported
+    OFFICER_INSTRUMENT, WEIGHTING_POPULATIONS, Instrument, instrument_problems)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "maine" / "assessment.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --------------------------------------------------------------------------- assessment
@@ -100,6 +102,7 @@ InputStatus = Literal["required", "optional", "absent"]
 #: a wave's inputs, in the assessment's words (the files each is read from: assets/ingest/readiness.py)
 WAVE_INPUTS = {
     "officer_survey": "the officer survey export",
+    "stakeholder_survey": "the stakeholder survey export",
     "stakeholder_interviews": "the stakeholder interview matrix",
     "survivor_interviews": "the survivor interview matrix",
     "provider_inventory": "the service-provider inventory",
@@ -112,6 +115,7 @@ class InputRequirements(_Strict):
     that use it say so) or are not collected by design (absent)."""
 
     officer_survey: InputStatus = "required"
+    stakeholder_survey: InputStatus = "optional"
     stakeholder_interviews: InputStatus = "required"
     survivor_interviews: InputStatus = "required"
     provider_inventory: InputStatus = "optional"
@@ -128,6 +132,7 @@ class InputOverrides(_Strict):
     """One wave's departures from the default requirements (unset: as the default)."""
 
     officer_survey: InputStatus | None = None
+    stakeholder_survey: InputStatus | None = None
     stakeholder_interviews: InputStatus | None = None
     survivor_interviews: InputStatus | None = None
     provider_inventory: InputStatus | None = None
@@ -522,6 +527,9 @@ class AssessmentConfig(_Strict):
     raw_archive: RawArchive = RawArchive()
     execution: Execution = Execution()
     wave_inputs: WaveInputs = WaveInputs()
+    #: the survey instruments (the officer survey first); left out: the officer survey alone, from codebooks,
+    #: indicators and models above
+    instruments: list[Instrument] = []
 
     @field_validator("waves")
     @classmethod
@@ -568,6 +576,8 @@ class AssessmentConfig(_Strict):
         extra_hc = sorted(set(self.officer_headcounts.by_county) - set(names))
         if extra_hc:
             problems.append(f"officer_headcounts.by_county names unknown counties: {', '.join(extra_hc)}")
+        problems += instrument_problems(self.instruments, self.codebooks.officer_survey, self.indicators, self.models,
+                                        WAVE_INPUTS)
         unknown_waves = sorted(set(self.wave_inputs.waves) - set(self.waves))
         if unknown_waves:
             problems.append(f"wave_inputs.waves names waves not in `waves`: {', '.join(unknown_waves)}")

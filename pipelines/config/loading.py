@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from pipelines.config.assessment_schema import DEFAULT_CONFIG, AssessmentConfig, RecommendationSet
+from pipelines.config.assessment_schema import (DEFAULT_CONFIG, OFFICER_INSTRUMENT, AssessmentConfig, Instrument,
+                                                RecommendationSet)
 from pipelines.config.documents import (
     Codebook, Derived, IndicatorSet, InterviewFrames, ModelSpecs, Option, Variable)
 from pipelines.errors import ConfigError
@@ -71,6 +72,48 @@ class Assessment:
         #: county -> covariate -> value, from ``small_area.covariates`` (None when not given)
         self.county_covariate_values: dict[str, dict[str, float]] | None = None
         self.context: PublishedContext | None = None
+        #: the files the codebook and indicators above were read from (an instrument's view has its own)
+        self.codebook_path: Path = (path.parent / config.codebooks.officer_survey).resolve()
+        self.indicators_path: Path = (path.parent / config.indicators).resolve()
+        #: the codebooks and indicators of the instruments other than the officer survey, by id
+        self.instrument_documents: dict[str, tuple[Codebook, IndicatorSet]] = {}
+
+    @property
+    def instruments(self) -> list[Instrument]:
+        """The survey instruments, the officer survey first (from ``codebooks``/``indicators``/``models``
+        when the config lists none)."""
+        if self.config.instruments:
+            return list(self.config.instruments)
+        return [Instrument(id=OFFICER_INSTRUMENT, label="Officer survey", codebook=self.config.codebooks.officer_survey,
+                           indicators=self.config.indicators, models=self.config.models,
+                           expectations="officer_responses", weighting="officer_headcounts",
+                           disclosure_unit="officers", report_section="law-enforcement.html")]
+
+    @property
+    def other_instruments(self) -> list[Instrument]:
+        """The instruments built by the instrument asset factory (every one but the officer survey)."""
+        return [i for i in self.instruments if i.id != OFFICER_INSTRUMENT]
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        for i in self.instruments:
+            if i.id == instrument_id:
+                return i
+        raise KeyError(f"the config has no instrument {instrument_id!r}")
+
+    def for_instrument(self, instrument_id: str) -> "Assessment":
+        """The assessment as one instrument sees it: its codebook and indicators in place of the officer
+        survey's (the same config, counties and frames); the officer survey's is this assessment itself."""
+        if instrument_id == OFFICER_INSTRUMENT:
+            return self
+        inst = self.instrument(instrument_id)
+        codebook, indicators = self.instrument_documents[instrument_id]
+        view = Assessment(self.path, self.config, codebook, self.frames, indicators)
+        view.recommendations, view.context = self.recommendations, self.context
+        view.county_covariate_values = self.county_covariate_values
+        view.codebook_path = self._resolve(inst.codebook)
+        view.indicators_path = self._resolve(inst.indicators)
+        view.instrument_documents = self.instrument_documents
+        return view
 
     # paths are relative to the folder of the config file
     def _resolve(self, value: str) -> Path:
@@ -92,7 +135,7 @@ class Assessment:
     def codebook_file(self, value: str) -> Path:
         """A file the officer codebook names, relative to the codebook's folder."""
         p = Path(os.path.expanduser(value))
-        return p if p.is_absolute() else (self._resolve(self.config.codebooks.officer_survey).parent / p).resolve()
+        return p if p.is_absolute() else (self.codebook_path.parent / p).resolve()
 
     @property
     def min_cell_count(self) -> int:
@@ -173,7 +216,7 @@ class Assessment:
                 elif set(vals) - allowed:
                     problems.append(f"indicator {ind.id}: {var} has no answer {sorted(set(vals) - allowed)}")
         if problems:
-            raise ConfigError(self.path.parent / self.config.indicators, problems)
+            raise ConfigError(self.indicators_path, problems)
 
 
 def _check_codes(assessment: "Assessment") -> None:
@@ -193,7 +236,7 @@ def _check_codes(assessment: "Assessment") -> None:
             problems.append(f"variables.{v.name}.codes: {bad} are not among its {what} "
                             f"({', '.join(sorted(known)[:8])}{', ...' if len(known) > 8 else ''})")
     if problems:
-        raise ConfigError(assessment.path.parent / assessment.config.codebooks.officer_survey, problems,
+        raise ConfigError(assessment.codebook_path, problems,
                           "map each code to one of the question's answers, spelled as in the codebook")
 
 
@@ -318,9 +361,37 @@ def load_assessment(path: Path | str | None = None, require_geometry: bool = Tru
             raise ConfigError(base / config.report.context, f"case_counts name unknown lists: {', '.join(unknown)}",
                               f"use a name of prevalence.lists in {path.name}: {', '.join(sorted(lists))}")
     _check_weighting(assessment)
+    _load_instruments(assessment)
     if config.small_area.covariates:
         assessment.county_covariate_values = _read_county_covariates(assessment)
     return assessment
+
+
+def _load_instruments(assessment: Assessment) -> None:
+    """Read and check every instrument but the officer survey: its codebook and indicators (the same rules as
+    the officer survey's), its breakdown domains, and its quality suite's file."""
+    from pipelines.config.assessment_schema import REPO_ROOT
+
+    for inst in assessment.other_instruments:
+        codebook: Codebook = _validate(Codebook, assessment._resolve(inst.codebook))
+        indicators: IndicatorSet = _validate(IndicatorSet, assessment._resolve(inst.indicators))
+        assessment.instrument_documents[inst.id] = (codebook, indicators)
+        view = assessment.for_instrument(inst.id)
+        view.check_cross_references()
+        _check_codes(view)
+        if codebook.survey != inst.id:
+            raise ConfigError(view.codebook_path, f"survey: {codebook.survey!r} is not the instrument's id {inst.id!r}",
+                              "name the instrument's id here, as assessment.yaml's instruments block does")
+        single = {v.name for v in codebook.variables if v.type == "single"} | {d.name for d in codebook.derived}
+        unknown = [d for d in inst.domains if d not in single]
+        if unknown:
+            raise ConfigError(assessment.path, f"instruments {inst.id}: domains {unknown} are not single-choice "
+                              f"questions or derived variables of {inst.codebook}")
+        suites = Path(os.environ.get("HTNA_EXPECTATIONS") or REPO_ROOT / "expectations")
+        if not (suites / f"{inst.expectations}.json").is_file():
+            raise ConfigError(assessment.path, f"instruments {inst.id}: no expectation suite "
+                              f"{suites / (inst.expectations + '.json')}",
+                              "copy expectations/officer_responses.json and adapt it to the instrument's codebook")
 
 
 def _read_county_covariates(assessment: Assessment) -> dict[str, dict[str, float]]:

@@ -164,11 +164,12 @@ def test_case_list_counts_catch_the_bypassed_gate(assessment):
 # --- the demo site, read from its files -----------------------------------------------------------
 
 
-def site_tables(site: Path) -> dict[str, pd.DataFrame]:
-    """Every published table as the downloads carry it (the workbook's sheets, by title)."""
+def site_tables(site: Path, tables=None) -> dict[str, pd.DataFrame]:
+    """Every published table as the downloads carry it (the workbook's sheets, by title; ``tables``: the
+    gate's tables and the further instruments' published indicators)."""
     from openpyxl import load_workbook
 
-    by_title = {spec.title: name for name, spec in PUBLISHED_TABLES.items()}
+    by_title = {spec.title: name for name, spec in (tables or PUBLISHED_TABLES).items()}
     wb = load_workbook(site / "needs-assessment-tables.xlsx", read_only=True)
     out = {}
     for ws in wb.worksheets:
@@ -182,8 +183,10 @@ def site_tables(site: Path) -> dict[str, pd.DataFrame]:
 def test_demo_site_resists_every_attack(assessment, demo_run):
     import duckdb
 
+    from assets.publication.gate import published_tables
+
     site = demo_run.index.parent
-    published = site_tables(site)
+    published = site_tables(site, published_tables(assessment))
     csv = pd.read_csv(site / "indicators.csv", keep_default_na=True)
     csv["suppressed"] = csv["suppressed"].astype(bool)
     published["published_indicators"] = csv
@@ -216,9 +219,13 @@ def test_every_published_file_comes_through_the_gate(assessment, demo_run):
     columns; every number in every chart of every page is a number of a gate table."""
     site = demo_run.index.parent
     assert list(pd.read_csv(site / "indicators.csv").columns) == PUBLISHED_INDICATOR_COLUMNS
-    tables = site_tables(site)
+    from assets.publication.gate import published_tables
+
+    specs = published_tables(assessment)
+    tables = site_tables(site, specs)
+    assert "published_stakeholder_indicators" in tables  # the stakeholder survey's sheet, from its gate table
     for name, frame in tables.items():
-        assert list(frame.columns) == [c for c in PUBLISHED_TABLES[name].columns if c != "wave"], name
+        assert list(frame.columns) == [c for c in specs[name].columns if c != "wave"], name
     numbers: set[float] = {0.0, 1.0, 2.0}  # the services heatmap's cover levels
     for frame in [pd.read_csv(site / "indicators.csv"), *tables.values()]:
         for col in frame.columns:
@@ -240,9 +247,15 @@ def test_the_report_reads_only_gate_tables():
 
     from pipelines.definitions import defs
 
+    from assets.publication.gate import published_tables
+    from pipelines.config import load_assessment
+
     graph = defs.resolve_asset_graph()
     parents = {k.path[-1] for k in graph.get(dg.AssetKey("assessment_report")).parent_keys}
-    assert parents == set(PUBLISHED_TABLES)
+    # the gate's tables and the further instruments' published indicators, nothing else
+    assert parents == set(published_tables(load_assessment()))
+    assert parents - set(PUBLISHED_TABLES) == {"published_stakeholder_indicators"}
+    assert all(p.startswith("published_") for p in parents)
 
 
 def _figures(html: str):

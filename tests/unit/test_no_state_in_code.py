@@ -39,14 +39,15 @@ def _string_literals(path: Path):
 
 
 def _words_of_the_state(assessment: Assessment) -> set[str]:
-    """The state's name, its counties and county groups, and the codebook's answer wordings (all but
+    """The state's name, its counties and county groups, and every instrument codebook's answer wordings (all but
     one-word answers such as "Yes", "No" or "None", words code uses for its own purposes)."""
     words = {assessment.config.state.name, *assessment.county_names}
     words |= {g.name for g in assessment.config.county_groups}
-    for v in assessment.codebook.variables:
-        if v.type == "single" and v.options_from != "counties":
-            words |= set(assessment.options(v))
-        words |= {o.label for o in v.options or [] if isinstance(o, Option)}
+    for view in [assessment.for_instrument(i.id) for i in assessment.instruments]:  # every instrument's codebook
+        for v in view.codebook.variables:
+            if v.type == "single" and v.options_from != "counties":
+                words |= set(view.options(v))
+            words |= {o.label for o in v.options or [] if isinstance(o, Option)}
     return {w for w in words if " " in w.strip() or w in {assessment.config.state.name, *assessment.county_names}}
 
 

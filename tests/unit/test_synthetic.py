@@ -114,3 +114,32 @@ def test_provider_inventory_is_plausible_and_reads_cleanly(assessment, tmp_path)
         assert types_served[hubs].min() >= 5
         gaps = set(counties_without_after_hours(cov, assessment, wave)["county"])
         assert {"Piscataquis", "Washington", "Aroostook"} <= gaps and not gaps & set(hubs)
+
+
+def test_the_stakeholder_survey_export_is_a_surveymonkey_file_the_readers_map_onto_its_codebook(assessment, tmp_path):
+    """The demo's stakeholder survey: listed in the manifest, SurveyMonkey's two header rows, ~120 respondents
+    from every sector, read by the officer survey's export reader into the stakeholder codebook's columns
+    with nothing unmatched, and its open-ended text reduced to theme columns."""
+    from assets.ingest.officer_responses import to_officer_responses
+    from assets.ingest.readers import read_export
+    from assets.ingest.synthetic import STAKEHOLDER_SURVEY_EXPORT
+    from assets.ingest.synthetic_stakeholders import STAKEHOLDER_RESPONDENTS
+
+    write_demo_wave(assessment, "2016", 3, 40, tmp_path)
+    manifest = json.loads((tmp_path / "SYNTHETIC.json").read_text())
+    assert STAKEHOLDER_SURVEY_EXPORT in manifest["files"]
+    assert manifest["stakeholder_survey_respondents"] == STAKEHOLDER_RESPONDENTS == 120
+    rows = list(csv.reader((tmp_path / STAKEHOLDER_SURVEY_EXPORT).open(encoding="utf-8")))
+    assert rows[0][0] == "Respondent ID" and rows[1][0] == "" and len(rows) == 2 + 120
+    view = assessment.for_instrument("stakeholder_survey")
+    raw = read_export(tmp_path / STAKEHOLDER_SURVEY_EXPORT)
+    accepted, quarantine, report = to_officer_responses(raw, view, "2016", dataset="stakeholder_survey_responses")
+    assert report.rows_read == 120 == len(accepted) + len(quarantine) and report.reconciles()
+    assert report.unmatched_questions == [] and report.missing_variables == []
+    sectors = view.options(next(v for v in view.codebook.variables if v.name == "sector"))
+    assert set(accepted["sector"]) == set(sectors)
+    assert set(accepted["region"]) == {g.name for g in assessment.config.county_groups}
+    texts = {v.name for v in view.codebook.variables if v.free_text}
+    for name in texts:  # only how each answer was coded, never its words
+        assert not accepted[name].dropna().str.contains("housing|training", case=False).any()
+        assert any(c.startswith(f"{name}__") for c in accepted.columns)

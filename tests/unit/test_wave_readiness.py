@@ -47,7 +47,7 @@ def test_manifest_mode_waits_for_ready_and_then_for_a_matching_folder(assessment
     _copy(["officer_survey.csv", "stakeholder_interviews.csv", "survivor_interviews.csv"], folder)
     r = wave_readiness(assessment, "2016", folder)
     assert r.complete and not r.ready and r.manifest == "absent"
-    assert r.absent_optional == ["provider_inventory", "case_lists"]
+    assert r.absent_optional == ["stakeholder_survey", "provider_inventory", "case_lists"]
     assert refusal(r) is None  # a deliberate run may go ahead; the sensor waits
     path, after = write_manifest(assessment, "2016", folder)
     assert path.name == READY_FILE and after.ready and after.manifest == "matches"
