@@ -19,12 +19,13 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from assets.ingest.synthetic_platform import PlatformMetadata, with_platform_metadata
 from pipelines.config import Assessment, Option
 
 SURVEYMONKEY_ID_COLUMNS = [
@@ -291,18 +292,14 @@ def generate_officer_answers(assessment: Assessment, wave: str, seed: int, n: in
     comment = answered["comments"] & (rng.random(n) < 0.2)
     out["comments"] = np.where(comment, rng.choice(SYNTHETIC_COMMENTS, n), None).astype(object)
 
-    # Platform metadata: unique ids, timestamps within the fielding window, durations.
-    ids = 10_000_000_000 + rng.choice(900_000_000, size=n, replace=False) * 7 + 3
-    start0 = datetime(int(wave), 9, 14, 8, 0, 0)
-    starts = [start0 + timedelta(seconds=int(s)) for s in rng.integers(0, 40 * 86400, n)]
-    duration = np.clip(rng.lognormal(np.log(420), 0.4, n), 90, 3600) * np.where(stop_at < len(order), 0.6, 1)
-    frame = pd.DataFrame(out)
-    frame.insert(0, "respondent_id", ids.astype(str))
-    frame.insert(1, "collector_id", np.where(rng.random(n) < 0.7, "231905771", "231905772"))
-    frame.insert(2, "start_date", starts)
-    frame.insert(3, "end_date", [s + timedelta(seconds=int(d)) for s, d in zip(starts, duration)])
-    frame.insert(4, "ip_address", [f"198.51.100.{int(i)}" for i in rng.integers(1, 255, n)])
-    return frame
+    return with_platform_metadata(
+        pd.DataFrame(out), rng, PlatformMetadata(
+            id_base=10_000_000_000, id_step_offset=3, fielding_start=datetime(int(wave), 9, 14, 8, 0, 0),
+            fielding_days=40, median_seconds=420, spread=0.4, shortest_seconds=90,
+            collectors=("231905771", "231905772"), first_collector_share=0.7, ip_prefix="198.51.100."),
+        duration_scale=np.where(stop_at < len(order), 0.6, 1))
+
+
 
 
 def write_surveymonkey_csv(assessment: Assessment, answers: pd.DataFrame, path: Path) -> None:

@@ -16,11 +16,12 @@ answer wording; a variable the rates do not know is answered evenly (single choi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from assets.ingest.synthetic_platform import PlatformMetadata, with_platform_metadata
 from pipelines.config import Assessment, Option
 
 #: respondents of the demo's stakeholder survey (2015: 46 stakeholders interviewed)
@@ -132,14 +133,7 @@ def generate_stakeholder_answers(assessment: Assessment, wave: str, seed: int,
             texts = SYNTHETIC_GAPS if v.name == "biggest_gap" else SYNTHETIC_HELP
             wrote = answered & (rng.random(n) < 0.55)
             out[v.name] = np.where(wrote, rng.choice(texts, n), None).astype(object)
-    ids = 20_000_000_000 + rng.choice(900_000_000, size=n, replace=False) * 7 + 5
-    start0 = datetime(int(wave), 10, 5, 8, 0, 0)
-    starts = [start0 + timedelta(seconds=int(s)) for s in rng.integers(0, 30 * 86400, n)]
-    duration = np.clip(rng.lognormal(np.log(480), 0.35, n), 120, 3600)
-    frame = pd.DataFrame(out)
-    frame.insert(0, "respondent_id", ids.astype(str))
-    frame.insert(1, "collector_id", np.where(rng.random(n) < 0.6, "341907712", "341907713"))
-    frame.insert(2, "start_date", starts)
-    frame.insert(3, "end_date", [s + timedelta(seconds=int(d)) for s, d in zip(starts, duration)])
-    frame.insert(4, "ip_address", [f"203.0.113.{int(i)}" for i in rng.integers(1, 255, n)])
-    return frame
+    return with_platform_metadata(pd.DataFrame(out), rng, PlatformMetadata(
+        id_base=20_000_000_000, id_step_offset=5, fielding_start=datetime(int(wave), 10, 5, 8, 0, 0),
+        fielding_days=30, median_seconds=480, spread=0.35, shortest_seconds=120,
+        collectors=("341907712", "341907713"), first_collector_share=0.6, ip_prefix="203.0.113."))
