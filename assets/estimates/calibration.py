@@ -19,14 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assets.estimates.design import (
-    Population,
-    PostStratumStep,
-    RakingStep,
-    SurveyDesign,
-    _joint_codes,
-    _population_items,
-)
+from assets.estimates.calibration_records import PostStratumStep, RakingStep
+from assets.estimates.design import Population, SurveyDesign, _population_items
+from assets.estimates.group_codes import _joint_codes
 
 __all__ = ["CollapseResult", "collapse_poststrata", "post_stratify", "rake", "trim_weights"]
 

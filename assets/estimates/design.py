@@ -8,7 +8,9 @@ The module reproduces the parts of ``survey`` 4.1 that the needs assessment uses
   are centred within their stratum, scaled by ``f_h n_h / (n_h - 1)`` with ``f_h = 1 - n_h / N_h``
   when a finite population correction is given, and summed over strata.
 * Calibration (``postStratify``, ``rake``, ``trimWeights``) lives in
-  :mod:`assets.estimates.calibration`; each step it takes is recorded on the design.
+  :mod:`assets.estimates.calibration`; each step it takes is recorded on the design
+  (:mod:`assets.estimates.calibration_records`). Group numbering shared with the estimators is in
+  :mod:`assets.estimates.group_codes`.
 * Calibration carries into the variance exactly as ``svyrecvar`` does it: for a post-stratification
   the influence values are replaced by their residuals from post-stratum means (weighted by the
   pre-calibration weights), and for a raking the residualisation is iterated ten times over the
@@ -24,11 +26,21 @@ import copy
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Union
 
 import numpy as np
 import pandas as pd
+
+from assets.estimates.calibration_records import CalibrationStep, PostStratumStep, RakingStep
+from assets.estimates.group_codes import (
+    _factorize,
+    _first_appearance,
+    _has_missing,
+    _mixed_radix,
+    _rowsum,
+    combine_codes,
+)
 
 __all__ = [
     "LonelyPSU",
@@ -48,124 +60,9 @@ LonelyPSU = Literal["fail", "remove", "certainty", "average", "adjust"]
 ColumnOrValues = Union[str, Sequence, np.ndarray, pd.Series, None]
 Population = Union[Mapping, pd.Series, pd.DataFrame]
 
-#: R's ``rake()`` runs the variance residualisation this many times over the raking margins.
-RAKE_VARIANCE_ITERATIONS = 10
-
-
-# ---------------------------------------------------------------------------------------------
-# calibration records (R: elements of design$postStrata)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class PostStratumStep:
-    """One post-stratification (an element of R's ``design$postStrata``).
-
-    ``codes`` gives each row's post-stratum (an index into ``levels``); ``weights`` are the
-    weights right after this adjustment and ``oldweights`` those right before it (R's attributes
-    ``weights`` and ``oldweights``).  ``collapsed`` maps original levels to collapsed post-strata
-    when small post-strata were merged (see :func:`collapse_poststrata`).
-    """
-
-    variables: tuple[str, ...]
-    codes: np.ndarray = field(repr=False)
-    levels: tuple
-    population: np.ndarray
-    weights: np.ndarray = field(repr=False)
-    oldweights: np.ndarray = field(repr=False)
-    collapsed: Mapping | None = None
-
-    @property
-    def n_levels(self) -> int:
-        return len(self.levels)
-
-
-@dataclass(frozen=True, eq=False)
-class RakingStep:
-    """A raking (R class ``"raking"``): the margins' post-stratifications of the final IPF pass.
-
-    ``iterations`` counts the full IPF passes done, ``converged`` says whether the largest change in
-    the weighted cross-classification of all margin variables between successive passes fell below
-    ``epsilon`` (in weight units), ``delta`` is that last change and ``max_margin_error`` the largest
-    absolute difference between a calibrated margin total and its population total.
-    """
-
-    margins: tuple[PostStratumStep, ...] = field(repr=False)
-    iterations: int
-    converged: bool
-    delta: float
-    epsilon: float
-    max_margin_error: float
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def _cross_sums(self) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
-        """Per-margin ``1 / weights``, level counts and cross-margin sums (computed once).
-
-        ``cross[(m, j)][k, l]`` is the sum over rows in level ``k`` of margin ``m`` and level ``l``
-        of margin ``j`` of ``w_j / w_m``: it lets the variance residualisation run its ten IPF
-        iterations on per-level constants instead of on ``n``-vectors.
-        """
-        if "cross" not in self._cache:
-            freq = self._cache.get("freq")  # rows of a collapsed design stand for freq rows each
-            f = 1.0 if freq is None else freq
-            inv = []
-            counts = []
-            cross = {}
-            for a, m in enumerate(self.margins):
-                with np.errstate(divide="ignore"):
-                    inv.append(np.where(m.weights > 0, 1.0 / m.weights, 0.0))
-                counts.append(np.bincount(m.codes, weights=freq, minlength=m.n_levels).astype(float))
-                cross[(a, a)] = np.bincount(m.codes, weights=(m.weights > 0) * f, minlength=m.n_levels)
-            for a, ma in enumerate(self.margins):
-                for b, mb in enumerate(self.margins):
-                    if a == b:
-                        continue
-                    idx = ma.codes * mb.n_levels + mb.codes
-                    sums = np.bincount(idx, weights=mb.weights * inv[a] * f, minlength=ma.n_levels * mb.n_levels)
-                    cross[(a, b)] = sums.reshape(ma.n_levels, mb.n_levels)
-            self._cache["cross"] = (inv, counts, cross)
-        return self._cache["cross"]
-
-    def residuals(self, x: np.ndarray) -> np.ndarray:
-        """R's raking residualisation of influence values ``x`` (n x p).
-
-        Equivalent to ``for 10 iterations: for each margin m: x -= w_m * ave(x / w_m, margin m)``
-        (R's ``svyrecvar``), computed exactly through the per-level sums of :meth:`_cross_sums`.
-        """
-        inv, counts, cross = self._cross_sums()
-        margins = self.margins
-        freq = self._cache.get("freq")
-        xf = x if freq is None else x * freq[:, None]
-        b = [_rowsum(xf * inv[a][:, None], m.codes, m.n_levels) for a, m in enumerate(margins)]
-        c = [np.zeros((m.n_levels, x.shape[1])) for m in margins]
-        safe = [np.where(cnt > 0, cnt, 1.0)[:, None] for cnt in counts]
-        for _ in range(RAKE_VARIANCE_ITERATIONS):
-            for a in range(len(margins)):
-                total = b[a] - cross[(a, a)][:, None] * c[a]
-                for j in range(len(margins)):
-                    if j != a:
-                        total = total - cross[(a, j)] @ c[j]
-                c[a] = c[a] + total / safe[a]
-        out = x.copy()
-        for a, m in enumerate(margins):
-            out -= m.weights[:, None] * c[a][m.codes]
-        return out
-
-
-CalibrationStep = Union[PostStratumStep, RakingStep]
-
-
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _rowsum(x: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
-    """Column sums of ``x`` (n x p) within groups ``index`` (0..size-1): R's ``rowsum``."""
-    out = np.empty((size, x.shape[1]), dtype=float)
-    for j in range(x.shape[1]):
-        out[:, j] = np.bincount(index, weights=x[:, j], minlength=size)
-    return out
 
 
 def _values(data: pd.DataFrame, spec: ColumnOrValues, what: str) -> np.ndarray | None:
@@ -182,47 +79,6 @@ def _values(data: pd.DataFrame, spec: ColumnOrValues, what: str) -> np.ndarray |
     if arr.shape[0] != len(data):
         raise ValueError(f"{what} has {arr.shape[0]} values for {len(data)} rows")
     return arr
-
-
-def _has_missing(values: np.ndarray) -> bool:
-    return bool(pd.isna(pd.Series(values)).any()) if values.dtype == object else bool(
-        pd.isna(values).any()
-    )
-
-
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(values, sort=True)
-    if (codes < 0).any():
-        raise ValueError("missing values are not allowed here")
-    return codes.astype(np.int64), np.asarray(uniques)
-
-
-def _joint_codes(data: pd.DataFrame, variables: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
-    """Codes of the cross-classification of ``variables`` and the level tuple of each code."""
-    codes = np.zeros(len(data), dtype=np.int64)
-    parts: list[np.ndarray] = []
-    for var in variables:
-        if var not in data.columns:
-            raise KeyError(f"calibration variable {var!r} is not in the data")
-        values = data[var].to_numpy()
-        if _has_missing(values):
-            raise ValueError(f"calibration variable {var!r} has missing values")
-        c, u = _factorize(values)
-        codes = codes * len(u) + c
-        parts.append(u)
-    # dense codes in the order of the sorted joint codes (as np.unique would number them), by hashing
-    if len(parts) == 1:
-        dense = codes  # one variable: its sorted factorisation is dense already
-    else:
-        dense, _ = pd.factorize(codes, sort=True)
-        dense = dense.astype(np.int64)
-    firsts = np.flatnonzero(~pd.Series(dense).duplicated().to_numpy())
-    first = np.empty(len(firsts), dtype=np.int64)
-    first[dense[firsts]] = firsts  # each code's first row
-    levels: list[tuple] = []
-    for row in first:
-        levels.append(tuple(data[var].iloc[row] for var in variables))
-    return dense, levels
 
 
 def _population_items(population: Population, variables: Sequence[str]) -> dict:
@@ -502,62 +358,6 @@ class SurveyDesign:
 def _take_step(step: PostStratumStep, rows: np.ndarray) -> PostStratumStep:
     return PostStratumStep(step.variables, step.codes[rows], step.levels, step.population, step.weights[rows],
                            step.oldweights[rows], step.collapsed)
-
-
-def combine_codes(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | None = None) -> tuple[np.ndarray, int]:
-    """Dense codes (0..k-1, numbered in order of first appearance) of the cross-classification of
-    several arrays, and k.
-
-    An array with a size given is taken as codes already (0..size-1); others are factorised.
-    """
-    code, size = _mixed_radix(arrays, sizes)
-    if code is None:
-        return np.zeros(0, np.int64), 0
-    dense, first = _first_appearance(code, size)
-    return dense, len(first)
-
-
-#: a mixed-radix code space up to this size is numbered with an array over it rather than by hashing
-_DIRECT_NUMBERING = 1 << 21
-
-
-def _first_appearance(code: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``code`` (values in 0..size-1) renumbered 0..k-1 in order of first appearance (as
-    ``pd.factorize`` numbers them), and the row where each new code first appears."""
-    n = len(code)
-    if size <= max(_DIRECT_NUMBERING, 2 * n) and (n == 0 or (code.min() >= 0 and code.max() < size)):
-        first_row = np.full(size, n, dtype=np.int64)
-        np.minimum.at(first_row, code, np.arange(n, dtype=np.int64))
-        first = np.sort(first_row[first_row < n])
-        number = np.empty(size, dtype=np.int64)
-        number[code[first]] = np.arange(len(first), dtype=np.int64)
-        return number[code], first
-    dense, _ = pd.factorize(code)
-    dense = dense.astype(np.int64)
-    return dense, np.flatnonzero(~pd.Series(dense).duplicated().to_numpy())
-
-
-def _mixed_radix(arrays: Sequence[np.ndarray], sizes: Sequence[int | None] | None = None) -> tuple[np.ndarray | None, int]:
-    """An int64 code of the cross-classification of ``arrays`` (one code per distinct combination,
-    not dense) and the size of its code space (see :func:`combine_codes`)."""
-    code: np.ndarray | None = None
-    k = 1
-    for i, a in enumerate(arrays):
-        size = sizes[i] if sizes is not None else None
-        if size is None:
-            c, u = pd.factorize(np.asarray(a), use_na_sentinel=False)
-            c, size = c.astype(np.int64), max(len(u), 1)
-        else:
-            c = np.asarray(a, dtype=np.int64)
-        if code is None:
-            code, k = c, size
-            continue
-        if k * size >= 2**62:  # keep the mixed-radix code within int64
-            code, u = pd.factorize(code)
-            k = len(u)
-        code = code * size + c
-        k = k * size
-    return code, k
 
 
 def svydesign(

@@ -116,10 +116,10 @@ def test_collapsed_design_gives_the_row_level_svymean_and_svyglm(seed):
 def test_combined_codes_are_numbered_as_pd_factorize_numbers_them(direct, monkeypatch):
     """combine_codes / collapse number cells by first appearance without hashing when the code space
     is small (an array over it), by pd.factorize otherwise: the same numbers and first rows."""
-    from assets.estimates import design as design_module
+    from assets.estimates import group_codes
 
     if not direct:
-        monkeypatch.setattr(design_module, "_DIRECT_NUMBERING", 0)
+        monkeypatch.setattr(group_codes, "_DIRECT_NUMBERING", 0)
     rng = np.random.default_rng(11)
     n = 4000
     a = rng.integers(0, 5, n)
@@ -127,7 +127,7 @@ def test_combined_codes_are_numbered_as_pd_factorize_numbers_them(direct, monkey
     c = rng.integers(0, 1000, n)  # most combinations absent
     for arrays, sizes in [([a], [5]), ([a, b], [5, None]), ([b, c, a], [None, 1000, 5]), ([c], None),
                           ([a[:1]], [5]), ([a[:0]], [5]), ([a - 1], [5])]:  # codes below 0: hashed
-        dense, k = design_module.combine_codes(arrays, sizes)
+        dense, k = group_codes.combine_codes(arrays, sizes)
         key = list(zip(*[np.asarray(x).tolist() for x in arrays])) if len(arrays[0]) else []
         expected, uniques = pd.factorize(pd.Series(key, dtype=object)) if key else (np.zeros(0, np.int64), [])
         assert np.array_equal(dense, expected) and k == len(uniques) and dense.dtype == np.int64

@@ -283,7 +283,7 @@ def test_cells_looked_up_per_distinct_answer_equal_the_row_by_row_computation(as
 
 
 def test_joint_codes_by_hashing_equal_np_unique_numbering():
-    from assets.estimates.design import _joint_codes
+    from assets.estimates.group_codes import _joint_codes
 
     rng = np.random.default_rng(3)
     n = 5000
