@@ -15,16 +15,8 @@ from .linkage import (
     overlap_from_records,
     secret_from_env,
 )
-from .mse import (
-    MSEError,
-    MSEFit,
-    ProfileInterval,
-    check_existence,
-    fit_model,
-    lognormal_interval,
-    profile_interval,
-    wald_interval,
-)
+from .mse import MSEError, MSEFit, check_existence, fit_model
+from .mse_intervals import ProfileInterval, lognormal_interval, profile_interval, wald_interval
 from .mse_selection import BootstrapResult, StepwiseResult, bootstrap, estimate_population, stepwise
 from .overlap import (
     OverlapTableError,

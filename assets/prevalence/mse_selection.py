@@ -33,11 +33,9 @@ from .mse import (
     _parse_interactions,
     _prepare,
     fit_model,
-    lognormal_interval,
-    profile_interval,
     stats,
-    wald_interval,
 )
+from .mse_intervals import lognormal_interval, profile_interval, wald_interval
 from .overlap import COUNT_COLUMN
 from .results import PrevalenceEstimate
 

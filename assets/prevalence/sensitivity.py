@@ -12,7 +12,8 @@ from typing import Literal
 
 import pandas as pd
 
-from .mse import Criterion, MSEError, MSEFit, _prepare, fit_model, lognormal_interval, profile_interval, wald_interval
+from .mse import Criterion, MSEError, MSEFit, _prepare, fit_model
+from .mse_intervals import lognormal_interval, profile_interval, wald_interval
 from .mse_selection import data_to_table, stepwise
 from .overlap import drop_list
 

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from assets.prevalence import mse, mse_selection
-from assets.prevalence.mse import MSEError, check_existence, fit_model, profile_interval, wald_interval
+from assets.prevalence.mse import MSEError, check_existence, fit_model
+from assets.prevalence.mse_intervals import profile_interval, wald_interval
 from assets.prevalence.mse_selection import bootstrap, estimate_population, stepwise
 from assets.prevalence.overlap import read_overlap_csv
 from assets.prevalence.simulate import simulate_overlap

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from assets.prevalence.mse import fit_model, lognormal_interval, profile_interval, wald_interval
+from assets.prevalence.mse import fit_model
+from assets.prevalence.mse_intervals import lognormal_interval, profile_interval, wald_interval
 from assets.prevalence.mse_selection import stepwise
 from assets.prevalence.linkage import overlap_from_records
 from assets.prevalence.simulate import history_probabilities, simulate_overlap, simulate_records
