@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pipelines.config.base import _Strict
 from pipelines.config.instruments import (  # noqa: F401 - re-exported
-    OFFICER_INSTRUMENT, WEIGHTING_POPULATIONS, Instrument, instrument_problems)
+    OFFICER_INSTRUMENT, WEIGHTING_POPULATIONS, Instrument, SurveyEvidence, instrument_problems)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "maine" / "assessment.yaml"
@@ -407,6 +407,18 @@ class Services(_Strict):
     hours: list[HoursValue] = Field(min_length=1)
     statewide: list[str] = ["Statewide", "All counties"]
     after_hours: AfterHoursRule = AfterHoursRule()
+    #: a survey's answers shown where the inventory lists no provider (checked against its codebook on load)
+    survey_evidence: SurveyEvidence | None = None
+
+    def type_of(self, text: str) -> str | None:
+        """The service type an id, label or alias names (matched by :func:`name_key`), or None."""
+        key = name_key(text)
+        return next((t.id for t in self.types if key in {name_key(n) for n in (t.id, t.label, *t.aliases)}), None)
+
+    def hours_of(self, text: str) -> HoursValue | None:
+        """The hours value an id, label or alias names (matched by :func:`name_key`), or None."""
+        key = name_key(text)
+        return next((h for h in self.hours if key in {name_key(n) for n in (h.id, h.label, *h.aliases)}), None)
 
     @model_validator(mode="after")
     def _distinct(self) -> "Services":
