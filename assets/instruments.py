@@ -255,19 +255,13 @@ def _evidence_assets(instrument: Instrument, accepted: str, indicators: str) -> 
     )
     @value_safe
     def _publication(context: dg.AssetExecutionContext, settings: AssessmentSettings, **inputs: pd.DataFrame):
-        from assets.estimates.service_evidence import evidence_measures, evidence_nesting
         from assets.publication.gate import evidence_table, instrument_table, typed_table
-        from assets.publication.instruments import evidence_source, publish_instrument_tables
+        from assets.publication.instruments import publish_with_evidence
         from assets.publication.policy import DisclosurePolicy
-        from pipelines.config.evidence import evidence_mapping
 
         a = settings.assessment()
-        view = a.for_instrument(iid)
-        mapping, _ = evidence_mapping(a)
-        table, shown = publish_instrument_tables(
-            inputs[indicators], view.indicators.indicators, DisclosurePolicy.from_assessment(a),
-            inputs[evidence], evidence_measures(mapping, a.config.services), evidence_nesting(view, instrument, mapping),
-            mapping.county, evidence_source(instrument))
+        table, shown = publish_with_evidence(inputs[indicators], inputs[evidence], a, instrument,
+                                             DisclosurePolicy.from_assessment(a))
         wave = context.partition_key
         yield dg.Output(typed_table(table, instrument_table(instrument).columns, wave), output_name=published)
         yield dg.Output(typed_table(shown, evidence_table(instrument).columns, wave), output_name=published_evidence,

@@ -18,7 +18,8 @@ from assets.publication.measures import Measure, Nesting, protect_measures
 from assets.publication.policy import DisclosurePolicy
 
 __all__ = ["PUBLISHED_INSTRUMENT_COLUMNS", "PUBLISHED_SERVICE_EVIDENCE_COLUMNS", "publish_instrument_indicators",
-           "publish_instrument_tables", "evidence_source"]
+           "publish_instrument_tables", "publish_with_evidence",
+           "evidence_source"]
 
 PUBLISHED_INSTRUMENT_COLUMNS = ["wave", "instrument", "indicator", "label", "population", "domain", "level", "n",
                                 "successes", "share", "ci_low", "ci_high", "weighted", "suppressed",
@@ -62,6 +63,21 @@ def publish_instrument_tables(table: pd.DataFrame | None, indicators, policy: Di
     measured += [Measure.of_indicator(m) for m in measures if m.id in cells]
     reasons, _ = protect_measures(cells, measured, policy, Nesting(nesting or {}))
     return _published_indicators(table, reasons, policy), _published_evidence(evidence, reasons, county, source)
+
+
+def publish_with_evidence(indicators: pd.DataFrame | None, evidence: pd.DataFrame | None, assessment, instrument,
+                          policy: DisclosurePolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`publish_instrument_tables` for the instrument ``services.survey_evidence`` names, with its measures,
+    nesting and label from the config."""
+    from assets.estimates.service_evidence import evidence_measures, evidence_nesting
+    from pipelines.config.evidence import evidence_mapping
+
+    view = assessment.for_instrument(instrument.id)
+    mapping, _ = evidence_mapping(assessment)
+    return publish_instrument_tables(indicators, view.indicators.indicators, policy, evidence,
+                                     evidence_measures(mapping, assessment.config.services),
+                                     evidence_nesting(view, instrument, mapping), mapping.county,
+                                     evidence_source(instrument))
 
 
 def _reasons(table: pd.DataFrame, reasons: dict) -> np.ndarray:
