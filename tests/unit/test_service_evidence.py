@@ -197,3 +197,20 @@ def test_the_page_shows_survey_evidence_only_where_the_inventory_is_silent():
     without = services(coverage, None, evidence, {**survey, "received": False}, DisclosurePolicy())
     assert [[c["source"] for c in r["cells"]] for r in without["rows"]] == [["inventory"] * 2] * 3
     assert without["rows"] == before["rows"] and without["levels"] == before["levels"] and not without["silent"]
+
+
+def test_without_an_inventory_every_cell_is_the_surveys_or_no_information():
+    source = "reported by demo survey respondents"
+    evidence = pd.DataFrame([
+        {"county": c, "service_type": "shelter", "service_label": "Shelter", "measure": m, "source": source,
+         "organisations": org, "suppressed": org is None, "suppression_reason": "primary" if org is None else ""}
+        for c, m, org in [("A", "provides", 7), ("A", "after_hours", 6), ("B", "provides", None),
+                          ("B", "after_hours", None)]])
+    survey = {"name": "demo survey", "source": source, "received": True, "unit": "respondents"}
+    page = services(None, None, evidence, survey, DisclosurePolicy())
+    assert page["available"] and not page["inventory"] and page["gaps"] == []
+    cells = {r["county"]: r["cells"][0] for r in page["rows"]}
+    assert cells["A"]["source"] == "survey" and (cells["A"]["organisations"], cells["A"]["survey_after_hours"]) == (7, 6)
+    assert cells["B"]["source"] == "none"
+    # neither an inventory nor the survey: nothing to show, and the page says why
+    assert services(None, None, evidence, {**survey, "received": False}, DisclosurePolicy())["available"] is False
