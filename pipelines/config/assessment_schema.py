@@ -407,18 +407,20 @@ class Services(_Strict):
     hours: list[HoursValue] = Field(min_length=1)
     statewide: list[str] = ["Statewide", "All counties"]
     after_hours: AfterHoursRule = AfterHoursRule()
-    #: a survey's answers shown where the inventory lists no provider (checked against its codebook on load)
-    survey_evidence: SurveyEvidence | None = None
+    survey_evidence: SurveyEvidence | None = None  # a survey speaking where the inventory is silent
+
+    def names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Every id, label and alias (by :func:`name_key`) -> the service type's id, and -> the hours value's id."""
+        return ({name_key(n): t.id for t in self.types for n in (t.id, t.label, *t.aliases)},
+                {name_key(n): h.id for h in self.hours for n in (h.id, h.label, *h.aliases)})
 
     def type_of(self, text: str) -> str | None:
-        """The service type an id, label or alias names (matched by :func:`name_key`), or None."""
-        key = name_key(text)
-        return next((t.id for t in self.types if key in {name_key(n) for n in (t.id, t.label, *t.aliases)}), None)
+        """The service type an id, label or alias names, or None."""
+        return self.names()[0].get(name_key(text))
 
     def hours_of(self, text: str) -> HoursValue | None:
-        """The hours value an id, label or alias names (matched by :func:`name_key`), or None."""
-        key = name_key(text)
-        return next((h for h in self.hours if key in {name_key(n) for n in (h.id, h.label, *h.aliases)}), None)
+        """The hours value an id, label or alias names, or None."""
+        return {h.id: h for h in self.hours}.get(self.names()[1].get(name_key(text), ""))
 
     @model_validator(mode="after")
     def _distinct(self) -> "Services":
