@@ -45,7 +45,8 @@ def _survey_cell(provides: dict | None, after: dict | None, policy) -> dict:
     k = int(provides["organisations"])
     if k == 0:  # none of the respondents' organisations: not evidence that nobody provides it
         return {"shown": False, "hidden": False, "reason": ""}
-    ah = None if after is None or after.get("suppressed") or is_missing(after.get("organisations")) \
+    # after hours: a count, hidden, or None where the survey does not ask the hours
+    ah = None if after is None else HIDDEN if after.get("suppressed") or is_missing(after.get("organisations")) \
         else int(after["organisations"])
     return {"shown": True, "organisations": k, "after_hours": ah}
 
@@ -90,8 +91,7 @@ def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None, evidence:
                 silent.append({"county": c, "service": labels[t], **s})
                 if s["shown"]:
                     level, text = 3, f"{s['organisations']}{SURVEY_MARK}"
-                    out.update(source="survey", organisations=s["organisations"],
-                               survey_after_hours=HIDDEN if s["after_hours"] is None else s["after_hours"])
+                    out.update(source="survey", organisations=s["organisations"], survey_after_hours=s["after_hours"])
                 else:
                     level, text = 0, "–"
                     out.update(source="none", hidden=s["hidden"])

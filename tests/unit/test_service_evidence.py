@@ -214,3 +214,14 @@ def test_without_an_inventory_every_cell_is_the_surveys_or_no_information():
     assert cells["B"]["source"] == "none"
     # neither an inventory nor the survey: nothing to show, and the page says why
     assert services(None, None, evidence, {**survey, "received": False}, DisclosurePolicy())["available"] is False
+
+
+def test_a_survey_without_an_hours_question_gives_no_after_hours_figure():
+    source = "reported by demo survey respondents"
+    evidence = pd.DataFrame([{"county": "A", "service_type": "shelter", "service_label": "Shelter",
+                              "measure": "provides", "source": source, "organisations": 7, "suppressed": False,
+                              "suppression_reason": ""}])
+    survey = {"name": "demo survey", "source": source, "received": True, "unit": "respondents"}
+    page = services(None, None, evidence, survey, DisclosurePolicy())
+    cell = page["rows"][0]["cells"][0]
+    assert cell["organisations"] == 7 and cell["survey_after_hours"] is None  # not asked, not "hidden"
