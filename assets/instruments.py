@@ -15,6 +15,10 @@ estimates). Every further instrument (the stakeholder survey) gets, in a group n
     its indicators by its domains, unweighted, with Wilson intervals;
 
 and, in the publication group, ``published_<stem>_indicators``: the same through the gate's rule. The
+instrument ``services.survey_evidence`` names also gets ``<stem>_service_evidence`` (per county served and
+service type, its respondents' organisations providing it: the services page's evidence where the provider
+inventory is silent) and publishes it as ``published_<stem>_services`` together with its indicators, in one
+pattern of hidden cells (:func:`assets.publication.instruments.publish_instrument_tables`). The
 work is in plain functions (:mod:`assets.ingest.instrument_responses`,
 :mod:`assets.quality.instrument_screening`, :mod:`assets.estimates.instrument_indicators`,
 :mod:`assets.publication.instruments`); these assets only call them.
@@ -178,6 +182,13 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
             return instrument_indicators(inputs[accepted], a.for_instrument(iid), instrument, context.partition_key,
                                          a.config.estimates.level)
 
+    from assets.publication.gate import evidence_instrument
+
+    if evidence_instrument(assessment) == iid:
+        evidence_assets = _evidence_assets(instrument, accepted, indicators)
+        return InstrumentDefinitions(assets=[_ingest, _screening, _indicators, *evidence_assets],
+                                     asset_checks=[_checks])
+
     @dg.asset(name=published, partitions_def=survey_waves, group_name=PUBLICATION_GROUP, kinds={"duckdb"},
               owners=OWNERS, ins={indicators: dg.AssetIn()},
               description=f"The {instrument.label.lower()}'s indicators as published: cells resting on fewer than "
@@ -196,3 +207,64 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
         return typed_table(table, instrument_table(instrument).columns, context.partition_key)
 
     return InstrumentDefinitions(assets=[_ingest, _screening, _indicators, _published], asset_checks=[_checks])
+
+
+def _evidence_assets(instrument: Instrument, accepted: str, indicators: str) -> list[dg.AssetsDefinition]:
+    """For the instrument ``services.survey_evidence`` names: its survey evidence of the services page, and its
+    indicators and that evidence published together (one pattern of hidden cells over the same respondents)."""
+    iid, evidence = instrument.id, instrument.evidence_asset
+    published, published_evidence = instrument.published_table, instrument.published_evidence_table
+    label, unit = instrument.label.lower(), instrument.disclosure_unit
+
+    @dg.asset(name=evidence, partitions_def=survey_waves, group_name=iid, kinds={"pandas", "duckdb"},
+              owners=OWNERS, ins={accepted: dg.AssetIn()},
+              description=f"Per county served and service type, how many {unit} of the {label} say their "
+                          "organisation provides the service, and how many of those are reachable after hours "
+                          "(overall and by the instrument's domains too), with every indicator by county: the "
+                          "evidence the services page shows where the provider inventory is silent (internal; "
+                          "the gate decides what is published).")
+    @value_safe
+    def _evidence(context: dg.AssetExecutionContext, settings: AssessmentSettings,
+                  **inputs: pd.DataFrame) -> pd.DataFrame:
+        from assets.estimates.service_evidence import service_evidence
+        from pipelines.config.evidence import evidence_mapping
+
+        a = settings.assessment()
+        mapping, _ = evidence_mapping(a)
+        with as_user_failure():
+            return service_evidence(inputs[accepted], a.for_instrument(iid), instrument, mapping,
+                                    context.partition_key, a.config.estimates.level)
+
+    @dg.multi_asset(
+        name=f"{iid}_publication", partitions_def=survey_waves, group_name=PUBLICATION_GROUP, can_subset=False,
+        ins={indicators: dg.AssetIn(), evidence: dg.AssetIn()},
+        outs={
+            published: dg.AssetOut(
+                kinds={"duckdb"}, owners=OWNERS,
+                description=f"The {label}'s indicators as published: cells resting on fewer than the minimum of "
+                            f"{unit} (or of answers either way) hidden, with the cells that would give them away "
+                            "(also through the services page's county counts); shares and intervals rounded; "
+                            "unweighted, and marked so."),
+            published_evidence: dg.AssetOut(
+                kinds={"duckdb"}, owners=OWNERS,
+                description=f"Per county and service type, the {unit}' organisations that say they provide it (and "
+                            "are reachable after hours), as the services page shows them where the inventory is "
+                            "silent: hidden below the minimum with the cells that would give them away, protected "
+                            "with the indicators of the same respondents; labelled as reported by respondents."),
+        },
+    )
+    @value_safe
+    def _publication(context: dg.AssetExecutionContext, settings: AssessmentSettings, **inputs: pd.DataFrame):
+        from assets.publication.gate import evidence_table, instrument_table, typed_table
+        from assets.publication.instruments import publish_with_evidence
+        from assets.publication.policy import DisclosurePolicy
+
+        a = settings.assessment()
+        table, shown = publish_with_evidence(inputs[indicators], inputs[evidence], a, instrument,
+                                             DisclosurePolicy.from_assessment(a))
+        wave = context.partition_key
+        yield dg.Output(typed_table(table, instrument_table(instrument).columns, wave), output_name=published)
+        yield dg.Output(typed_table(shown, evidence_table(instrument).columns, wave), output_name=published_evidence,
+                        metadata={"hidden": int(shown["suppressed"].astype(bool).sum()) if len(shown) else 0})
+
+    return [_evidence, _publication]

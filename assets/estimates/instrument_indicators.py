@@ -59,26 +59,42 @@ def _among(responses: pd.DataFrame, ind: Indicator) -> np.ndarray:
     return keep
 
 
-def instrument_indicators(responses: pd.DataFrame, view: Assessment, instrument: Instrument, wave: str,
-                          level: float = 0.95) -> pd.DataFrame:
-    """Every indicator of ``view`` (an instrument's view of the assessment) overall and by each of the
-    instrument's domains, unweighted, with Wilson intervals at ``level``."""
+def domain_cells(responses: pd.DataFrame, view: Assessment, domains) -> list[tuple[str, str, np.ndarray]]:
+    """(domain, level, respondents in the cell) for the overall cell and every level of each of ``domains``."""
     cells: list[tuple[str, str, np.ndarray]] = [("all", ALL_RESPONDENTS, np.ones(len(responses), dtype=bool))]
-    for domain in instrument.domains:
+    for domain in domains:
         values = responses[domain].astype(object) if domain in responses.columns else \
             pd.Series([None] * len(responses), dtype=object)
         cells += [(domain, lv, values.eq(lv).to_numpy(dtype=bool)) for lv in domain_levels(view, domain)]
+    return cells
+
+
+def cell_rows(cells, answered: np.ndarray, success: np.ndarray, among: np.ndarray, level: float,
+              **fields) -> list[dict]:
+    """One row per cell of a measure: its respondents (of those ``among``), who answered, whose answer counts,
+    the share and its Wilson interval; ``fields`` (wave, indicator, label, ...) on every row."""
+    rows = []
+    for domain, lv, mask in cells:
+        m = mask & among
+        n, k = int((m & answered).sum()), int((m & success).sum())
+        low, high = wilson_interval(k, n, level) if n else (np.nan, np.nan)
+        rows.append({**fields, "domain": domain, "level": lv, "respondents": int(m.sum()), "n": n, "successes": k,
+                     "estimate": k / n if n else np.nan, "ci_low": low, "ci_high": high})
+    return rows
+
+
+NUMBERS = ("respondents", "n", "successes", "estimate", "ci_low", "ci_high")
+
+
+def instrument_indicators(responses: pd.DataFrame, view: Assessment, instrument: Instrument, wave: str,
+                          level: float = 0.95, domains=None) -> pd.DataFrame:
+    """Every indicator of ``view`` (an instrument's view of the assessment) overall and by each of the
+    instrument's domains (or ``domains``), unweighted, with Wilson intervals at ``level``."""
+    cells = domain_cells(responses, view, instrument.domains if domains is None else domains)
     rows = []
     for ind in view.indicators.indicators:
         answered, success = _answers(responses, ind)
-        population = _among(responses, ind)
-        for domain, lv, mask in cells:
-            m = mask & population
-            n, k = int((m & answered).sum()), int((m & success).sum())
-            low, high = wilson_interval(k, n, level) if n else (np.nan, np.nan)
-            rows.append({"wave": wave, "instrument": instrument.id, "indicator": ind.id, "label": ind.label,
-                         "population": ind.population, "domain": domain, "level": lv,
-                         "respondents": int(m.sum()), "n": n, "successes": k,
-                         "estimate": k / n if n else np.nan, "ci_low": low, "ci_high": high})
+        rows += cell_rows(cells, answered, success, _among(responses, ind), level, wave=wave,
+                          instrument=instrument.id, indicator=ind.id, label=ind.label, population=ind.population)
     out = pd.DataFrame(rows, columns=INSTRUMENT_INDICATOR_COLUMNS)
-    return out.astype({c: "float64" for c in ("respondents", "n", "successes", "estimate", "ci_low", "ci_high")})
+    return out.astype({c: "float64" for c in NUMBERS})

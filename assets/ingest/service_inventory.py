@@ -214,8 +214,7 @@ class _Vocabulary:
 
     @classmethod
     def of(cls, services: Services) -> "_Vocabulary":
-        types = {name_key(n): t.id for t in services.types for n in (t.id, t.label, *t.aliases)}
-        hours = {name_key(n): h.id for h in services.hours for n in (h.id, h.label, *h.aliases)}
+        types, hours = services.names()
         rank = {h.id: 2 * h.round_the_clock + h.after_hours for h in services.hours}
         return cls(types=types, type_order={t.id: i for i, t in enumerate(services.types)}, hours=hours,
                    hours_rank=rank, after_hours={h.id: h.after_hours for h in services.hours},

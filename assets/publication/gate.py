@@ -113,13 +113,33 @@ def instrument_table(instrument) -> PublishedTable:
                           SHARES + f"; unweighted shares of {instrument.disclosure_unit}")
 
 
+def evidence_table(instrument) -> PublishedTable:
+    """The survey evidence of the services page (``services.survey_evidence``): ``published_<stem>_services``,
+    protected with the instrument's indicators in one pattern."""
+    from assets.publication.instruments import PUBLISHED_SERVICE_EVIDENCE_COLUMNS
+
+    return PublishedTable(tuple(PUBLISHED_SERVICE_EVIDENCE_COLUMNS), f"Services ({instrument.label.lower()})",
+                          SHARES.split(";")[0] + f" with the {instrument.label.lower()}'s indicators; counts of "
+                          f"{instrument.disclosure_unit}' organisations, never names")
+
+
 def published_tables(assessment=None) -> dict[str, PublishedTable]:
-    """Every table readers get for this assessment: the gate's own (:data:`PUBLISHED_TABLES`) and each
-    further instrument's indicators (:func:`instrument_table`), in that order."""
+    """Every table readers get for this assessment: the gate's own (:data:`PUBLISHED_TABLES`), each further
+    instrument's indicators (:func:`instrument_table`) and the survey evidence of the services page
+    (:func:`evidence_table`), in that order."""
     out = dict(PUBLISHED_TABLES)
+    evidence = evidence_instrument(assessment)
     for inst in (assessment.other_instruments if assessment is not None else []):
         out[inst.published_table] = instrument_table(inst)
+        if evidence == inst.id:
+            out[inst.published_evidence_table] = evidence_table(inst)
     return out
+
+
+def evidence_instrument(assessment) -> str | None:
+    """The instrument whose respondents speak where the provider inventory is silent, if the config names one."""
+    services = assessment.config.services if assessment is not None else None
+    return services.survey_evidence.instrument if services is not None and services.survey_evidence else None
 
 
 @dataclass
@@ -154,7 +174,7 @@ NUMBER_COLUMNS = frozenset({
     "headcount", "hand_coded", "interviews", "kappa", "kappa_high", "kappa_low",
     "agreement", "agreement_high", "agreement_low", "precision", "precision_high", "precision_low", "recall",
     "recall_high", "recall_low", "units", "local_after_hours_providers", "local_providers", "mentioned", "n", "n_areas",
-    "n_lists", "n_parameters", "n_without_after_hours", "observed", "officers_high", "officers_low",
+    "n_lists", "n_parameters", "organisations", "n_without_after_hours", "observed", "officers_high", "officers_low",
     "officers_needing_training", "p_value", "percent", "providers", "providers_24_7", "published_2015",
     "quarantined", "rank", "respondents", "row_checks_failed", "rows", "rows_read", "share", "successes",
     "survey_share", "unexpected"})

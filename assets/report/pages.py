@@ -16,22 +16,9 @@ from assets.report import tracking
 from assets.report.coding import coded_questions, coding_quality, open_ended_themes
 from assets.report.county_map import county_map
 from assets.report.glossary import glossary
+from assets.report.records import HIDDEN, _records, is_missing  # noqa: F401 - re-exported
+from assets.report.services import services, survey_context
 from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
-
-HIDDEN = "hidden"
-
-
-def is_missing(x: object) -> bool:
-    """None, pd.NA or a float NaN: a cell with no value."""
-    import math
-
-    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
-
-
-def _records(frame: pd.DataFrame | None) -> list[dict]:
-    if frame is None or frame.empty:
-        return []
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def _json_list(value: object) -> list:
@@ -392,7 +379,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
                                             coded_questions(assessment) if assessment is not None else None)},
         "voices.html": {"voices": voices(themes, policy.mostly_hidden)},
         "services.html": {"svc": services(pub["published_service_coverage"],
-                                          pub["published_counties_without_after_hours"])},
+                                          pub["published_counties_without_after_hours"],
+                                          *survey_context(assessment, pub, missing), policy)},
         "prevalence.html": {"prev": prevalence(pub["published_prevalence"], pub["published_case_list_counts"],
                                                pub["published_case_list_overlap"],
                                                pub["published_prevalence_sensitivity"],
@@ -503,63 +491,3 @@ def _themes_summary(rows: pd.DataFrame, title: str) -> str:
     top = shown.iloc[-1]
     return (f"{title}: {len(rows)} themes; the most often mentioned is {top['label']}, in "
             f"{100 * float(top['share']):.0f}% of interviews. The table below gives every theme.")
-
-
-# --- services and gaps by county ------------------------------------------------------------------
-
-#: Coverage levels of the services heatmap (value, meaning), lowest first.
-COVER_LEVELS = [(0, "no provider"), (1, "business hours only"), (2, "reachable after hours")]
-
-
-def services(coverage: pd.DataFrame | None, gaps: pd.DataFrame | None) -> dict:
-    """The county × service coverage matrix (a heatmap and its table) and the counties with no
-    after-hours response. Counts of organisations, not respondents (see assets/estimates/services.py).
-    "Reachable after hours" is the table's ``after_hours_cover``: the config's rule, applied once in
-    ``assets.estimates.services.after_hours_cover``."""
-    if coverage is None or coverage.empty:
-        return {"available": False}
-    import plotly.graph_objects as go
-
-    types = list(dict.fromkeys(coverage["service_type"]))
-    labels = {r["service_type"]: r["service_label"] for r in _records(coverage)}
-    counties = sorted(dict.fromkeys(coverage["county"].astype(str)))
-    cell = {(r["county"], r["service_type"]): r for r in _records(coverage)}
-    z, rows = [], []
-    custom = []
-    for c in counties:
-        zr, cr, cells = [], [], []
-        for t in types:
-            r = cell.get((c, t)) or {"covered": False, "providers": 0, "after_hours_providers": 0,
-                                      "providers_24_7": 0, "after_hours_cover": False}
-            level = 0 if not r["covered"] else (2 if r["after_hours_cover"] else 1)
-            zr.append(level)
-            cr.append([COVER_LEVELS[level][1], int(r["providers"]), int(r["after_hours_providers"]),
-                       int(r["providers_24_7"])])
-            cells.append({"label": labels[t], "level": COVER_LEVELS[level][1], "providers": int(r["providers"]),
-                          "after_hours": int(r["after_hours_providers"]), "round_the_clock": int(r["providers_24_7"])})
-        z.append(zr)
-        custom.append(cr)
-        rows.append({"county": c, "cells": cells})
-    scale = ["#f0f0f0", "#5a9ad0", "#08519c"]  # business hours at 3:1 on white; none is the light "absence"
-    colorscale = []
-    for i, col in enumerate(scale):
-        colorscale += [[i / len(scale), col], [(i + 1) / len(scale), col]]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[labels[t] for t in types], y=counties, zmin=-0.5, zmax=len(scale) - 0.5, colorscale=colorscale,
-        text=[[str(v[1]) for v in r] for r in custom], texttemplate="%{text}", customdata=custom, xgap=2, ygap=2,
-        colorbar=dict(tickvals=[v for v, _ in COVER_LEVELS], ticktext=[m for _, m in COVER_LEVELS],
-                      title=dict(text="Cover")),
-        hovertemplate=("<b>%{y}</b>, %{x}<br>%{customdata[0]}<br>providers %{customdata[1]}, after hours "
-                       "%{customdata[2]}, 24/7 %{customdata[3]}<extra></extra>")))
-    fig.update_layout(height=140 + 30 * len(counties), margin=dict(l=10, r=10, t=20, b=80), template=TEMPLATE,
-                      yaxis=dict(autorange="reversed", automargin=True), xaxis=dict(tickangle=-30),
-                      font=dict(size=FONT_SIZE))
-    gap_rows = _records(gaps) if gaps is not None else []
-    for r in gap_rows:
-        r["lacking"] = [x for x in str(r.get("service_labels_without_after_hours") or "").split("; ") if x]
-    none = sum(level == 0 for zr in z for level in zr)
-    after = sum(level == 2 for zr in z for level in zr)
-    summary = (f"{len(counties)} counties by {len(types)} service types: {after} county-service pairs have a provider "
-               f"reachable after hours, {none} have no provider. The table below gives every county.")
-    return {"available": True, "chart": chart_html(fig, "services-chart", "Heatmap of service cover by county", summary), "types": [labels[t] for t in types],
-            "rows": rows, "gaps": gap_rows, "levels": [m for _, m in COVER_LEVELS]}

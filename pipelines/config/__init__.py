@@ -46,6 +46,7 @@ from pipelines.config.assessment_schema import (  # noqa: F401
     RecommendationSet,
     Codebooks,
     Instrument,
+    SurveyEvidence,
     OFFICER_INSTRUMENT,
     WEIGHTING_POPULATIONS,
     Execution,

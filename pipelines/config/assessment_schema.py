@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pipelines.config.base import _Strict
 from pipelines.config.instruments import (  # noqa: F401 - re-exported
-    OFFICER_INSTRUMENT, WEIGHTING_POPULATIONS, Instrument, instrument_problems)
+    OFFICER_INSTRUMENT, WEIGHTING_POPULATIONS, Instrument, SurveyEvidence, instrument_problems)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "maine" / "assessment.yaml"
@@ -407,6 +407,20 @@ class Services(_Strict):
     hours: list[HoursValue] = Field(min_length=1)
     statewide: list[str] = ["Statewide", "All counties"]
     after_hours: AfterHoursRule = AfterHoursRule()
+    survey_evidence: SurveyEvidence | None = None  # a survey speaking where the inventory is silent
+
+    def names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Every id, label and alias (by :func:`name_key`) -> the service type's id, and -> the hours value's id."""
+        return ({name_key(n): t.id for t in self.types for n in (t.id, t.label, *t.aliases)},
+                {name_key(n): h.id for h in self.hours for n in (h.id, h.label, *h.aliases)})
+
+    def type_of(self, text: str) -> str | None:
+        """The service type an id, label or alias names, or None."""
+        return self.names()[0].get(name_key(text))
+
+    def hours_of(self, text: str) -> HoursValue | None:
+        """The hours value an id, label or alias names, or None."""
+        return {h.id: h for h in self.hours}.get(self.names()[1].get(name_key(text), ""))
 
     @model_validator(mode="after")
     def _distinct(self) -> "Services":

@@ -61,6 +61,15 @@ class Instrument(_Strict):
     def published_table(self) -> str:
         return f"published_{self.stem}_indicators"
 
+    @property
+    def evidence_asset(self) -> str:
+        """Its survey evidence of the services page, where ``services.survey_evidence`` names it."""
+        return f"{self.stem}_service_evidence"
+
+    @property
+    def published_evidence_table(self) -> str:
+        return f"published_{self.stem}_services"
+
 
 def instrument_problems(instruments: list[Instrument], officer_codebook: str, officer_indicators: str,
                         officer_models: str, wave_inputs: dict[str, str]) -> list[str]:
@@ -99,3 +108,17 @@ def instrument_problems(instruments: list[Instrument], officer_codebook: str, of
     if len(set(sections)) != len(sections):
         problems.append("instruments: each instrument needs its own expectation suite")
     return problems
+
+
+class SurveyEvidence(_Strict):
+    """Where the provider inventory is silent, what a survey instrument's respondents say their organisations
+    provide (``services.survey_evidence``): the instrument, its question of the county served (single
+    choice), its multi-select of services provided (each option's code, label or an alias of it names a
+    service type of ``services.types``, except those listed in ``not_services``, e.g. "None of these") and,
+    optionally, its question of the hours (each answer an id, label or alias of ``services.hours``)."""
+
+    instrument: str
+    county: str
+    services: str
+    hours: str | None = None
+    not_services: list[str] = []

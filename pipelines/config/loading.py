@@ -362,6 +362,7 @@ def load_assessment(path: Path | str | None = None, require_geometry: bool = Tru
                               f"use a name of prevalence.lists in {path.name}: {', '.join(sorted(lists))}")
     _check_weighting(assessment)
     _load_instruments(assessment)
+    _check_survey_evidence(assessment)
     if config.small_area.covariates:
         assessment.county_covariate_values = _read_county_covariates(assessment)
     return assessment
@@ -392,6 +393,17 @@ def _load_instruments(assessment: Assessment) -> None:
             raise ConfigError(assessment.path, f"instruments {inst.id}: no expectation suite "
                               f"{suites / (inst.expectations + '.json')}",
                               "copy expectations/officer_responses.json and adapt it to the instrument's codebook")
+
+
+def _check_survey_evidence(assessment: Assessment) -> None:
+    """``services.survey_evidence`` against the instrument's codebook (:mod:`pipelines.config.evidence`)."""
+    from pipelines.config.evidence import evidence_mapping
+
+    _, problems = evidence_mapping(assessment)
+    if problems:
+        raise ConfigError(assessment.path, problems,
+                          "point services.survey_evidence at an instrument's county, services and hours questions, or "
+                          "remove it (the services page then shows the inventory alone)")
 
 
 def _read_county_covariates(assessment: Assessment) -> dict[str, dict[str, float]]:

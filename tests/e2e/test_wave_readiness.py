@@ -117,6 +117,8 @@ def test_a_missing_optional_input_is_stated_and_counts_nothing(without_stakehold
     assert "stakeholder" not in quality.split('id="absent-inputs"')[1].split("</div>", 1)[1].lower()
     services = (site / "services.html").read_text(encoding="utf-8")
     assert "No service-provider inventory in this wave." in services
+    # nor other evidence of services: the stakeholder survey (optional) was not received either
+    assert "No stakeholder survey was received for this wave" in services and "survey-evidence-table" not in services
     assert "No stakeholder interviews" not in (site / "prevalence.html").read_text(encoding="utf-8")
     # the stakeholder survey (also optional, not in this folder) is named first, in the inputs' order
     assert "missing optional inputs: no stakeholder survey in this wave; no stakeholder interviews in this wave" in err

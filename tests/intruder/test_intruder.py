@@ -226,7 +226,7 @@ def test_every_published_file_comes_through_the_gate(assessment, demo_run):
     assert "published_stakeholder_indicators" in tables  # the stakeholder survey's sheet, from its gate table
     for name, frame in tables.items():
         assert list(frame.columns) == [c for c in specs[name].columns if c != "wave"], name
-    numbers: set[float] = {0.0, 1.0, 2.0}  # the services heatmap's cover levels
+    numbers: set[float] = {0.0, 1.0, 2.0, 3.0}  # the services heatmap's cover levels (3: the survey's evidence)
     for frame in [pd.read_csv(site / "indicators.csv"), *tables.values()]:
         for col in frame.columns:
             values = pd.to_numeric(frame[col], errors="coerce").dropna()
@@ -252,9 +252,9 @@ def test_the_report_reads_only_gate_tables():
 
     graph = defs.resolve_asset_graph()
     parents = {k.path[-1] for k in graph.get(dg.AssetKey("assessment_report")).parent_keys}
-    # the gate's tables and the further instruments' published indicators, nothing else
+    # the gate's tables, the further instruments' published indicators and the services page's survey evidence
     assert parents == set(published_tables(load_assessment()))
-    assert parents - set(PUBLISHED_TABLES) == {"published_stakeholder_indicators"}
+    assert parents - set(PUBLISHED_TABLES) == {"published_stakeholder_indicators", "published_stakeholder_services"}
     assert all(p.startswith("published_") for p in parents)
 
 

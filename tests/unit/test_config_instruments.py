@@ -29,6 +29,9 @@ def test_the_demo_config_declares_the_officer_and_the_stakeholder_survey(assessm
 def test_a_config_without_instruments_is_the_officer_survey_alone(tmp_path):
     cfg = copy_config(tmp_path)
     edit(cfg / "assessment.yaml", lambda d: d.pop("instruments"))
+    with pytest.raises(ConfigError, match="services.survey_evidence.instrument: 'stakeholder_survey'"):
+        load_assessment(cfg / "assessment.yaml")  # the services page's survey evidence names it
+    edit(cfg / "assessment.yaml", lambda d: d["services"].pop("survey_evidence"))
     a = load_assessment(cfg / "assessment.yaml")
     assert [i.id for i in a.instruments] == ["officer_survey"] and a.other_instruments == []
 

@@ -36,7 +36,9 @@ def test_the_factory_builds_the_stakeholder_group_and_its_published_table(assess
     assert groups == {
         "stakeholder_survey_responses": "stakeholder_survey", "stakeholder_survey_responses_quarantine": "stakeholder_survey",
         "accepted_stakeholder_survey_responses": "stakeholder_survey", "stakeholder_survey_check_results": "stakeholder_survey",
-        "stakeholder_indicators": "stakeholder_survey", "published_stakeholder_indicators": "publication"}
+        "stakeholder_indicators": "stakeholder_survey", "published_stakeholder_indicators": "publication",
+        # the survey evidence of the services page (services.survey_evidence names this instrument)
+        "stakeholder_service_evidence": "stakeholder_survey", "published_stakeholder_services": "publication"}
     checks = {k.name for c in built.asset_checks for k in c.check_keys}
     assert {"reconciliation", "sample_size", "allowed_answers__sector"} <= checks
     assert {k.asset_key.to_user_string() for c in built.asset_checks for k in c.check_keys} == \
@@ -50,6 +52,7 @@ def test_definitions_hold_the_instrument_group_and_the_report_reads_its_publishe
     assert graph.get(dg.AssetKey("stakeholder_indicators")).group_name == "stakeholder_survey"
     parents = {k.path[-1] for k in graph.get(dg.AssetKey("assessment_report")).parent_keys}
     assert "published_stakeholder_indicators" in parents and "stakeholder_indicators" not in parents
+    assert "published_stakeholder_services" in parents and "stakeholder_service_evidence" not in parents
 
 
 def test_the_reader_maps_the_synthetic_export_and_quarantines_like_the_officer_survey(stakeholders, tmp_path):
