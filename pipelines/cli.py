@@ -472,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "wave folder (incoming/<wave>/): every instrument's export in it")
     v.add_argument("--instrument", help="the instrument whose export FILE is (default: from its name, e.g. "
                                         "stakeholder_survey.csv; any other name: the officer survey)")
-    v.add_argument("--codebook", help="officer codebook YAML to check the officer survey against (default: the config's)")
+    v.add_argument("--codebook",
+                   help="officer codebook YAML to check the officer survey against (default: the config's)")
     v.add_argument("--config", help="assessment.yaml (default: config/maine/assessment.yaml)")
     v.add_argument("--format", default="auto",
                    choices=["auto", "surveymonkey", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels",

@@ -282,7 +282,8 @@ _HIDDEN_SOURCES = {
     "published_case_list_counts": lambda r: (f'cases on {r["list_label"]}', r["stratum"], ""),
     "published_case_list_overlap": lambda r: (f'cases on {r["lists_in_history"]}', r["stratum"], ""),
     "published_quarantine": lambda r: (f'records held back: {r["reason"]}', str(r["dataset"]).replace("_", " "), ""),
-    "published_completeness": lambda r: (f'answered: {r["question_text"] or r["question"]}', "", ""),
+    "published_completeness": lambda r: (f'answered: {r["question_text"] or r["question"]}',
+                                         str(r["dataset"]).replace("_", " "), ""),
 }
 
 
@@ -313,8 +314,29 @@ def _without(frame: pd.DataFrame | None, missing: set[str]) -> pd.DataFrame | No
     return frame[~frame["dataset"].astype(str).isin(missing)]
 
 
-def data_quality(pub: dict[str, pd.DataFrame], policy, missing: set[str] | frozenset = frozenset()) -> dict:
-    pub = {**pub, **{name: _without(pub.get(name), set(missing)) for name in
+def _quality_groups(datasets: list[str], instruments) -> list[dict]:
+    """The data-quality page's sections: one per survey instrument of the config, in its order (titled by
+    its label, its counts of its unit), then one per further dataset (the interview matrices)."""
+    groups, claimed = [], set()
+    for inst in instruments:
+        if inst.expectations in datasets:
+            groups.append({"id": inst.id, "dataset": inst.expectations, "title": inst.label,
+                           "unit": inst.disclosure_unit})
+            claimed.add(inst.expectations)
+    for d in datasets:
+        if d not in claimed:
+            groups.append({"id": d, "dataset": d, "title": d.replace("_", " ").capitalize(), "unit": "records"})
+    return groups
+
+
+def data_quality(pub: dict[str, pd.DataFrame], policy, missing: set[str] | frozenset = frozenset(),
+                 instruments=()) -> dict:
+    """The data-quality page: each dataset's status, then per survey instrument of the config
+    (``instruments``; then per further dataset) its checks as run and completeness per question, the rows
+    held back by reason, and every hidden figure. Counts as the gate published them (hidden ones say so)."""
+    # an instrument whose export the wave did not receive: its quality dataset has no rows either
+    missing = set(missing) | {i.expectations for i in instruments if i.id in missing}
+    pub = {**pub, **{name: _without(pub.get(name), missing) for name in
                      ("published_quality_status", "published_quality_checks", "published_quarantine",
                       "published_completeness")}}
     status = _records(pub.get("published_quality_status"))
@@ -331,7 +353,13 @@ def data_quality(pub: dict[str, pd.DataFrame], policy, missing: set[str] | froze
     for r in completeness:
         r["percent_shown"] = HIDDEN if is_missing(r.get("percent")) else f"{float(r['percent']):.1f}%"
         r["asked_shown"] = shown_count(r.get("asked"))
-    return {"available": True, "status": status, "checks": checks,
+    datasets = list(dict.fromkeys(str(r["dataset"]) for r in status))
+    sections = []
+    for g in _quality_groups(datasets, instruments):
+        mine = [c for c in checks if str(c["dataset"]) == g["dataset"]]
+        sections.append({**g, "checks": mine, "checks_failed": [c for c in mine if c.get("passed") is False],
+                         "completeness": [r for r in completeness if str(r["dataset"]) == g["dataset"]]})
+    return {"available": True, "status": status, "checks": checks, "sections": sections,
             "checks_failed": [c for c in checks if c.get("passed") is False],
             "quarantine": quarantine, "completeness": completeness, "hidden": hidden_figures(pub, policy)}
 
@@ -344,7 +372,8 @@ PAGE_INPUTS: dict[str, tuple[str, ...]] = {
     "services.html": ("provider_inventory",),
     "prevalence.html": ("case_lists",),
     "recommendations.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory"),
-    "data-quality.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
+    "data-quality.html": ("stakeholder_survey", "stakeholder_interviews", "survivor_interviews", "provider_inventory",
+                          "case_lists"),
     "downloads.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
 }
 
@@ -405,7 +434,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
         "recommendations.html": {"recs": tracking.recommendation_rows(
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
-        "data-quality.html": {"dq": data_quality(pub, policy, missing),
+        "data-quality.html": {"dq": data_quality(pub, policy, missing,
+                                                 assessment.instruments if assessment is not None else ()),
                               "coding": coding_quality(pub.get("published_rule_precision"),
                                                        pub.get("published_intercoder_agreement"),
                                                        assessment.frames.agreement.min_kappa
