@@ -124,7 +124,7 @@ def test_the_stakeholder_checks_reach_the_data_quality_page_through_the_gate(ass
     from assets.publication.gate import publish_wave, stacked_quality
     from assets.quality.instrument_screening import screen_instrument
     from assets.quality.summary import split_summary
-    from assets.report.pages import data_quality
+    from assets.report.quality_page import data_quality
     from tests.intruder import waves
 
     inst = assessment.instrument("stakeholder_survey")
