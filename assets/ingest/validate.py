@@ -139,10 +139,12 @@ def load_codebook(path: Path | str) -> Codebook:
 
 
 def with_codebook(assessment: Assessment, codebook: Codebook) -> Assessment:
-    """The same assessment with another officer codebook (its declared codes checked against it)."""
+    """The same assessment with another officer codebook (its declared codes checked against it); every
+    other instrument keeps its own."""
     from pipelines.config import _check_codes
 
     patched = Assessment(assessment.path, assessment.config, codebook, assessment.frames, assessment.indicators)
+    patched.instrument_documents = assessment.instrument_documents  # the other instruments keep their codebooks
     _check_codes(patched)
     return patched
 

@@ -255,6 +255,10 @@ def test_validate_checks_every_instruments_export_in_a_wave_folder(tmp_path):
     code, out, err = run_cli(["validate", str(folder)])
     assert code == 0, out + err
     assert out.count("Result: OK") == 2 and "Instrument: Stakeholder survey (stakeholder_survey)" in out
+    # another officer codebook (--codebook) leaves the stakeholder survey's own in place
+    code, out, err = run_cli(["validate", str(folder), "--codebook",
+                              str(REPO_ROOT / "config" / "maine" / "officer_codebook.yaml")])
+    assert code == 0 and out.count("Result: OK") == 2, out + err
     shutil.copy(STAKEHOLDERS, tmp_path / "export.csv")
     code, out, _ = run_cli(["validate", str(tmp_path / "export.csv"), "--instrument", "stakeholder_survey",
                             "--wave", "2015"])
