@@ -480,7 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "spss", "plain"],
                    help="force the export layout (default: detect it)")
     v.add_argument("--wave", help="the wave the file is for (default: the config's latest): its quality checks are run")
-    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.add_argument("--json", action="store_true",
+                   help="print the result as JSON (for a wave folder: a list, one result per file)")
     v.add_argument("--strict", action="store_true", help="exit 1 on warnings too (unmatched, missing, bad values)")
     v.set_defaults(func=cmd_validate)
 
