@@ -11,6 +11,10 @@ estimates). Every further instrument (the stakeholder survey) gets, in a group n
     the rows its expectation suite accepts, every expectation an asset check;
 ``<id>_check_results``
     the checks as run (internal);
+``<id>_quality_summary``
+    its data-quality tables (status, checks, rows held back by reason, completeness per question), as
+    the officer survey's ``data_quality_summary``: the publication gate reads both, under one rule, for
+    the data-quality page (:func:`quality_summary_asset` names it);
 ``<stem>_indicators``
     its indicators by its domains, unweighted, with Wilson intervals;
 
@@ -31,13 +35,18 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from pipelines.config import Assessment, Instrument
+from pipelines.config import OFFICER_INSTRUMENT, Assessment, Instrument
 from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
 
 OWNERS = ["team:evaluation"]
 PUBLICATION_GROUP = "publication"
+
+
+def quality_summary_asset(instrument: Instrument) -> str:
+    """The asset holding an instrument's data-quality tables (the officer survey's: ``data_quality_summary``)."""
+    return "data_quality_summary" if instrument.id == OFFICER_INSTRUMENT else f"{instrument.id}_quality_summary"
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
     group, iid = instrument.id, instrument.id
     responses, quarantine = instrument.responses_asset, f"{instrument.responses_asset}_quarantine"
     accepted, results = f"accepted_{instrument.responses_asset}", f"{iid}_check_results"
+    summary = quality_summary_asset(instrument)
     indicators, published = instrument.indicators_asset, instrument.published_table
     unit = instrument.disclosure_unit
 
@@ -123,6 +133,12 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
                 description=f"One row per quality check run on the {instrument.label.lower()} this wave: severity, "
                             "passed, rows evaluated and failing, rows quarantined, what to fix, example source "
                             "rows (internal; not for publication)."),
+            summary: dg.AssetOut(
+                kinds={"duckdb"}, owners=OWNERS,
+                description=f"The {instrument.label.lower()}'s data-quality tables for the published quality page, "
+                            "one section per table: its status (estimable or held back, rows read, accepted, "
+                            "quarantined), its checks and their result, rows held back by reason, completeness per "
+                            "question. Counts and shares only; the publication gate hides the small ones."),
         },
     )
     @value_safe
@@ -137,6 +153,7 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
         yield dg.Output(screened.accepted, output_name=accepted,
                         metadata={"rows": len(screened.accepted), "rows_quarantined": len(screened.quarantine)})
         yield dg.Output(screened.check_results, output_name=results)
+        yield dg.Output(screened.summary, output_name=summary)
 
     suite = instrument_suite(view, instrument)
     with warnings.catch_warnings():  # partitioned asset checks are a Dagster preview feature

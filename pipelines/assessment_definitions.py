@@ -13,7 +13,8 @@ from assets.prevalence import assets as prevalence
 from assets.publication import assets as publication
 from assets.quality import assets as quality
 from assets.report import assets as report
-from assets.instruments import instrument_assets
+from assets.instruments import instrument_assets, quality_summary_asset
+from assets.publication.assets import publication_asset
 from assets.publication.gate import published_tables
 from assets.report.assets import report_asset
 from pipelines.config import Execution
@@ -23,8 +24,9 @@ from pipelines.resources import AssessmentSettings, WarehouseIOManager
 from pipelines.sensors import build_incoming_exports_sensor
 
 # Stage modules in the order of the flow: ingest → quality → estimates → models → prevalence → publication
-# (the disclosure gate) → report. The quality checks, the report asset and every further survey instrument's
-# assets (the asset factory of assets/instruments.py) are built from the assessment's config here.
+# (the disclosure gate) → report. The quality checks, the gate's multi-asset (it reads every instrument's
+# data-quality tables), the report asset and every further survey instrument's assets (the asset factory of
+# assets/instruments.py) are built from the assessment's config here.
 STAGES = [ingest, quality, estimates, models, prevalence, publication, report]
 
 
@@ -42,6 +44,7 @@ def build_definitions(settings: AssessmentSettings, state: str | None = None) ->
     built = [instrument_assets(i, assessment) for i in assessment.other_instruments]
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules(STAGES), *(a for b in built for a in b.assets),
+                publication_asset(quality_summary_asset(i) for i in assessment.other_instruments),
                 report_asset(published_tables(assessment))],
         asset_checks=[*dg.load_asset_checks_from_modules(STAGES), *quality.dataset_checks(assessment),
                       *(c for b in built for c in b.asset_checks)],

@@ -2,7 +2,8 @@
 
     htna run   [--wave YEAR] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
-    htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent: warehouse, archive, drop folder)
+    htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent of any survey instrument: warehouse,
+               archive, drop folder)
     htna ready WAVE [--check] [--json]   (declare a wave folder complete: its READY manifest)
     htna demo  (write the bundled synthetic waves if missing, then run wave 2015)
     htna ui    [--workspace DIR]   (the Dagster UI on 127.0.0.1, behind a guard against cross-site requests)
@@ -11,8 +12,9 @@
                     [--replicates N] [--seed N] [--json]   (population size by multiple systems estimation)
     htna estimate DATA.csv --outcome VAR [--by VAR] [--poststratify VAR=POP.csv | --rake VAR=POP.csv ...]
                   [--ci logit|likelihood|beta|wilson] [--weights COL] [--json]   (one-off weighted estimate)
-    htna validate FILE [--wave YEAR] [--codebook FILE] [--format F] [--json] [--strict]   (check an export and
-                  run the run's blocking quality checks; exit 1 if it cannot load or a check would block)
+    htna validate FILE|FOLDER [--instrument ID] [--wave YEAR] [--codebook FILE] [--format F] [--json] [--strict]
+                  (check an export, or every instrument's export in a wave folder, and run the run's blocking
+                  quality checks; exit 1 if one cannot load or a check would block)
 
 Problems with the user's files end in a short message and exit code 1, never a traceback.
 Heavy libraries (Dagster, pandas) are imported only by the commands that need them.
@@ -240,25 +242,27 @@ def cmd_ready(args: argparse.Namespace) -> int:
 
 def cmd_erase(args: argparse.Namespace) -> int:
     """Remove one respondent from a wave everywhere htna keeps them, then re-run the wave."""
-    from assets.ingest.erasure import erase_respondent, still_present
+    from assets.ingest.erasure import SurveyExport, erase_respondent, still_present
 
     settings, _ = _wave_command(args)
     _dagster_home()
     check_private_places(settings)
+    assessment = settings.assessment()
+    # every survey instrument of the config: its export, archived copies, tables and quarantine
+    exports = tuple(SurveyExport.of(i) for i in assessment.instruments)
     where = dict(warehouse_path=settings.warehouse_path(), data_dir=settings.data_path(), wave=args.wave,
-                 respondent_id=args.respondent)
-    coding = [v.coding for v in settings.assessment().codebook.variables if v.coding is not None]
+                 respondent_id=args.respondent, exports=exports)
+    coding = [v.coding for v in assessment.codebook.variables if v.coding is not None]
     matrices = [(name, c.id_column) for c in coding for name in (c.hand_coded_file, c.second_coder_file) if name]
     done = erase_respondent(**where, code_matrices=matrices)
     from assets.ingest.readiness import redeclare_file
 
-    for name in [done.drop_folder_file, *done.code_matrices]:  # htna rewrote it: the READY manifest follows
-        if name:
-            redeclare_file(settings.data_path() / "incoming" / args.wave, name)
+    for name in [*done.drop_folder_files, *done.code_matrices]:  # htna rewrote it: the READY manifest follows
+        redeclare_file(settings.data_path() / "incoming" / args.wave, name)
     rows = sum(done.rows.values())
     print(f"Erased from wave {args.wave}: {rows} row(s) in {len(done.rows)} table(s) of the warehouse, "
           f"{done.archived_files} archived export(s) rewritten"
-          + (f", {done.drop_folder_file} in the drop folder rewritten" if done.drop_folder_file else "")
+          + (f", {', '.join(done.drop_folder_files)} in the drop folder rewritten" if done.drop_folder_files else "")
           + (f", hand-coded matrices rewritten: {', '.join(done.code_matrices)}" if done.code_matrices else "")
           + "; the warehouse was compacted (copied into a fresh file).")
     if not args.no_run:
@@ -347,34 +351,57 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check an export against the codebook without loading it; exit 1 if it cannot be loaded."""
+    """Check an export (or every instrument's export in a wave folder) against its codebook without loading
+    it; exit 1 if one cannot be loaded or a blocking check would fail."""
     import json
 
-    from assets.ingest.validate import load_codebook, validate_export, with_codebook
+    from assets.ingest.validate import (ValidationResult, instrument_exports, load_codebook, validate_export,
+                                        with_codebook)
     from pipelines.config import load_assessment
-
+    from pipelines.errors import InputError
     from pipelines.input_files import check_input_file
 
     assessment = load_assessment(args.config)
     if args.codebook:
         assessment = with_codebook(assessment, load_codebook(args.codebook))
-    from assets.ingest.validate import ValidationResult
-    from pipelines.errors import InputError
-
-    try:  # a regular file within the configured limits, before any parser sees it
-        check_input_file(Path(args.file), limits=assessment.config.input_limits)
-        if args.wave:
-            check_wave_in_config(assessment, args.wave)
-        result = validate_export(Path(args.file), assessment, format=None if args.format == "auto" else args.format,
-                                 wave=args.wave)
-    except InputError as exc:
-        result = ValidationResult(file=str(args.file), error=str(exc))
-    # a file the run would hold back at a blocking quality check fails validation too
-    failed = not result.ok or result.would_block or (args.strict and result.has_warnings)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+    if args.instrument:
+        try:
+            assessment.instrument(args.instrument)
+        except KeyError:
+            raise HtnaError(f"--instrument {args.instrument}: not an instrument of {assessment.path} (instruments: "
+                            f"{', '.join(i.id for i in assessment.instruments)})") from None
+    target = Path(args.file)
+    wave = args.wave
+    if target.is_dir() and not target.is_symlink():  # a wave folder: every instrument's export in it
+        if args.instrument:
+            raise HtnaError("--instrument names the instrument of one file; a wave folder is checked for every "
+                            "instrument's export")
+        if wave is None and target.name in assessment.config.waves:
+            wave = target.name
+        files = [(inst.id, path) for inst, path in instrument_exports(target, assessment)]
+        if not files:
+            raise HtnaError(f"{target}: no survey export in the folder\n  fix: name each export as the run "
+                            "expects: " + ", ".join(f"{i.id}.csv" for i in assessment.instruments))
     else:
-        print(result.render())
+        files = [(args.instrument, target)]
+    results = []
+    for instrument, path in files:
+        try:  # a regular file within the configured limits, before any parser sees it
+            check_input_file(path, limits=assessment.config.input_limits)
+            if wave:
+                check_wave_in_config(assessment, wave)
+            result = validate_export(path, assessment, format=None if args.format == "auto" else args.format,
+                                     wave=wave, instrument=instrument)
+        except InputError as exc:
+            result = ValidationResult(file=str(path), error=str(exc))
+        results.append(result)
+    # a file the run would hold back at a blocking quality check fails validation too
+    failed = any(not r.ok or r.would_block or (args.strict and r.has_warnings) for r in results)
+    if args.json:
+        dicts = [r.to_dict() for r in results]
+        print(json.dumps(dicts if target.is_dir() else dicts[0], indent=2))
+    else:
+        print("\n\n".join(r.render() for r in results))
     return 1 if failed else 0
 
 
@@ -415,9 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     paths(d)
     d.set_defaults(func=cmd_demo)
 
-    er = sub.add_parser("erase", help="remove one officer respondent from a wave: warehouse, raw archive, drop folder",
+    er = sub.add_parser("erase", help="remove one respondent of any survey instrument from a wave: warehouse, raw "
+                                      "archive, drop folder",
                         description="Delete the respondent's rows of the wave from every warehouse table, rewrite the "
-                                    "wave's officer export in the drop folder and every archived copy without their "
+                                    "wave's export of every survey instrument of the config (the officer survey, the "
+                                    "stakeholder survey, ...) in the drop folder and every archived copy without their "
                                     "record, compact the warehouse (no byte of them is left in it), then re-run the "
                                     "wave so the published figures no longer count them.")
     er.add_argument("--wave", required=True)
@@ -434,16 +463,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config")
     s.set_defaults(func=cmd_synth)
 
-    v = sub.add_parser("validate", help="check a survey export against the codebook before loading it")
-    v.add_argument("file", help="the export: SurveyMonkey/Qualtrics/REDCap/plain CSV or TSV, XLSX, or SPSS .sav")
-    v.add_argument("--codebook", help="officer codebook YAML to check against (default: the config's)")
+    v = sub.add_parser("validate", help="check a survey export (any instrument's), or every instrument's export in "
+                                        "a wave folder, against its codebook before loading it",
+                       description="Check each export against its instrument's codebook and quality suite (the "
+                                   "instruments: of the config), file by file: where each problem is (file, row, "
+                                   "column), the rule it breaks and the fix, never a respondent's answer.")
+    v.add_argument("file", help="the export (SurveyMonkey/Qualtrics/REDCap/plain CSV or TSV, XLSX, or SPSS .sav), or a "
+                                "wave folder (incoming/<wave>/): every instrument's export in it")
+    v.add_argument("--instrument", help="the instrument whose export FILE is (default: from its name, e.g. "
+                                        "stakeholder_survey.csv; any other name: the officer survey)")
+    v.add_argument("--codebook",
+                   help="officer codebook YAML to check the officer survey against (default: the config's)")
     v.add_argument("--config", help="assessment.yaml (default: config/maine/assessment.yaml)")
     v.add_argument("--format", default="auto",
                    choices=["auto", "surveymonkey", "qualtrics", "qualtrics_legacy", "redcap", "redcap_labels",
                             "spss", "plain"],
                    help="force the export layout (default: detect it)")
     v.add_argument("--wave", help="the wave the file is for (default: the config's latest): its quality checks are run")
-    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.add_argument("--json", action="store_true",
+                   help="print the result as JSON (for a wave folder: a list, one result per file)")
     v.add_argument("--strict", action="store_true", help="exit 1 on warnings too (unmatched, missing, bad values)")
     v.set_defaults(func=cmd_validate)
 

@@ -1,4 +1,4 @@
-"""Removing one respondent from an officer survey export, keeping everything else as it was.
+"""Removing one respondent from a survey export (any instrument's), keeping everything else as it was.
 
 ``htna erase`` rewrites the wave's export in the drop folder and every archived version of it
 without the respondent's record(s). A text export (CSV, TSV, any supported encoding and layout) is

@@ -1,12 +1,14 @@
-"""Erasing one officer respondent from a wave: the warehouse, the raw archive and the drop folder.
+"""Erasing one respondent from a wave: the warehouse, the raw archive and the drop folder.
 
-A respondent who withdraws (or whose data must go) is removed everywhere htna keeps them:
+A respondent who withdraws (or whose data must go) is removed everywhere htna keeps them, for every
+survey instrument of the config (the officer survey, the stakeholder survey: :class:`SurveyExport`, one
+per instrument, and one code path for all of them):
 
 * every warehouse table with a ``respondent_id`` column loses the respondent's rows of the wave, and
-  the quarantine tables their rows (by the line numbers those rows came from);
-* the wave's officer export in the drop folder and every archived version of it are rewritten
-  without the respondent's record (:mod:`assets.ingest.erase_export`), so a re-run cannot bring them
-  back and the archive holds no copy;
+  the quarantine tables of the instrument their rows (by the line numbers those rows came from);
+* the wave's export of each instrument in the drop folder and every archived version of it are
+  rewritten without the respondent's record (:mod:`assets.ingest.erase_export`), so a re-run cannot
+  bring them back and the archive holds no copy;
 * the wave's hand-coded matrices of open-ended answers (a coding frame's ``hand_coded_file`` and
   ``second_coder_file`` in the drop folder, keyed by respondent id) lose the respondent's row;
 * the warehouse is then compacted (copied into a fresh file: :func:`pipelines.warehouse.compact`),
@@ -32,9 +34,31 @@ from pipelines import warehouse
 from pipelines.errors import HtnaError
 from pipelines.input_files import check_input_file
 
-#: the tables that hold the officer survey's rows by their line in the export
-QUARANTINE_TABLES = ("officer_responses_quarantine", "quarantine")
-DATASET = "officer_responses"
+#: the quality stage's quarantine table (every dataset, by its rows' lines in the export)
+STAGE_QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True)
+class SurveyExport:
+    """One survey instrument's export as erasure sees it: its wave input (the drop folder's file names
+    and the raw archive's dataset) and the table of its responses (``<table>_quarantine`` holds the rows
+    ingestion held back, and ``dataset`` names the table in the quarantine rows)."""
+
+    input: str     # officer_survey, stakeholder_survey
+    table: str     # officer_responses, stakeholder_survey_responses
+
+    @classmethod
+    def of(cls, instrument) -> "SurveyExport":
+        """The export of an :class:`~pipelines.config.Instrument` of the config."""
+        return cls(input=instrument.id, table=instrument.responses_asset)
+
+    @property
+    def quarantine_tables(self) -> tuple[str, ...]:
+        return (f"{self.table}_quarantine", STAGE_QUARANTINE)
+
+
+#: the officer survey alone (an assessment without an ``instruments:`` block)
+OFFICER_EXPORT = SurveyExport(input="officer_survey", table="officer_responses")
 
 
 @dataclass
@@ -43,12 +67,12 @@ class Erasure:
 
     rows: dict[str, int] = field(default_factory=dict)
     archived_files: int = 0
-    drop_folder_file: str | None = None
+    drop_folder_files: list[str] = field(default_factory=list)
     code_matrices: list[str] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
-        return bool(sum(self.rows.values()) or self.archived_files or self.drop_folder_file or self.code_matrices)
+        return bool(sum(self.rows.values()) or self.archived_files or self.drop_folder_files or self.code_matrices)
 
 
 def _columns(con, table: str) -> set[str]:
@@ -57,8 +81,10 @@ def _columns(con, table: str) -> set[str]:
         [warehouse.SCHEMA, table]).fetchall()}
 
 
-def erase_from_warehouse(path: Path | str, wave: str, respondent_id: str) -> dict[str, int]:
-    """Delete the respondent's rows of ``wave`` from every table (one transaction); rows per table."""
+def erase_from_warehouse(path: Path | str, wave: str, respondent_id: str,
+                         exports: tuple[SurveyExport, ...] = (OFFICER_EXPORT,)) -> dict[str, int]:
+    """Delete the respondent's rows of ``wave`` from every table, and from each instrument's quarantine
+    tables the rows of the lines they had in its export (one transaction); rows per table."""
     wanted = _id_text(respondent_id)
     removed: dict[str, int] = {}
     with warehouse.connect(path) as con:
@@ -67,11 +93,12 @@ def erase_from_warehouse(path: Path | str, wave: str, respondent_id: str) -> dic
             [warehouse.SCHEMA]).fetchall()]
         con.execute("BEGIN TRANSACTION")
         try:
-            lines: list[int] = []
-            if DATASET in tables and {"respondent_id", "source_row"} <= _columns(con, DATASET):
-                lines = [r[0] for r in con.execute(
-                    f"SELECT source_row FROM {warehouse._qualified(con, DATASET)} WHERE wave = ? AND "
-                    "trim(respondent_id) = ?", [wave, wanted]).fetchall()]
+            lines: dict[SurveyExport, list[int]] = {}  # the respondent's lines in each instrument's export
+            for export in exports:
+                if export.table in tables and {"respondent_id", "source_row"} <= _columns(con, export.table):
+                    lines[export] = [r[0] for r in con.execute(
+                        f"SELECT source_row FROM {warehouse._qualified(con, export.table)} WHERE wave = ? AND "
+                        "trim(respondent_id) = ?", [wave, wanted]).fetchall()]
             for table in tables:
                 columns = _columns(con, table)
                 t = warehouse._qualified(con, table)
@@ -79,10 +106,11 @@ def erase_from_warehouse(path: Path | str, wave: str, respondent_id: str) -> dic
                 if "respondent_id" in columns and "wave" in columns:
                     n += con.execute(f"DELETE FROM {t} WHERE wave = ? AND trim(respondent_id) = ?",
                                      [wave, wanted]).fetchone()[0]
-                if table in QUARANTINE_TABLES and lines and {"dataset", "source_row"} <= columns:
-                    marks = ", ".join("?" for _ in lines)
-                    n += con.execute(f"DELETE FROM {t} WHERE wave = ? AND dataset = ? AND source_row IN ({marks})",
-                                     [wave, DATASET, *lines]).fetchone()[0]
+                for export, rows in lines.items():
+                    if table in export.quarantine_tables and rows and {"dataset", "source_row"} <= columns:
+                        marks = ", ".join("?" for _ in rows)
+                        n += con.execute(f"DELETE FROM {t} WHERE wave = ? AND dataset = ? AND source_row IN "
+                                         f"({marks})", [wave, export.table, *rows]).fetchone()[0]
                 if n:
                     removed[table] = int(n)
             con.execute("COMMIT")
@@ -138,9 +166,16 @@ def remove_from_code_matrix(path: Path, id_column: str, respondent_id: str) -> b
     return True
 
 
+def _drop_folder_export(folder: Path, export: SurveyExport) -> Path | None:
+    """The instrument's export in the wave's folder (as the run finds it), or None."""
+    return next((folder / n for n in DATASET_FILES.get(export.input, ()) if os.path.lexists(folder / n)), None)
+
+
 def erase_respondent(*, warehouse_path: Path, data_dir: Path, wave: str, respondent_id: str,
-                     code_matrices: list[tuple[str, str]] = ()) -> Erasure:
-    """Remove the respondent from the warehouse, the raw archive, the drop folder's export and its
+                     code_matrices: list[tuple[str, str]] = (),
+                     exports: tuple[SurveyExport, ...] = (OFFICER_EXPORT,)) -> Erasure:
+    """Remove the respondent from the warehouse, the raw archive and the drop folder's export of every
+    instrument in ``exports`` (:meth:`SurveyExport.of` each instrument of the config), and from the
     hand-coded matrices (``code_matrices``: file name and respondent id column), then compact the
     warehouse. Raises HtnaError when the respondent is nowhere to be found."""
     if not _id_text(respondent_id):
@@ -149,22 +184,24 @@ def erase_respondent(*, warehouse_path: Path, data_dir: Path, wave: str, respond
     with ExitStack() as stack:
         if warehouse_path.exists():  # held for the whole erasure: no run reads a half-erased wave
             stack.enter_context(warehouse.held_open(warehouse_path))
-            result.rows = erase_from_warehouse(warehouse_path, wave, respondent_id)
+            result.rows = erase_from_warehouse(warehouse_path, wave, respondent_id, exports)
         folder = data_dir / "incoming" / wave
-        export = next((folder / n for n in DATASET_FILES["officer_survey"] if os.path.lexists(folder / n)), None)
-        if export is not None:
-            check_input_file(export, folder)
-            if _rewrite_in_place(export, respondent_id):
-                result.drop_folder_file = export.name
+        for export in exports:
+            path = _drop_folder_export(folder, export)
+            if path is not None:
+                check_input_file(path, folder)
+                if _rewrite_in_place(path, respondent_id):
+                    result.drop_folder_files.append(path.name)
         for name, id_column in code_matrices:
             matrix = folder / name
             if os.path.lexists(matrix):
                 check_input_file(matrix, folder)
                 if remove_from_code_matrix(matrix, id_column, respondent_id):
                     result.code_matrices.append(name)
-        result.archived_files = rewrite_wave_exports(
-            warehouse_path.parent / "raw_archive", wave, "officer_survey",
-            lambda source, target: remove_respondent(source, respondent_id, target))
+        for export in exports:
+            result.archived_files += rewrite_wave_exports(
+                warehouse_path.parent / "raw_archive", wave, export.input,
+                lambda source, target: remove_respondent(source, respondent_id, target))
     # held_open compacts the warehouse as it ends (rows were deleted); compact anyway if none were
     if warehouse_path.exists() and warehouse.compaction_marker(warehouse_path).exists():
         warehouse.compact(warehouse_path)
@@ -175,8 +212,10 @@ def erase_respondent(*, warehouse_path: Path, data_dir: Path, wave: str, respond
     return result
 
 
-def still_present(*, warehouse_path: Path, data_dir: Path, wave: str, respondent_id: str) -> list[str]:
-    """Where the respondent's id is still found after an erasure (the tables' rows, the wave's exports)."""
+def still_present(*, warehouse_path: Path, data_dir: Path, wave: str, respondent_id: str,
+                  exports: tuple[SurveyExport, ...] = (OFFICER_EXPORT,)) -> list[str]:
+    """Where the respondent's id is still found after an erasure (the tables' rows, the wave's exports
+    of every instrument in ``exports``)."""
     wanted = _id_text(respondent_id)
     places = []
     if warehouse_path.exists():
@@ -193,10 +232,11 @@ def still_present(*, warehouse_path: Path, data_dir: Path, wave: str, respondent
     from assets.ingest.readers import read_export
 
     archive = warehouse_path.parent / "raw_archive"
+    inputs = {e.input for e in exports}
     files = [archive / r.archive_path for r in read_records(archive)
-             if r.wave == wave and r.dataset == "officer_survey" and r.removed_at is None]
+             if r.wave == wave and r.dataset in inputs and r.removed_at is None]
     folder = data_dir / "incoming" / wave
-    files += [folder / n for n in DATASET_FILES["officer_survey"] if (folder / n).is_file()]
+    files += [folder / n for e in exports for n in DATASET_FILES.get(e.input, ()) if (folder / n).is_file()]
     for f in files:
         if f.is_file() and len(matching_records(read_export(f), respondent_id)):
             places.append(str(f))

@@ -1,6 +1,11 @@
 """``htna validate``: the quick check an evaluator runs on an export before loading it.
 
-Reads the file as the pipeline would (format and encoding detected, or forced), maps it onto the
+Any survey instrument's export (the officer survey, the stakeholder survey: the ``instruments:`` of the
+config), each against its own codebook and quality suite, by one code path: the instrument is named or
+found from the file's name (``stakeholder_survey.csv``), and ``htna validate`` checks a wave folder
+file by file (:func:`instrument_exports`).
+
+Reads the file as the pipeline would (format and encoding detected, or forced), maps it onto its
 codebook and reports: format, platform, layout and encoding, the respondent id column, respondents,
 which codebook variables were found in which export columns and how (column name, ImportId,
 question text, alias), questions in the export that match nothing (with their text), variables the
@@ -12,11 +17,12 @@ shows everything found up to that point. Nothing is written. The result renders 
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import Assessment, Codebook
+from pipelines.config import OFFICER_INSTRUMENT, Assessment, Codebook, Instrument
 from pipelines.errors import ConfigError, InputError
 
 
@@ -26,6 +32,8 @@ class ValidationResult:
     column are the survey's declared metadata, not anyone's answers)."""
 
     file: str
+    instrument: str = "officer_survey"
+    instrument_label: str = "Officer survey"
     ok: bool = False
     error: str | None = None
     format: str | None = None
@@ -49,7 +57,7 @@ class ValidationResult:
     wave: str | None = None
     checks_run: int = 0
     #: the run's blocking quality checks that would fail (check, description, message, fix): the run would
-    #: hold the officer survey back (no estimates) until they pass
+    #: hold the instrument back (no estimates) until they pass
     blocking: list[dict] = field(default_factory=list)
 
     @property
@@ -67,7 +75,7 @@ class ValidationResult:
 
     def render(self) -> str:
         """The report as text for a person: what was detected and matched, whatever else failed."""
-        lines = [f"File: {self.file}"]
+        lines = [f"File: {self.file}", f"Instrument: {self.instrument_label} ({self.instrument})"]
         if self.format is None:  # not readable at all: nothing was detected
             lines += ["Result: CANNOT LOAD", f"  {self.error}"]
             return "\n".join(lines)
@@ -115,7 +123,8 @@ class ValidationResult:
         if self.error:
             lines += ["Result: CANNOT LOAD", f"  {self.error}"]
         elif self.blocking:
-            lines.append(f"Result: WOULD BE HELD BACK — the run would stop the officer survey's estimates at "
+            lines.append(f"Result: WOULD BE HELD BACK — the run would stop the {self.instrument_label.lower()}'s "
+                         "estimates at "
                          f"{len(self.blocking)} blocking check(s): {', '.join(b['check'] for b in self.blocking)}")
         else:
             lines.append("Result: " + ("OK" if not self.has_warnings else "LOADS, with the warnings above"))
@@ -130,30 +139,60 @@ def load_codebook(path: Path | str) -> Codebook:
 
 
 def with_codebook(assessment: Assessment, codebook: Codebook) -> Assessment:
-    """The same assessment with another officer codebook (its declared codes checked against it)."""
+    """The same assessment with another officer codebook (its declared codes checked against it); every
+    other instrument keeps its own."""
     from pipelines.config import _check_codes
 
     patched = Assessment(assessment.path, assessment.config, codebook, assessment.frames, assessment.indicators)
+    patched.instrument_documents = assessment.instrument_documents  # the other instruments keep their codebooks
     _check_codes(patched)
     return patched
 
 
+def instrument_of_file(path: Path | str, assessment: Assessment) -> Instrument:
+    """The instrument whose export ``path`` is, by its name as the wave folder has it
+    (``stakeholder_survey.csv`` is the stakeholder survey's); any other name: the officer survey's."""
+    stem = Path(path).stem.lower()
+    return next((i for i in assessment.instruments if i.id == stem), assessment.instruments[0])
+
+
+def instrument_exports(folder: Path | str, assessment: Assessment) -> list[tuple[Instrument, Path]]:
+    """Each instrument's export in a wave folder, as the run finds it (instruments without one left out)."""
+    from assets.ingest.exports import DATASET_FILES
+
+    folder = Path(folder)
+    found = []
+    for inst in assessment.instruments:
+        path = next((folder / n for n in DATASET_FILES.get(inst.id, ()) if os.path.lexists(folder / n)), None)
+        if path is not None:
+            found.append((inst, path))
+    return found
+
+
 def validate_export(path: Path | str, assessment: Assessment, format: str | None = None,  # noqa: A002
-                    wave: str | None = None) -> ValidationResult:
-    """Check one export against the assessment's codebook, then run the quality checks the run would
-    (the same suites and rules, :func:`assets.quality.screening.screen_wave`) and list the blocking ones
-    that would fail. InputErrors become ``error`` (with everything found before them); ConfigErrors
-    propagate. ``wave``: the wave the file is for (default: the config's latest)."""
+                    wave: str | None = None, instrument: Instrument | str | None = None) -> ValidationResult:
+    """Check one export of ``instrument`` (default: found from the file's name, :func:`instrument_of_file`)
+    against its codebook, then run the quality checks the run would (its suite and rules,
+    :func:`assets.quality.screening.screen_dataset`) and list the blocking ones that would fail.
+    InputErrors become ``error`` (with everything found before them, and the file, row, column and fix
+    they name); ConfigErrors propagate. ``wave``: the wave the file is for (default: the config's latest)."""
     from assets.ingest.officer_responses import IngestReport, to_officer_responses
     from assets.ingest.readers import read_export
 
-    result = ValidationResult(file=str(path), wave=wave or assessment.config.waves[-1])
+    if instrument is None:
+        instrument = instrument_of_file(path, assessment)
+    elif isinstance(instrument, str):
+        instrument = assessment.instrument(instrument)
+    view = assessment.for_instrument(instrument.id)  # its codebook, indicators and declared codes
+    result = ValidationResult(file=str(path), instrument=instrument.id, instrument_label=instrument.label,
+                              wave=wave or assessment.config.waves[-1])
     report = IngestReport()
     try:
         raw = read_export(path, format=format)
         result.format, result.encoding = raw.describe_format(), raw.encoding
         result.platform, result.layout = raw.platform, raw.format
-        accepted, quarantine, _ = to_officer_responses(raw, assessment, result.wave, report=report)
+        accepted, quarantine, _ = to_officer_responses(raw, view, result.wave, report=report,
+                                                       dataset=instrument.responses_asset)
         n_rows = raw.n_rows
     except InputError as exc:
         result.error = str(exc)
@@ -161,7 +200,7 @@ def validate_export(path: Path | str, assessment: Assessment, format: str | None
         raise
     else:
         result.ok = True
-        _blocking_checks(result, assessment, accepted, quarantine, report, n_rows)
+        _blocking_checks(result, view, instrument, accepted, quarantine, report, n_rows)
     result.respondents = report.rows_read
     result.would_accept = report.rows_accepted
     result.would_quarantine = dict(report.quarantined)
@@ -179,20 +218,21 @@ def validate_export(path: Path | str, assessment: Assessment, format: str | None
     return result
 
 
-def _blocking_checks(result: ValidationResult, assessment: Assessment, accepted, quarantine, report,
-                     n_rows: int) -> None:
-    """Screen the mapped rows exactly as the run's quality stage does (completeness, eligibility, wave
-    size, county coverage and the rest of the officer suite), and record the blocking failures."""
-    import pandas as pd
-
+def _blocking_checks(result: ValidationResult, view: Assessment, instrument: Instrument, accepted, quarantine,
+                     report, n_rows: int) -> None:
+    """Screen the mapped rows exactly as the run's quality stage does (the instrument's suite: completeness,
+    eligibility, wave size, county coverage, ..., and the reconciliation of rows read), and record the
+    blocking failures. Only the officer survey's run skips the checks of questions not collected."""
     from assets.ingest.officer_responses import not_collected_in, survey_questions
-    from assets.quality.screening import screen_wave
+    from assets.quality.screening import screen_dataset
+    from assets.quality.suites import load_suite
 
-    exports = pd.DataFrame({"dataset": ["officer_survey"], "rows": [n_rows]})
-    screening = screen_wave(assessment, str(result.wave), {"officer_responses": accepted}, exports=exports,
-                            ingest_quarantine=quarantine,
-                            not_collected=not_collected_in(survey_questions(report, assessment, str(result.wave))))
-    officers = screening.datasets["officer_responses"]
-    result.checks_run = len(officers.results)
+    not_collected = (not_collected_in(survey_questions(report, view, str(result.wave)))
+                     if instrument.id == OFFICER_INSTRUMENT else set())
+    screened = screen_dataset(accepted, load_suite(instrument.expectations, view), view, str(result.wave),
+                              rows_read=n_rows, ingest_quarantine=quarantine, not_collected=not_collected,
+                              reconcile=True)
+    result.checks_run = len(screened.results)
     result.blocking = [{"check": r.check, "description": r.description, "message": r.outcome.message, "fix": r.fix}
-                       for r in officers.blocking_failures()]
+                       for r in screened.blocking_failures()]
+

@@ -31,7 +31,7 @@ from assets.publication.themes import PUBLISHED_THEME_COLUMNS, publish_themes
 from assets.publication.trends import PUBLISHED_CHANGE_COLUMNS
 
 __all__ = ["PUBLISHED_TABLES", "PublishedTable", "WaveTables", "indicator_history", "instrument_table",
-           "publish_wave", "published_tables"]
+           "publish_wave", "published_tables", "stacked_quality"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class WaveTables:
     headline: pd.DataFrame           # headline_indicators
     weights: pd.DataFrame | None     # officer_weights (post-stratum and weight per respondent)
     themes: pd.DataFrame
-    quality: pd.DataFrame            # data_quality_summary
+    quality: pd.DataFrame            # data_quality_summary, with every further instrument's (stacked_quality)
     county: pd.DataFrame
     model: pd.DataFrame
     cards: pd.DataFrame
@@ -196,6 +196,23 @@ def typed_table(frame: pd.DataFrame | None, columns, wave: str) -> pd.DataFrame:
     return out
 
 
+def stacked_quality(summaries: list[pd.DataFrame | None]) -> pd.DataFrame:
+    """The data-quality tables of every survey instrument (the officer survey's ``data_quality_summary``
+    and each further instrument's ``<id>_quality_summary``) as one table: the gate publishes their
+    datasets together, each under the same rule."""
+    parts = [s for s in summaries if s is not None and len(s)]
+    if not parts:
+        return summaries[0] if summaries else pd.DataFrame()
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _instrument_datasets(assessment) -> dict[str, str]:
+    """The quality dataset of each survey instrument (its suite's, e.g. ``officer_responses``) and the
+    wave input its rows were read from (``officer_survey``): the quality tables and the input files name
+    an instrument's records differently."""
+    return {i.expectations: i.id for i in assessment.instruments}
+
+
 def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
     """Every published table of the wave, by name (:data:`PUBLISHED_TABLES`; the indicator history
     and the changes are made from the published indicators of every wave, see
@@ -208,13 +225,17 @@ def publish_wave(t: WaveTables, assessment, policy: DisclosurePolicy) -> dict[st
     inputs = wave_inputs_table(wave, assessment, t.sources, t.overlap)
     # an input the wave did not receive has no records: no "rows read 0", no theme of zero interviews
     missing = set(inputs.loc[inputs["status"] != "received", "input"])
-    quality = publish_quality(_received(split_summary(t.quality), missing), policy) \
+    read_from = _instrument_datasets(assessment)  # an instrument's quality dataset -> its wave input
+    not_received = missing | {dataset for dataset, source in read_from.items() if source in missing}
+    quality = publish_quality(_received(split_summary(t.quality), not_received), policy) \
         if t.quality is not None and len(t.quality) \
         else {name: pd.DataFrame(columns=cols) for name, cols in QUALITY_SECTIONS.items()}
     themes = t.themes
     if themes is not None and len(themes) and missing:
         themes = themes[~themes["dataset"].astype(str).isin(missing)].reset_index(drop=True)
-    hidden_rows = set(quality.pop("hidden_rows_read", pd.DataFrame({"dataset": []}))["dataset"])
+    # a dataset whose rows read are hidden: its input file's row count is hidden too
+    hidden_read = quality.pop("hidden_rows_read", pd.DataFrame({"dataset": []}))["dataset"]
+    hidden_rows = {read_from.get(d, d) for d in hidden_read}
     sources = t.sources.copy() if t.sources is not None else pd.DataFrame(columns=SOURCE_COLUMNS)
     if len(sources):
         sources["rows"] = sources["rows"].astype(object).where(~sources["dataset"].isin(hidden_rows), None)

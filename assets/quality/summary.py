@@ -13,11 +13,13 @@
     Rows held back per dataset, stage (ingestion or checks), check and reason, with the share of
     rows read.
 ``completeness``
-    Per question of the officer survey: officers asked (by the codebook's skip logic), officers who
-    answered, the share, and the completeness threshold of the suite.
+    Per question of the survey (the officer survey's, or another instrument's: its codebook):
+    respondents asked (by the codebook's skip logic), respondents who answered, the share, and the
+    completeness threshold of the suite.
 
-They are stored together as the ``data_quality_summary`` asset, one row per table row with a
-``section`` column (:func:`summary_frame`); :func:`split_summary` gives the tables back.
+They are stored together as the ``data_quality_summary`` asset (and, for every further survey
+instrument, its ``<id>_quality_summary``), one row per table row with a ``section`` column
+(:func:`summary_frame`); :func:`split_summary` gives the tables back.
 """
 
 from __future__ import annotations
@@ -137,16 +139,18 @@ def completeness_table(frame: pd.DataFrame, assessment: Assessment, thresholds: 
     return pd.DataFrame(rows)
 
 
-def quality_summary_tables(screening: WaveScreening, assessment: Assessment) -> dict[str, pd.DataFrame]:
-    """The quality page's tables for one wave (see the module docstring)."""
+def quality_summary_tables(screening: WaveScreening, assessment: Assessment,
+                           survey: str = "officer_responses") -> dict[str, pd.DataFrame]:
+    """The quality page's tables for one wave (see the module docstring). ``survey``: the dataset whose
+    questions the completeness table is of, by ``assessment``'s codebook (an instrument's view of it)."""
     tables = {"status": _status(screening), "checks": _checks(screening),
               "quarantine_by_reason": _quarantine(screening)}
-    officer = screening.datasets.get("officer_responses")
-    if officer is not None:
-        thresholds = {r.check.split("__", 1)[1]: r.outcome.threshold for r in officer.results
+    responses = screening.datasets.get(survey)
+    if responses is not None:
+        thresholds = {r.check.split("__", 1)[1]: r.outcome.threshold for r in responses.results
                       if r.check.startswith("completeness__")}
-        tables["completeness"] = completeness_table(officer.accepted, assessment, thresholds, known=officer.known,
-                                                    not_collected=officer.not_collected)
+        tables["completeness"] = completeness_table(responses.accepted, assessment, thresholds, dataset=survey,
+                                                    known=responses.known, not_collected=responses.not_collected)
     else:
         tables["completeness"] = pd.DataFrame(columns=SECTIONS["completeness"])
     return tables

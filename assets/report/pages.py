@@ -14,9 +14,10 @@ import pandas as pd
 
 from assets.report import tracking
 from assets.report.coding import coded_questions, coding_quality, open_ended_themes
+from assets.report.cells import HIDDEN, _records, _without, is_missing, shown_count  # noqa: F401 - the pages' cells
 from assets.report.county_map import county_map
 from assets.report.glossary import glossary
-from assets.report.records import HIDDEN, _records, is_missing  # noqa: F401 - re-exported
+from assets.report.quality_page import data_quality
 from assets.report.services import services, survey_context
 from assets.report.style import FONT_SIZE, MUTED, NOTE, PALETTE, TEMPLATE, chart_html
 
@@ -31,11 +32,6 @@ def _json_list(value: object) -> list:
     except (TypeError, ValueError):
         return [str(value)]
     return out if isinstance(out, list) else [out]
-
-
-def shown_count(x: object) -> str:
-    """A published count as printed: '—' when missing (hidden counts are blank in the tables)."""
-    return HIDDEN if is_missing(x) else str(int(x))
 
 
 # --- law enforcement ------------------------------------------------------------------------------
@@ -257,72 +253,6 @@ def overlap_chart(overlap: pd.DataFrame | None) -> str:
                       f"{int(pooled['count'].iloc[0])} cases. The table below gives every combination.")
 
 
-# --- data quality ---------------------------------------------------------------------------------
-
-#: the published tables whose hidden figures the data-quality page accounts for, with how a row is named
-_HIDDEN_SOURCES = {
-    "published_indicators": lambda r: (r["label"], _group(r), "weighted" if r["weighted"] else "unweighted"),
-    "published_interview_themes": lambda r: (f'{r["label"]} ({str(r["dataset"]).replace("_", " ")})', _group(r), ""),
-    "published_open_ended_themes": lambda r: (f'{r["label"]} (open-ended answers)', _group(r), ""),
-    "published_model_results": lambda r: (r["outcome_label"], f'{r["kind"].replace("_", " ")}: '
-                                          f'{r["level"] or r["county_group"] or ""}', ""),
-    "published_case_list_counts": lambda r: (f'cases on {r["list_label"]}', r["stratum"], ""),
-    "published_case_list_overlap": lambda r: (f'cases on {r["lists_in_history"]}', r["stratum"], ""),
-    "published_quarantine": lambda r: (f'records held back: {r["reason"]}', str(r["dataset"]).replace("_", " "), ""),
-    "published_completeness": lambda r: (f'answered: {r["question_text"] or r["question"]}', "", ""),
-}
-
-
-def _group(r: dict) -> str:
-    return "overall" if r.get("domain") == "all" else f'{str(r.get("domain")).replace("_", " ")}: {r.get("level")}'
-
-
-def hidden_figures(pub: dict[str, pd.DataFrame], policy) -> dict:
-    """Every hidden figure of the site and why: counts by reason, and one line per figure."""
-    lines, counts = [], {}
-    for name, naming in _HIDDEN_SOURCES.items():
-        frame = pub.get(name)
-        if frame is None or frame.empty or "suppressed" not in frame.columns:
-            continue
-        for r in _records(frame[frame["suppressed"].astype(bool)]):
-            reason = str(r.get("suppression_reason") or "")
-            what, group, version = naming(r)
-            lines.append({"table": name.removeprefix("published_").replace("_", " "), "what": what, "group": group,
-                          "version": version, "reason": policy.reason_text(reason)})
-            counts[policy.reason_text(reason)] = counts.get(policy.reason_text(reason), 0) + 1
-    return {"lines": lines, "counts": counts}
-
-
-def _without(frame: pd.DataFrame | None, missing: set[str]) -> pd.DataFrame | None:
-    """The rows of datasets the wave did receive (a dataset not received has no rows to report: no "rows read 0")."""
-    if frame is None or frame.empty or not missing or "dataset" not in frame.columns:
-        return frame
-    return frame[~frame["dataset"].astype(str).isin(missing)]
-
-
-def data_quality(pub: dict[str, pd.DataFrame], policy, missing: set[str] | frozenset = frozenset()) -> dict:
-    pub = {**pub, **{name: _without(pub.get(name), set(missing)) for name in
-                     ("published_quality_status", "published_quality_checks", "published_quarantine",
-                      "published_completeness")}}
-    status = _records(pub.get("published_quality_status"))
-    if not status:
-        return {"available": False, "hidden": hidden_figures(pub, policy)}
-    for r in status:
-        for col in ("rows_read", "accepted", "quarantined"):
-            r[col + "_shown"] = shown_count(r.get(col))
-    checks = _records(pub.get("published_quality_checks"))
-    quarantine = _records(pub.get("published_quarantine"))
-    for r in quarantine:
-        r["rows_shown"] = shown_count(r.get("rows"))
-    completeness = _records(pub.get("published_completeness"))
-    for r in completeness:
-        r["percent_shown"] = HIDDEN if is_missing(r.get("percent")) else f"{float(r['percent']):.1f}%"
-        r["asked_shown"] = shown_count(r.get("asked"))
-    return {"available": True, "status": status, "checks": checks,
-            "checks_failed": [c for c in checks if c.get("passed") is False],
-            "quarantine": quarantine, "completeness": completeness, "hidden": hidden_figures(pub, policy)}
-
-
 #: the inputs each page is built from (besides the officer survey, which every wave has): a page says so
 #: when one of them is missing from the wave
 PAGE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -331,7 +261,8 @@ PAGE_INPUTS: dict[str, tuple[str, ...]] = {
     "services.html": ("provider_inventory",),
     "prevalence.html": ("case_lists",),
     "recommendations.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory"),
-    "data-quality.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
+    "data-quality.html": ("stakeholder_survey", "stakeholder_interviews", "survivor_interviews", "provider_inventory",
+                          "case_lists"),
     "downloads.html": ("stakeholder_interviews", "survivor_interviews", "provider_inventory", "case_lists"),
 }
 
@@ -393,7 +324,8 @@ def page_contexts(pub: dict[str, pd.DataFrame], policy, prov, assessment=None) -
         "recommendations.html": {"recs": tracking.recommendation_rows(
             assessment, headline, changes, themes, pub["published_service_coverage"])
             if assessment is not None else []},
-        "data-quality.html": {"dq": data_quality(pub, policy, missing),
+        "data-quality.html": {"dq": data_quality(pub, policy, missing,
+                                                 assessment.instruments if assessment is not None else ()),
                               "coding": coding_quality(pub.get("published_rule_precision"),
                                                        pub.get("published_intercoder_agreement"),
                                                        assessment.frames.agreement.min_kappa

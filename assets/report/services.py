@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assets.report.records import HIDDEN, _records, is_missing
+from assets.report.cells import HIDDEN, _records, is_missing
 from assets.report.style import FONT_SIZE, TEMPLATE, chart_html
 
 #: Coverage levels of the services heatmap (value, meaning), lowest first.

@@ -51,7 +51,9 @@ class Instrument(_Strict):
 
     @property
     def responses_asset(self) -> str:
-        return f"{self.id}_responses"
+        """The table of its responses as read (the officer survey's is ``officer_responses``); its
+        ingestion's quarantine is ``<responses_asset>_quarantine`` and its rows' ``dataset`` this name."""
+        return "officer_responses" if self.id == OFFICER_INSTRUMENT else f"{self.id}_responses"
 
     @property
     def indicators_asset(self) -> str:

@@ -125,8 +125,11 @@ def test_every_page_offline_with_nav_banner_and_charts(browser, demo_run):
             before = page.locator("#findings").inner_text() + boxes
             assert "Wilson" not in before and "design-based" not in before
         if name == "data-quality.html":
-            assert page.locator("#dq-status tbody tr").count() == 3
-            assert page.locator("#dq-completeness tbody tr").count() > 0
+            # the officer and stakeholder surveys, the stakeholder and survivor interviews
+            assert page.locator("#dq-status tbody tr").count() == 4
+            for instrument in ("officer_survey", "stakeholder_survey"):  # a section of checks per instrument
+                assert page.locator(f"#dq-checks-{instrument} tbody tr").count() > 0
+                assert page.locator(f"#dq-completeness-{instrument} tbody tr").count() > 0
         if name == "methods.html":
             assert page.locator("#synthetic-explained").count() == 1
         page.close()

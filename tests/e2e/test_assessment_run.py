@@ -83,6 +83,35 @@ def test_tables_are_in_one_duckdb_file_and_reconcile(demo_run):
     assert (n_stake, n_surv) == (46, 18)
 
 
+def test_every_instruments_checks_reconcile_and_reach_the_data_quality_page(demo_run, assessment):
+    """Each survey instrument of the config (the officer and the stakeholder survey) has its checks, rows held
+    back and completeness on the data-quality page, published by the gate; rows read = accepted +
+    quarantined for each, and no respondent of the stakeholder export appears on the site."""
+    import csv
+
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as con:
+        exports = con.execute("SELECT dataset, rows FROM assessment.survey_exports").df().set_index("dataset")
+        summary = con.execute("SELECT * FROM assessment.stakeholder_survey_quality_summary").df()
+        accepted = con.execute("SELECT count(*) FROM assessment.accepted_stakeholder_survey_responses").fetchone()[0]
+        results = con.execute("SELECT * FROM assessment.stakeholder_survey_check_results").df().set_index("check")
+        published = con.execute("SELECT * FROM assessment.published_quality_checks").df()
+        status = con.execute("SELECT * FROM assessment.published_quality_status").df().set_index("dataset")
+    stake = summary[summary["section"] == "status"].iloc[0]
+    assert exports.loc["stakeholder_survey", "rows"] == stake["rows_read"] == accepted + stake["quarantined"]
+    assert results.loc["reconciliation", "passed"] and stake["dataset"] == "stakeholder_survey_responses"
+    assert status.loc["stakeholder_survey_responses", "accepted"] == accepted
+    page = (demo_run.output / "2015" / "data-quality.html").read_text(encoding="utf-8")
+    for inst in assessment.instruments:  # a section per instrument, its rows those the gate published
+        table = page.split(f'id="dq-checks-{inst.id}"', 1)[1].split("</table>", 1)[0]
+        assert f"Checks: {inst.label}" in page
+        assert table.count("<tr>") - 1 == (published["dataset"] == inst.expectations).sum() > 0
+        assert f'id="dq-completeness-{inst.id}"' in page
+    with open(demo_run.data / "incoming" / "2015" / "stakeholder_survey.csv", encoding="utf-8-sig") as f:
+        ids = [r[0] for r in list(csv.reader(f))[2:]]
+    site = published_text(demo_run.output)
+    assert ids and not [i for i in ids if i in site]
+
+
 def test_rerunning_a_wave_replaces_it_without_duplicates(demo_run):
     before = headline(demo_run)
     code, out, err = run_cli(["run", "--wave", "2015", "--data", str(demo_run.data), "--warehouse",

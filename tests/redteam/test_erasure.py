@@ -32,6 +32,7 @@ DEMO = REPO_ROOT / "data" / "demo" / "incoming" / "2015"
 FORMATS = REPO_ROOT / "tests" / "fixtures" / "exports" / "formats"
 ERASED_ID, ERASED_TEXT = "CanaryEraseRid5521", "CanaryEraseCommentZq81"
 REMOVED_ID, REMOVED_TEXT = "CanaryRemovedRid7730", "CanaryRemovedCommentWx42"
+STAKEHOLDER_ID, STAKEHOLDER_TEXT = "CanaryStakeholderRid3391", "CanaryStakeholderGapQv57"
 
 
 def _bytes_hold(paths, needle: str) -> list[Path]:
@@ -62,6 +63,13 @@ def _plant(folder: Path) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     path.write_text(buf.getvalue(), encoding="utf-8")
+    stakeholders = folder / "stakeholder_survey.csv"  # a respondent of the second instrument, with an open answer
+    rows = list(csv.reader(io.StringIO(stakeholders.read_text(encoding="utf-8-sig"), newline="")))
+    gap = rows[1].index("Open-Ended Response")
+    rows[6][0], rows[6][gap] = STAKEHOLDER_ID, STAKEHOLDER_TEXT + " no beds at night"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    stakeholders.write_text(buf.getvalue(), encoding="utf-8")
     for name in ("officer_comments_coded.csv", "officer_comments_coder2.csv"):  # hand codes of the comment
         matrix = folder / name
         width = matrix.read_text(encoding="utf-8").splitlines()[0].count(",")
@@ -152,6 +160,29 @@ def test_erase_reaches_an_archived_earlier_version(wave) -> None:
     records = read_records(wh.parent / "raw_archive")
     current = {r.sha256 for r in records}
     assert all(r.superseded_by in current for r in records if r.superseded_by)  # the history follows the new bytes
+
+
+def test_erase_removes_a_stakeholder_survey_respondent_the_same_way(wave) -> None:
+    root, folder, wh, htna = wave
+    places = [*_warehouse_files(wh), wh.parent / "raw_archive", folder]
+    assert _bytes_hold(_warehouse_files(wh), STAKEHOLDER_ID)  # the scan sees them before
+    assert _bytes_hold([wh.parent / "raw_archive"], STAKEHOLDER_TEXT) and _bytes_hold([folder], STAKEHOLDER_TEXT)
+    before = warehouse.read_wave(wh, "stakeholder_survey_responses", "2015")
+    officers = warehouse.read_wave(wh, "officer_responses", "2015")
+    exported = read_export(folder / "stakeholder_survey.csv").n_rows
+    proc = htna("erase", "--wave", "2015", "--respondent", STAKEHOLDER_ID, "--no-run")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert STAKEHOLDER_ID not in proc.stdout + proc.stderr
+    assert "1 archived export(s) rewritten, stakeholder_survey.csv in the drop folder rewritten" in proc.stdout
+    for needle in (STAKEHOLDER_ID, STAKEHOLDER_TEXT):
+        assert not _bytes_hold(places, needle), needle
+    after = warehouse.read_wave(wh, "stakeholder_survey_responses", "2015")
+    assert len(after) == len(before) - 1 and STAKEHOLDER_ID in set(before["respondent_id"])
+    assert set(after["respondent_id"]) == set(before["respondent_id"]) - {STAKEHOLDER_ID}
+    assert len(warehouse.read_wave(wh, "officer_responses", "2015")) == len(officers)  # the officers untouched
+    records = [r for r in read_records(wh.parent / "raw_archive") if r.dataset == "stakeholder_survey"]
+    assert any(r.erased == 1 for r in records)
+    assert read_export(folder / "stakeholder_survey.csv").n_rows == exported - 1  # just their record went
 
 
 def test_erase_of_someone_not_there_says_so(wave) -> None:

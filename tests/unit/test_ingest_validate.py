@@ -160,3 +160,106 @@ def test_validate_shows_layout_columns_and_codes_whatever_fails(assessment, answ
     code, result = _json(capsys, sav)
     assert code == 0 and result["format"] == "SPSS SAV" and result["layout"] == "spss"
     assert all(c["declared_by"] == "SPSS value labels" for c in result["codes"])
+
+
+# --------------------------------------------------------------------------- every instrument's export
+
+STAKEHOLDERS = REPO_ROOT / "data" / "demo" / "incoming" / "2015" / "stakeholder_survey.csv"
+SECTOR_Q = "Which of the following best describes the sector you work in?"
+
+
+def _stakeholder_rows() -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(STAKEHOLDERS.read_text(encoding="utf-8-sig"), newline="")))
+
+
+def _write(rows, path):
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    return path
+
+
+def _respondent_values(rows) -> set[str]:
+    """Every respondent id and every free-text answer of a SurveyMonkey export (what no message may hold)."""
+    texts = [i for i, sub in enumerate(rows[1]) if sub == "Open-Ended Response"]
+    return {r[0] for r in rows[2:]} | {r[i] for r in rows[2:] for i in texts if len(r[i]) > 12}
+
+
+def test_a_stakeholder_export_is_checked_against_the_stakeholder_codebook_and_suite(assessment):
+    from assets.ingest.validate import validate_export
+
+    result = validate_export(STAKEHOLDERS, assessment, wave="2015")
+    assert (result.instrument, result.ok, result.error, result.would_block) == ("stakeholder_survey", True, None, False)
+    assert result.respondents == 120 and "sector" in result.matched and "rank" not in result.matched
+    # the stakeholder suite was run (its own checks: the officer suite has no sector answers check)
+    assert result.checks_run > 0 and "Instrument: Stakeholder survey (stakeholder_survey)" in result.render()
+
+
+def test_a_stakeholder_export_missing_a_required_column_fails_with_its_position(assessment, tmp_path):
+    from assets.ingest.validate import validate_export
+
+    rows = _stakeholder_rows()
+    at = rows[0].index(SECTOR_Q)
+    path = _write([r[:at] + r[at + 1:] for r in rows], tmp_path / "stakeholder_survey.csv")
+    result = validate_export(path, assessment, wave="2015")
+    assert result.instrument == "stakeholder_survey" and not result.ok
+    assert result.error.startswith(f"{path} (row 1): required question not found") and "(sector)" in result.error
+    assert "fix: " in result.error and "Result: CANNOT LOAD" in result.render()
+    text = result.render() + json.dumps(result.to_dict())
+    assert not [v for v in _respondent_values(rows) if v in text]
+
+
+def test_a_stakeholder_column_of_undeclared_codes_fails_naming_file_column_and_fix(assessment, tmp_path):
+    from assets.ingest.validate import validate_export
+
+    rows = _stakeholder_rows()
+    at = rows[0].index(SECTOR_Q)
+    cb = assessment.for_instrument("stakeholder_survey").codebook
+    sectors = next(v for v in cb.variables if v.name == "sector").options
+    coded = [r[:at] + [str(sectors.index(r[at]) + 1) if r[at] in sectors else r[at]] + r[at + 1:] for r in rows[2:]]
+    path = _write(rows[:2] + coded, tmp_path / "stakeholder_survey.csv")
+    result = validate_export(path, assessment, wave="2015")
+    assert not result.ok and result.error.startswith(str(path))
+    assert "sector" in result.error and "nothing declares what they mean" in result.error and "fix: " in result.error
+    assert not [v for v in _respondent_values(rows) if v in result.render() + json.dumps(result.to_dict())]
+    # one stray code: that row is quarantined, and the warning names its row and question
+    one = [list(r) for r in rows]
+    one[7][at] = "7"
+    result = validate_export(_write(one, tmp_path / "stakeholder_survey.csv"), assessment, wave="2015")
+    assert result.ok and result.would_accept == 119 and sum(result.would_quarantine.values()) == 1
+    assert result.value_problems == ["sector: 1 answer(s) is a code with no declared meaning, quarantined (row 8)"]
+
+
+def test_validate_checks_every_instruments_export_in_a_wave_folder(tmp_path):
+    import shutil
+
+    folder = tmp_path / "2015"
+    folder.mkdir()
+    shutil.copy(STAKEHOLDERS.parent / "officer_survey.csv", folder)
+    rows = _stakeholder_rows()
+    at = rows[0].index(SECTOR_Q)
+    _write([r[:at] + r[at + 1:] for r in rows], folder / "stakeholder_survey.csv")
+    code, out, err = run_cli(["validate", str(folder), "--json"])
+    assert code == 1, err  # the stakeholder export cannot be loaded: the folder fails
+    results = json.loads(out)
+    assert [(r["instrument"], r["ok"], r["wave"]) for r in results] == [
+        ("officer_survey", True, "2015"), ("stakeholder_survey", False, "2015")]
+    assert results[1]["file"].endswith("stakeholder_survey.csv") and "(row 1)" in results[1]["error"]
+    assert not [v for v in _respondent_values(rows) if v in out + err]
+    # the good stakeholder export passes, read as the stakeholder survey's by its name or by --instrument
+    shutil.copy(STAKEHOLDERS, folder / "stakeholder_survey.csv")
+    code, out, err = run_cli(["validate", str(folder)])
+    assert code == 0, out + err
+    assert out.count("Result: OK") == 2 and "Instrument: Stakeholder survey (stakeholder_survey)" in out
+    # another officer codebook (--codebook) leaves the stakeholder survey's own in place
+    code, out, err = run_cli(["validate", str(folder), "--codebook",
+                              str(REPO_ROOT / "config" / "maine" / "officer_codebook.yaml")])
+    assert code == 0 and out.count("Result: OK") == 2, out + err
+    shutil.copy(STAKEHOLDERS, tmp_path / "export.csv")
+    code, out, _ = run_cli(["validate", str(tmp_path / "export.csv"), "--instrument", "stakeholder_survey",
+                            "--wave", "2015"])
+    assert code == 0 and "Instrument: Stakeholder survey" in out and "Result: OK" in out

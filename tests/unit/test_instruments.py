@@ -36,6 +36,7 @@ def test_the_factory_builds_the_stakeholder_group_and_its_published_table(assess
     assert groups == {
         "stakeholder_survey_responses": "stakeholder_survey", "stakeholder_survey_responses_quarantine": "stakeholder_survey",
         "accepted_stakeholder_survey_responses": "stakeholder_survey", "stakeholder_survey_check_results": "stakeholder_survey",
+        "stakeholder_survey_quality_summary": "stakeholder_survey",
         "stakeholder_indicators": "stakeholder_survey", "published_stakeholder_indicators": "publication",
         # the survey evidence of the services page (services.survey_evidence names this instrument)
         "stakeholder_service_evidence": "stakeholder_survey", "published_stakeholder_services": "publication"}
@@ -53,6 +54,9 @@ def test_definitions_hold_the_instrument_group_and_the_report_reads_its_publishe
     parents = {k.path[-1] for k in graph.get(dg.AssetKey("assessment_report")).parent_keys}
     assert "published_stakeholder_indicators" in parents and "stakeholder_indicators" not in parents
     assert "published_stakeholder_services" in parents and "stakeholder_service_evidence" not in parents
+    # the gate publishes the stakeholder survey's data-quality tables beside the officer survey's
+    gate = {k.path[-1] for k in graph.get(dg.AssetKey("published_quality_checks")).parent_keys}
+    assert {"data_quality_summary", "stakeholder_survey_quality_summary"} <= gate
 
 
 def test_the_reader_maps_the_synthetic_export_and_quarantines_like_the_officer_survey(stakeholders, tmp_path):
@@ -112,3 +116,64 @@ def test_the_gate_hides_small_cells_and_their_complement(assessment):
     assert out["suppression_reason"].tolist()[1:] == ["complementary", "primary"]
     assert out.loc[1:, ["n", "successes", "share", "ci_low", "ci_high"]].isna().all().all()
     assert (out.loc[0, "n"], out.loc[0, "share"]) == (40, 0.5)
+
+
+def test_the_stakeholder_checks_reach_the_data_quality_page_through_the_gate(assessment, tmp_path):
+    """The stakeholder survey's quality tables are the officer survey's (status, checks, rows held back by
+    reason, completeness), published by the same gate and shown in its own section of the page."""
+    from dataclasses import replace
+
+    from assets.ingest.instrument_responses import read_instrument_export
+    from assets.publication.gate import publish_wave, stacked_quality
+    from assets.quality.instrument_screening import screen_instrument
+    from assets.quality.summary import split_summary
+    from assets.report.quality_page import data_quality
+    from tests.intruder import waves
+
+    inst = assessment.instrument("stakeholder_survey")
+    view = assessment.for_instrument(inst.id)
+    # the demo export with a repeated respondent and an answer outside the codebook: 2 rows held back
+    src = (REPO_ROOT / "data" / "demo" / "incoming" / "2015" / "stakeholder_survey.csv").read_text().splitlines()
+    (tmp_path / "stakeholder_survey.csv").write_text("\n".join([*src, src[2], src[3].replace(",Yes,", ",Maybe so,", 1)])
+                                                     + "\n")
+    accepted, held, report = read_instrument_export(tmp_path / "stakeholder_survey.csv", view, "2015",
+                                                    inst.responses_asset)
+    screened = screen_instrument(accepted, held, view, inst, "2015", report.rows_read)
+    tables = split_summary(screened.summary)
+    status = tables["status"].set_index("dataset").loc[inst.expectations]
+    assert status["rows_read"] == report.rows_read == status["accepted"] + status["quarantined"]
+    assert status["quarantined"] == len(set(screened.quarantine["source_row"])) >= 2
+    assert set(tables["checks"]["check"]) == set(screened.check_results["check"])  # every check of its suite
+    assert list(tables["completeness"]["question"]) == [v.name for v in view.codebook.variables]
+    assert set(tables["quarantine_by_reason"]["dataset"]) == {inst.expectations}
+
+    # through the gate, beside the officer survey's tables: a quarantined count below the minimum is hidden,
+    # with rows read and the export's row count it follows from; no check message (written from the data)
+    policy = DisclosurePolicy.from_assessment(assessment)
+    wave = waves.build(assessment, waves.demo_answers(assessment), policy, 2015)
+    officers = len(waves.demo_answers(assessment))
+    sources = pd.DataFrame([
+        {"wave": "2015", "dataset": "officer_survey", "file_name": "officer_survey.csv", "sha256": "0" * 64,
+         "rows": officers, "synthetic": True},
+        {"wave": "2015", "dataset": "stakeholder_survey", "file_name": "stakeholder_survey.csv", "sha256": "1" * 64,
+         "rows": report.rows_read, "synthetic": True}])
+    published = publish_wave(replace(wave.truth, quality=stacked_quality([None, screened.summary]), sources=sources),
+                             assessment, policy)
+    shown = published["published_quality_status"].set_index("dataset").loc[inst.expectations]
+    assert shown["accepted"] == status["accepted"] and pd.isna(shown["quarantined"]) and pd.isna(shown["rows_read"])
+    rows = published["published_sources"].set_index("dataset")["rows"]
+    assert pd.isna(rows["stakeholder_survey"]) and rows["officer_survey"] == officers
+    held_back = published["published_quarantine"]
+    assert len(held_back) and held_back["suppressed"].all() and held_back["rows"].isna().all()
+    assert "message" not in published["published_quality_checks"].columns
+
+    # the page: a section per instrument of the config, with its own checks and completeness
+    page = data_quality(published, policy, set(), assessment.instruments)
+    section = next(s for s in page["sections"] if s["id"] == inst.id)
+    assert section["title"] == inst.label and section["unit"] == inst.disclosure_unit
+    assert {c["check"] for c in section["checks"]} == set(tables["checks"]["check"])
+    assert [r["question"] for r in section["completeness"]] == list(tables["completeness"]["question"])
+    # a wave without the stakeholder export: no section and no row of it (no "rows read 0")
+    absent = data_quality(published, policy, {inst.id}, assessment.instruments)
+    assert inst.id not in {s["id"] for s in absent.get("sections", [])}
+    assert inst.expectations not in {r["dataset"] for r in absent.get("status", [])}
