@@ -89,3 +89,14 @@ def test_the_cli_writes_the_instance_config_and_keeps_its_own_up_to_date(tmp_pat
     assert written(own) == mine
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")  # a file the user wrote is left alone
     assert written(own) == "telemetry:\n  enabled: true\n"
+
+
+def test_its_databases_are_in_wal_mode_and_synced_at_checkpoints_only(home):
+    """Each event is a commit: in WAL mode the event log syncs at checkpoints (``synchronous=NORMAL``)."""
+    with dg.DagsterInstance.get() as instance:
+        run_id = _materialise(instance)
+        storage = instance.event_log_storage
+        for shard in ("index", run_id):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL is 2)
