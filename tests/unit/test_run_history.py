@@ -100,3 +100,27 @@ def test_its_databases_are_in_wal_mode_and_synced_at_checkpoints_only(home):
             with storage._connect(shard) as conn:
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
                 assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL is 2)
+
+
+def test_the_index_database_is_not_reopened_for_each_event(home):
+    """Dagster asks whether the index has a table before storing each asset event and check result, and
+    answers on a new connection each time (some 870 a demo run): the tables found are remembered, and the
+    index is used through its kept connection only."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    opened = []
+
+    def count(dbapi_connection, record) -> None:
+        opened.append(dbapi_connection.execute("PRAGMA database_list").fetchone()[2])
+
+    with dg.DagsterInstance.get() as instance:
+        _materialise(instance)  # the index made, its tables found
+        event.listen(Engine, "connect", count)
+        try:
+            runs = [_materialise(instance) for _ in range(3)]
+        finally:
+            event.remove(Engine, "connect", count)
+        assert instance.get_latest_materialization_event(dg.AssetKey("counted")).run_id == runs[-1]
+    index = str(home / "history" / "runs" / "index.db")
+    assert opened and index not in opened  # (the run storage and each run's own database were opened)
