@@ -334,9 +334,12 @@ class RowsOf:
 
 
 def _stored_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """The table's columns and their types in the table's order (none: no such table). DuckDB's own
+    catalogue function, of the open database only: half the cost of ``information_schema.columns``,
+    which a run queries some 300 times."""
     return [(r[0], r[1]) for r in con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position", [SCHEMA, table]).fetchall()]
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND "
+        "schema_name = ? AND table_name = ? ORDER BY column_index", [SCHEMA, table]).fetchall()]
 
 
 def replace_wave_from(path: Path | str, table: str, wave: str, rows: RowsOf) -> int:
@@ -382,14 +385,16 @@ def read_wave(path: Path | str, table: str, wave: str, columns: list[str] | None
 
     ``columns``: only these of the table's columns (in the table's order; names it lacks are skipped)."""
     with connect(path) as con:
-        stored = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position", [SCHEMA, table]).fetchall()]
-        if not stored:
-            return pd.DataFrame()
-        wanted = "*" if columns is None else ", ".join(_ident(c) for c in stored if c in set(columns))
-        frame = con.execute(f"SELECT {wanted or '*'} FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
-    return frame
+        return _select_wave(con, table, wave, [c for c, _ in _stored_types(con, table)], columns)
+
+
+def _select_wave(con: duckdb.DuckDBPyConnection, table: str, wave: str, stored: list[str],
+                 columns: list[str] | None) -> pd.DataFrame:
+    """:func:`read_wave`'s frame, given the table's stored columns."""
+    if not stored:
+        return pd.DataFrame()
+    wanted = "*" if columns is None else ", ".join(_ident(c) for c in stored if c in set(columns))
+    return con.execute(f"SELECT {wanted or '*'} FROM {_qualified(con, table)} WHERE wave = ?", [wave]).df()
 
 
 # --------------------------------------------------------------------------- answers made once each
@@ -405,6 +410,9 @@ def read_wave(path: Path | str, table: str, wave: str, columns: list[str] | None
 MAX_CODED_ANSWERS = 4096
 #: up to this many answers, a row's answer is found by a scan of the list; more, by an ENUM lookup
 SCANNED_ANSWERS = 64
+#: a wave of fewer rows is read by the plain query: coding its answers (three more queries) costs more than
+#: it saves (most of a run's ~80 reads are of tables of a few hundred rows)
+SMALL_WAVE = 1000
 
 
 def _literal(text: str) -> str:
@@ -413,11 +421,14 @@ def _literal(text: str) -> str:
 
 def read_answers(path: Path | str, table: str, wave: str, columns: list[str] | None = None) -> pd.DataFrame:
     """The rows of one wave, as :func:`read_wave` returns them (tested equal),
-    with the answers of each low-cardinality text column made once per distinct answer."""
-    frame = _read_coded(path, table, wave, columns)
-    if frame is None:  # nothing to code: the plain read
-        return read_wave(path, table, wave, columns)
-    frame, answers = frame
+    with the answers of each low-cardinality text column made once per distinct answer
+    (a wave of fewer than :data:`SMALL_WAVE` rows: the plain read)."""
+    with connect(path) as con:
+        stored = _stored_types(con, table)
+        coded = _read_coded(con, table, wave, stored, columns)
+        if coded is None:  # nothing worth coding: the plain read
+            return _select_wave(con, table, wave, [c for c, _ in stored], columns)
+    frame, answers = coded
     for c, values in answers.items():
         lookup = np.empty(len(values) + 1, dtype=object)
         lookup[0] = None
@@ -426,54 +437,51 @@ def read_answers(path: Path | str, table: str, wave: str, columns: list[str] | N
     return frame
 
 
-def _read_coded(path: Path | str, table: str, wave: str,
+def _read_coded(con: duckdb.DuckDBPyConnection, table: str, wave: str, stored: list[tuple[str, str]],
                 columns: list[str] | None) -> tuple[pd.DataFrame, dict[str, list[str]]] | None:
     """The wave's rows with each low-cardinality text column as 1-based positions in its list of
-    distinct answers (0: missing), and those lists; None when no column would be coded."""
-    with connect(path) as con:
-        stored = con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
-            "AND table_name = ? ORDER BY ordinal_position", [SCHEMA, table]).fetchall()
-        wanted = [(c, t) for c, t in stored if columns is None or c in set(columns)]
-        text = [c for c, t in wanted if t == "VARCHAR"]
-        if not text:  # (also: no such table, or none of the columns: read_wave's answer)
+    distinct answers (0: missing), and those lists; None when no column would be coded, or the wave
+    has fewer than :data:`SMALL_WAVE` rows. ``stored``: the table's columns and types."""
+    wanted = [(c, t) for c, t in stored if columns is None or c in set(columns)]
+    text = [c for c, t in wanted if t == "VARCHAR"]
+    if not text:  # (also: no such table, or none of the columns: read_wave's answer)
+        return None
+    source = _qualified(con, table)
+    if con.execute(f"SELECT count(*) FROM {source} WHERE wave = ?", [wave]).fetchone()[0] < SMALL_WAVE:
+        return None
+    con.execute("BEGIN TRANSACTION")  # the answers listed and coded from one snapshot
+    try:
+        counts = con.execute(
+            "SELECT count(*), " + ", ".join(f"approx_count_distinct({_ident(c)})" for c in text)
+            + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
+        coded = [c for c, k in zip(text, counts[1:]) if k <= MAX_CODED_ANSWERS]
+        if counts[0] == 0 or not coded:
             return None
-        source = _qualified(con, table)
-        con.execute("BEGIN TRANSACTION")  # the answers listed and coded from one snapshot
-        try:
-            counts = con.execute(
-                "SELECT count(*), " + ", ".join(f"approx_count_distinct({_ident(c)})" for c in text)
-                + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
-            coded = [c for c, k in zip(text, counts[1:]) if k <= MAX_CODED_ANSWERS]
-            if counts[0] == 0 or not coded:
-                return None
-            lists = con.execute(
-                "SELECT " + ", ".join(f"list(DISTINCT {_ident(c)})" for c in coded)
-                + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
-            answers = {c: [v for v in (values or []) if v is not None] for c, values in zip(coded, lists)}
-            select = []
-            for c, _ in wanted:
-                if c in answers:
-                    values = ", ".join(_literal(v) for v in answers[c] or [""])
-                    if len(answers[c]) <= SCANNED_ANSWERS:  # a scan of a short list is the quickest
-                        code = f"list_position([{values}], {_ident(c)})"
-                    else:  # the ENUM's hash lookup (a scan per row would cost rows x answers)
-                        code = f"CAST(enum_code(CAST({_ident(c)} AS ENUM({values}))) AS INTEGER) + 1"
-                    select.append(f"coalesce({code}, 0)::INTEGER AS {_ident(c)}")
-                else:
-                    select.append(_ident(c))
-            frame = con.execute(f"SELECT {', '.join(select)} FROM {source} WHERE wave = ?", [wave]).df()
-        finally:
-            con.execute("ROLLBACK")  # read only
+        lists = con.execute(
+            "SELECT " + ", ".join(f"list(DISTINCT {_ident(c)})" for c in coded)
+            + f" FROM {source} WHERE wave = ?", [wave]).fetchone()
+        answers = {c: [v for v in (values or []) if v is not None] for c, values in zip(coded, lists)}
+        select = []
+        for c, _ in wanted:
+            if c in answers:
+                values = ", ".join(_literal(v) for v in answers[c] or [""])
+                if len(answers[c]) <= SCANNED_ANSWERS:  # a scan of a short list is the quickest
+                    code = f"list_position([{values}], {_ident(c)})"
+                else:  # the ENUM's hash lookup (a scan per row would cost rows x answers)
+                    code = f"CAST(enum_code(CAST({_ident(c)} AS ENUM({values}))) AS INTEGER) + 1"
+                select.append(f"coalesce({code}, 0)::INTEGER AS {_ident(c)}")
+            else:
+                select.append(_ident(c))
+        frame = con.execute(f"SELECT {', '.join(select)} FROM {source} WHERE wave = ?", [wave]).df()
+    finally:
+        con.execute("ROLLBACK")  # read only
     return frame, answers
 
 
 def read_waves(path: Path | str, table: str, waves: list[str]) -> pd.DataFrame:
     """The rows of several waves in one query (ordered by wave; waves not in the table are absent)."""
     with connect(path) as con:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
-                             "table_name = ?", [SCHEMA, table]).fetchone()[0]
-        if not exists or not waves:
+        if not waves or not _stored_types(con, table):
             return pd.DataFrame()
         marks = ", ".join("?" for _ in waves)
         frame = con.execute(f"SELECT * FROM {_qualified(con, table)} WHERE wave IN ({marks})", list(waves)).df()

@@ -62,9 +62,12 @@ def indicator_trends(headline: pd.DataFrame, up_to_wave: str | None = None, leve
     if "suppressed" in table.columns:  # a table already through the publication gate
         table = table[~table["suppressed"].astype(bool)]
     table = table[table["estimate"].notna()]
+    if not table.index.is_unique:
+        table = table.reset_index(drop=True)
+    # the rows as records once (a frame's to_dict per group cost ~0.7 ms each, for hundreds of groups)
+    by_label = dict(zip(table.index, table.to_dict("records")))
     for _, series in table.groupby(KEY, sort=True, dropna=False):
-        series = series.sort_values("wave")
-        records = series.to_dict("records")
+        records = [by_label[label] for label in series.sort_values("wave").index]
         first = records[0]
         for i, rec in enumerate(records[1:], start=1):
             comparisons = [("previous wave", records[i - 1])]

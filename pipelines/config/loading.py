@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,53 @@ from pipelines.published_context import PublishedContext
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# A run's steps each load the config (some 40 loads a run, 20 ms each). A load is kept and handed out
+# again while every file it read is unchanged (the same bytes: compared in full, not by modification
+# time, which may not change between two quick edits) and every file it only looked for is still there
+# or still missing. So an edited config is read afresh at the next load, as before.
+
+_RECORDING = threading.local()  # .files: what the load in progress read or looked for, or None
+#: (file, read: its bytes; else: only whether it is a file) -> its bytes (None: missing) or whether it is a file
+_Files = dict[tuple[Path, bool], "bytes | bool | None"]
+_LOADED: dict[tuple, tuple[_Files, "Assessment"]] = {}
+
+
+def _state(path: Path, read: bool) -> bytes | bool | None:
+    if not read:
+        return path.is_file()
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:  # (a folder, no permission: never equal to a file's bytes; the load reports it)
+        return b"\0unreadable"
+
+
+def _note(path: Path, read: bool, state: bytes | bool | None) -> None:
+    files = getattr(_RECORDING, "files", None)
+    if files is not None:
+        files.setdefault((path, read), state)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, noted as read by the load in progress."""
+    data = path.read_bytes()
+    _note(path, True, data)
+    return data
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file, noted as looked for by the load in progress."""
+    found = path.is_file()
+    _note(path, False, found)
+    return found
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_bytes(path).decode("utf-8")
     except FileNotFoundError:
+        _note(path, True, None)
         raise ConfigError(path, "file not found", "check the path, or pass --config") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, f"cannot read the file: {exc}") from None
@@ -328,8 +372,23 @@ def load_assessment(path: Path | str | None = None, require_geometry: bool = Tru
     """Load and validate an assessment config and the codebooks and indicators it names.
 
     ``require_geometry=False``: the county geometry file the config names may be missing (``htna
-    geometry`` is about to write it)."""
+    geometry`` is about to write it). The same load is returned again while none of the files it
+    read or looked for has changed (see :data:`_LOADED`); treat it as read-only."""
     path = Path(path or os.environ.get("HTNA_CONFIG") or DEFAULT_CONFIG).resolve()
+    key = (path, require_geometry, os.environ.get("HTNA_EXPECTATIONS"), os.environ.get("HOME"))
+    kept = _LOADED.get(key)
+    if kept is not None and all(_state(f, read) == state for (f, read), state in kept[0].items()):
+        return kept[1]
+    _RECORDING.files = files = {}
+    try:
+        assessment = _load_assessment(path, require_geometry)
+    finally:
+        _RECORDING.files = None
+    _LOADED[key] = (files, assessment)
+    return assessment
+
+
+def _load_assessment(path: Path, require_geometry: bool) -> Assessment:
     config: AssessmentConfig = _validate(AssessmentConfig, path)
     base = path.parent
     codebook: Codebook = _validate(Codebook, base / config.codebooks.officer_survey)
@@ -342,11 +401,11 @@ def load_assessment(path: Path | str | None = None, require_geometry: bool = Tru
     _check_models(assessment)
     for setting in ("redcap_data_dictionary", "qualtrics_survey_file"):
         named = getattr(codebook, setting)
-        if named and not assessment.codebook_file(named).is_file():
+        if named and not _is_file(assessment.codebook_file(named)):
             raise ConfigError(base / config.codebooks.officer_survey,
                               f"{setting}: {assessment.codebook_file(named)} not found",
                               "give the path of the file relative to the codebook, or remove the setting")
-    if require_geometry and config.report.county_geometry and not (base / config.report.county_geometry).is_file():
+    if require_geometry and config.report.county_geometry and not _is_file(base / config.report.county_geometry):
         raise ConfigError(path, f"report.county_geometry: {base / config.report.county_geometry} not found",
                           f"create it with `htna geometry --config {path}`, or remove the setting (the report "
                           "then has no map)")
@@ -389,7 +448,7 @@ def _load_instruments(assessment: Assessment) -> None:
             raise ConfigError(assessment.path, f"instruments {inst.id}: domains {unknown} are not single-choice "
                               f"questions or derived variables of {inst.codebook}")
         suites = Path(os.environ.get("HTNA_EXPECTATIONS") or REPO_ROOT / "expectations")
-        if not (suites / f"{inst.expectations}.json").is_file():
+        if not _is_file(suites / f"{inst.expectations}.json"):
             raise ConfigError(assessment.path, f"instruments {inst.id}: no expectation suite "
                               f"{suites / (inst.expectations + '.json')}",
                               "copy expectations/officer_responses.json and adapt it to the instrument's codebook")
@@ -415,7 +474,7 @@ def _read_county_covariates(assessment: Assessment) -> dict[str, dict[str, float
     if not path.is_file():
         raise ConfigError(where, f"small_area.covariates: {path} not found",
                           "give the CSV's path relative to the config folder, or remove the setting")
-    lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [ln for ln in _read_bytes(path).decode("utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     rows = list(csv.reader(lines))
     if not rows or "county" not in rows[0]:
         raise ConfigError(path, "header: no `county` column", "the first non-comment line names the columns")

@@ -141,3 +141,26 @@ def test_published_context_is_validated_with_its_file_named(tmp_path):
     assert loaded.prevalence.likely_low <= loaded.prevalence.likely_high
     assert {c.list for c in loaded.case_counts} <= {li.name for li in load_assessment(
         config / "assessment.yaml").config.prevalence.lists}
+
+
+def test_a_load_is_reused_until_a_file_it_read_or_looked_for_changes(tmp_path):
+    """Each run step loads the config: the load is kept while its files are the same, and an edit (even one
+    that keeps the file's size and lands within the same clock tick) is read at the next load."""
+    config = copy_config(tmp_path) / "assessment.yaml"
+    first = load_assessment(config)
+    assert load_assessment(config) is first  # nothing changed: the same load
+    indicators = config.parent / "indicators.yaml"
+    text = indicators.read_text(encoding="utf-8")
+    assert "label: Officers who are male\n" in text
+    indicators.write_text(text.replace("label: Officers who are male\n", "label: Officers who are MALE\n"),
+                          encoding="utf-8")  # the same size
+    second = load_assessment(config)
+    assert second is not first
+    assert "Officers who are MALE" in [i.label for i in second.indicators.indicators]
+    assert load_assessment(config) is second
+    geometry = config.parent / second.config.report.county_geometry
+    geometry.rename(geometry.with_suffix(".moved"))  # a file the load only looked for is gone
+    with pytest.raises(ConfigError, match="county_geometry"):
+        load_assessment(config)
+    geometry.with_suffix(".moved").rename(geometry)
+    assert load_assessment(config) is second  # every file as it was when it was loaded

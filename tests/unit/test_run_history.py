@@ -89,3 +89,38 @@ def test_the_cli_writes_the_instance_config_and_keeps_its_own_up_to_date(tmp_pat
     assert written(own) == mine
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")  # a file the user wrote is left alone
     assert written(own) == "telemetry:\n  enabled: true\n"
+
+
+def test_its_databases_are_in_wal_mode_and_synced_at_checkpoints_only(home):
+    """Each event is a commit: in WAL mode the event log syncs at checkpoints (``synchronous=NORMAL``)."""
+    with dg.DagsterInstance.get() as instance:
+        run_id = _materialise(instance)
+        storage = instance.event_log_storage
+        for shard in ("index", run_id):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL is 2)
+
+
+def test_the_index_database_is_not_reopened_for_each_event(home):
+    """Dagster asks whether the index has a table before storing each asset event and check result, and
+    answers on a new connection each time (some 870 a demo run): the tables found are remembered, and the
+    index is used through its kept connection only."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    opened = []
+
+    def count(dbapi_connection, record) -> None:
+        opened.append(dbapi_connection.execute("PRAGMA database_list").fetchone()[2])
+
+    with dg.DagsterInstance.get() as instance:
+        _materialise(instance)  # the index made, its tables found
+        event.listen(Engine, "connect", count)
+        try:
+            runs = [_materialise(instance) for _ in range(3)]
+        finally:
+            event.remove(Engine, "connect", count)
+        assert instance.get_latest_materialization_event(dg.AssetKey("counted")).run_id == runs[-1]
+    index = str(home / "history" / "runs" / "index.db")
+    assert opened and index not in opened  # (the run storage and each run's own database were opened)

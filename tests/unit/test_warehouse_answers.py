@@ -42,6 +42,9 @@ def test_read_answers_equals_the_plain_read_of_a_wave(tmp_path, columns, monkeyp
     warehouse.replace_wave(db, "responses", "2017", awkward_wave("2017", 1, 3))  # one respondent
     for wave in ["2015", "2016", "2017", "2030"]:  # 2030: no rows
         same_frame(warehouse.read_wave(db, "responses", wave, columns), warehouse.read_answers(db, "responses", wave, columns))
+    monkeypatch.setattr(warehouse, "SMALL_WAVE", 0)  # small waves coded too (by default they are read plainly)
+    for wave in ["2016", "2017", "2030"]:
+        same_frame(warehouse.read_wave(db, "responses", wave, columns), warehouse.read_answers(db, "responses", wave, columns))
     monkeypatch.setattr(warehouse, "MAX_CODED_ANSWERS", 10**9)  # the respondent ids coded as well (ENUM lookup)
     same_frame(warehouse.read_wave(db, "responses", "2015", columns), warehouse.read_answers(db, "responses", "2015", columns))
     monkeypatch.setattr(warehouse, "SCANNED_ANSWERS", 0)  # every column by ENUM lookup
@@ -55,3 +58,19 @@ def test_every_respondent_with_the_same_answer_shares_one_string(tmp_path):
     frame = warehouse.read_answers(db, "responses", "2015", ["trained_sex"])
     agree = frame["trained_sex"][frame["trained_sex"] == "Agree"]
     assert len(agree) > 1 and len({id(v) for v in agree}) == 1
+
+
+def test_a_small_wave_is_read_plainly_and_a_large_one_coded(tmp_path):
+    """Under :data:`warehouse.SMALL_WAVE` rows coding costs more than it saves: each row has its own string
+    object as the plain read gives it; from that size on, respondents with the same answer share one."""
+    db = tmp_path / "w.duckdb"
+    small, large = warehouse.SMALL_WAVE - 1, warehouse.SMALL_WAVE
+    warehouse.replace_wave(db, "responses", "2015", awkward_wave("2015", small, 4))
+    warehouse.replace_wave(db, "responses", "2016", awkward_wave("2016", large, 4))
+    agreeing = {}
+    for wave in ("2015", "2016"):
+        answers = warehouse.read_answers(db, "responses", wave, ["trained_sex"])["trained_sex"]
+        agree = answers[answers == "Agree"]
+        assert len(agree) > 100
+        agreeing[wave] = len({id(v) for v in agree})
+    assert agreeing["2015"] > 1 and agreeing["2016"] == 1
