@@ -42,6 +42,8 @@ class InstrumentDefinitions:
 
     assets: list[dg.AssetsDefinition]
     asset_checks: list[dg.AssetChecksDefinition]
+    #: the stage whose code each asset runs (by node name), for its code version (pipelines/versions.py)
+    stage_of: dict[str, str]
 
 
 def instrument_assets(instrument: Instrument, assessment: Assessment) -> InstrumentDefinitions:
@@ -195,4 +197,7 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
                                               DisclosurePolicy.from_assessment(a))
         return typed_table(table, instrument_table(instrument).columns, context.partition_key)
 
-    return InstrumentDefinitions(assets=[_ingest, _screening, _indicators, _published], asset_checks=[_checks])
+    return InstrumentDefinitions(
+        assets=[_ingest, _screening, _indicators, _published], asset_checks=[_checks],
+        stage_of={_ingest.node_def.name: "ingest", _screening.node_def.name: "quality",
+                  _indicators.node_def.name: "estimates", _published.node_def.name: "publication"})
