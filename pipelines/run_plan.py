@@ -26,6 +26,7 @@ from dagster._core.definitions.data_version import (CODE_VERSION_TAG, DATA_VERSI
 from pipelines.coordination import WAREHOUSE_TAG
 from pipelines.versions import folder_data_version
 
+NEVER_RUN = "not run into this warehouse"
 #: how many earlier materialisations of an asset's wave are looked through for one into this warehouse
 LOOK_BACK = 25
 
@@ -57,15 +58,19 @@ class RunPlan:
 
     def lines(self) -> list[str]:
         """What ``htna run`` says about the plan."""
+        causes = ", ".join(sorted(f"{k.to_user_string()} ({w})" for k, w in self.why.items()))
         if not self.skipped:
-            return []
+            if not self.why:  # --full
+                return []
+            if set(self.why.values()) == {NEVER_RUN}:
+                return [f"ran all {len(self.assets)} assets (none had been run into this warehouse)"]
+            return [f"ran all {len(self.assets)} assets (changed: {causes})"]
         skipped = sorted(k.to_user_string() for k in self.skipped)
         out = [f"skipped {len(skipped)} of {len(self.assets)} assets unchanged since run "
                f"{', '.join(self.skipped_since())}: {', '.join(skipped)}"]
         if self.run:
-            causes = sorted(f"{k.to_user_string()} ({w})" for k, w in self.why.items())
             out.append(f"ran {len(self.run)} asset(s): {', '.join(sorted(k.to_user_string() for k in self.run))}"
-                       f" (changed: {', '.join(causes)})")
+                       f" (changed: {causes})")
         return out
 
 
@@ -166,7 +171,7 @@ def _why_changed(key, record, code: str, predicted: dg.DataVersion, table_rows, 
                  wave: str) -> str | None:
     """Why ``key`` must run (None: it is unchanged)."""
     if record is None:
-        return "not run into this warehouse"
+        return NEVER_RUN
     mat = record.asset_materialization
     if mat.tags.get(DATA_VERSION_TAG) != predicted.value:
         return "code or config" if mat.tags.get(CODE_VERSION_TAG) != code else "input"
