@@ -141,3 +141,17 @@ def test_published_context_is_validated_with_its_file_named(tmp_path):
     assert loaded.prevalence.likely_low <= loaded.prevalence.likely_high
     assert {c.list for c in loaded.case_counts} <= {li.name for li in load_assessment(
         config / "assessment.yaml").config.prevalence.lists}
+
+
+def test_report_templates_name_a_folder_of_page_templates(tmp_path):
+    path = copy_config(tmp_path) / "assessment.yaml"
+    assert load_assessment(path).report_templates == REPO_ROOT / "reports" / "templates"  # the default
+    shutil.copytree(REPO_ROOT / "reports" / "templates", tmp_path / "pages")
+    edit(path, lambda d: d["report"].update(templates="../pages"))
+    assert load_assessment(path).report_templates == (tmp_path / "pages").resolve()
+    edit(path, lambda d: d["report"].update(templates="../nowhere"))
+    with pytest.raises(ConfigError, match="report.templates"):
+        load_assessment(path)
+    edit(path, lambda d: d["report"].update(templates=3))
+    with pytest.raises(ConfigError, match="report.templates"):
+        load_assessment(path)
