@@ -7,7 +7,8 @@ the plan derives, the same way, the data version each asset would have now, and 
 one recorded by the latest materialisation of the asset's wave **into this warehouse** (a run's
 ``htna/warehouse`` tag; the report: into this output folder too). An asset is unchanged when the two are
 equal **and** its table holds, for the wave, the rows that materialisation wrote (the report: its
-``index.html`` is there); everything else is changed, and runs with every asset downstream of it (a
+``index.html`` is there) **and**, for an asset with checks, that run succeeded (a blocking check that
+failed stopped it: the checks run again); everything else is changed, and runs with every asset downstream of it (a
 multi-asset runs whole). ``htna run --full`` runs everything.
 
 The Dagster UI computes staleness from the same versions, so it shows the skipped assets as fresh.
@@ -93,7 +94,7 @@ def plan_wave(job: dg.JobDefinition, instance: dg.DagsterInstance, wave: str, wa
         plan.run = set(keys)
         return plan
     predicted: dict[dg.AssetKey, dg.DataVersion] = {}
-    records = _records(instance, keys, wave, warehouse, index)
+    records, statuses = _records(instance, keys, wave, warehouse, index)
     changed: set[dg.AssetKey] = set()
     for key in keys:
         node = graph.get(key)
@@ -105,6 +106,9 @@ def plan_wave(job: dg.JobDefinition, instance: dg.DagsterInstance, wave: str, wa
                 code, {p: _input_version(instance, graph, key, p, wave, predicted) for p in node.parent_keys})
         record = records.get(key)
         why = _why_changed(key, record, code, predicted[key], table_rows, index, wave)
+        if why is None and node.check_keys and statuses.get(record.run_id) != dg.DagsterRunStatus.SUCCESS:
+            # its checks may have stopped that run (a blocking check): they are run again, with it
+            why = f"its checks did not pass in run {record.run_id[:8]}"
         if why is None:
             plan.skipped[key] = record
         else:
@@ -141,16 +145,18 @@ def _input_version(instance, graph, key, parent, wave, predicted) -> dg.DataVers
     return _hash_of([predicted[parent].value])
 
 
-def _records(instance, keys, wave, warehouse: Path, index: Path) -> dict[dg.AssetKey, dg.EventLogRecord]:
+def _records(instance, keys, wave, warehouse: Path, index: Path) -> tuple[dict[dg.AssetKey, dg.EventLogRecord],
+                                                                          dict[str, dg.DagsterRunStatus]]:
     """For each asset, the latest materialisation of ``wave`` into ``warehouse`` (the report's: the
-    latest into ``index``, if that run wrote this warehouse)."""
+    latest into ``index``, if that run wrote this warehouse), whatever became of its run (its table
+    holds what it wrote); and the status of those runs."""
     found: dict[dg.AssetKey, list] = {}
     for key in keys:
         found[key] = list(instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=key, asset_partitions=[wave]), limit=LOOK_BACK).records)
     run_ids = {r.run_id for rs in found.values() for r in rs}
-    warehouses = {run.run_id: run.tags.get(WAREHOUSE_TAG)
-                  for run in instance.get_runs(filters=dg.RunsFilter(run_ids=list(run_ids)))} if run_ids else {}
+    runs = instance.get_runs(filters=dg.RunsFilter(run_ids=list(run_ids))) if run_ids else []
+    warehouses = {run.run_id: run.tags.get(WAREHOUSE_TAG) for run in runs}
     out = {}
     for key, rs in found.items():
         for r in rs:  # newest first
@@ -164,7 +170,7 @@ def _records(instance, keys, wave, warehouse: Path, index: Path) -> dict[dg.Asse
             if warehouses.get(r.run_id) == str(warehouse):
                 out[key] = r
                 break
-    return out
+    return out, {run.run_id: run.status for run in runs}
 
 
 def _why_changed(key, record, code: str, predicted: dg.DataVersion, table_rows, index: Path,

@@ -145,3 +145,22 @@ def test_a_changed_export_reruns_everything_below_the_wave_folder(history):
     assert changed["tables"] == changed["full"]["tables"]
     assert changed["site"] == changed["full"]["site"]
     assert changed["tables"]["officer_responses"] != steps["label"]["tables"]["officer_responses"]
+
+
+def test_a_blocking_check_that_failed_stops_the_next_run_too(tmp_path):
+    """The quality checks stopped a run: the next run of the same data runs them again (their assets'
+    tables were written, with the versions of now, but their run did not succeed) and stops again,
+    rather than estimating and publishing from the rows they held back."""
+    from tests.e2e import failure_scenarios
+
+    [scenario] = [s for s in failure_scenarios.SCENARIOS if s.name == "checks-2"]
+    data = failure_scenarios.prepare(scenario, REPO_ROOT / "data" / "demo" / "incoming" / WAVE, tmp_path)
+    args = [sys.executable, "-m", "pipelines.cli", "run", "--wave", WAVE, "--data", str(data),
+            "--warehouse", str(tmp_path / "htna.duckdb"), "--output", str(tmp_path / "site")]
+    for attempt in range(2):
+        proc = subprocess.run(args, cwd=REPO_ROOT, env=cli_env(tmp_path / "dagster"), capture_output=True, text=True,
+                              timeout=900)
+        assert proc.returncode == 1, (attempt, proc.stderr[-3000:])
+        assert "blocking check(s) failed" in proc.stderr, (attempt, proc.stderr[-3000:])
+    assert "accepted_officer_responses (its checks did not pass in run" in proc.stderr
+    assert not (tmp_path / "site" / WAVE / "index.html").exists()
