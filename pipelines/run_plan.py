@@ -149,7 +149,8 @@ def _records(instance, keys, wave, warehouse: Path, index: Path) -> tuple[dict[d
                                                                           dict[str, dg.DagsterRunStatus]]:
     """For each asset, the latest materialisation of ``wave`` into ``warehouse`` (the report's: the
     latest into ``index``, if that run wrote this warehouse), whatever became of its run (its table
-    holds what it wrote); and the status of those runs."""
+    holds what it wrote); none if a later run that does not say which warehouse it wrote materialised
+    the asset. And the status of those runs."""
     found: dict[dg.AssetKey, list] = {}
     for key in keys:
         found[key] = list(instance.fetch_materializations(
@@ -161,15 +162,16 @@ def _records(instance, keys, wave, warehouse: Path, index: Path) -> tuple[dict[d
     for key, rs in found.items():
         for r in rs:  # newest first
             path = r.asset_materialization.metadata.get("path")
-            if path is not None:  # a published site: the latest one built into this output folder
-                if str(path.value) != str(index):
-                    continue
-                if warehouses.get(r.run_id) == str(warehouse):
-                    out[key] = r
-                break
-            if warehouses.get(r.run_id) == str(warehouse):
+            if path is not None and str(path.value) != str(index):
+                continue  # a site built into another output folder
+            written = warehouses.get(r.run_id)
+            if written is None:
+                break  # a run that did not say which warehouse it wrote (a UI run of some assets): maybe this one
+            if written == str(warehouse):
                 out[key] = r
                 break
+            if path is not None:
+                break  # the site in this output folder was built last from another warehouse
     return out, {run.run_id: run.status for run in runs}
 
 
