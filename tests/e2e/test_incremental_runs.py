@@ -56,15 +56,32 @@ def _state(root: Path, name: str) -> dict:
             "bytes": {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}}
 
 
-def _groups(root: Path) -> dict[str, str]:
-    """Every asset of the definitions with its group (the asset count is read from them)."""
+def _definitions(root: Path, name: str = "live") -> dg.Definitions:
+    """The assessment's definitions for root's config (as they are now), run ``name``'s places."""
     from pipelines.assessment_definitions import build_definitions
     from pipelines.resources import AssessmentSettings
 
-    settings = AssessmentSettings(config_path=str(root / "config" / "assessment.yaml"), data_dir=str(root / "data"),
-                                  warehouse=str(root / "x.duckdb"), output_dir=str(root / "x"))
-    graph = build_definitions(settings).resolve_asset_graph()
+    return build_definitions(AssessmentSettings(
+        config_path=str(root / "config" / "assessment.yaml"), data_dir=str(root / "data"),
+        warehouse=str(root / name / "htna.duckdb"), output_dir=str(root / name / "site")))
+
+
+def _groups(root: Path) -> dict[str, str]:
+    """Every asset of the definitions with its group (the asset count is read from them)."""
+    graph = _definitions(root).resolve_asset_graph()
     return {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+
+
+def _stale(root: Path) -> set[str]:
+    """The assets of the wave Dagster (its UI) calls stale in the live Dagster home, by the versions."""
+    from dagster._core.definitions.data_version import StaleStatus
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    defs = _definitions(root)
+    with dg.DagsterInstance.from_config(str(root / "live" / "dagster")) as instance:
+        resolver = get_stale_status_resolver(instance, list(defs.assets))
+        return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
+                if resolver.get_status(k, WAVE) != StaleStatus.FRESH}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +110,9 @@ def history(tmp_path_factory):
     template = root / "templates" / "methods.html.j2"
     template.write_text(template.read_text(encoding="utf-8").replace(
         "{% block content %}", "{% block content %}<p>Template edited for this test.</p>", 1), encoding="utf-8")
+    steps["template-stale"] = _stale(root)  # before the run: what the UI shows as stale
     step("template", "full-template")
+    steps["template"]["stale"] = _stale(root)
     indicators = root / "config" / "indicators.yaml"
     indicators.write_text(indicators.read_text(encoding="utf-8").replace(
         "label: Officers who are male", "label: Officers who said they are male", 1), encoding="utf-8")
@@ -125,6 +144,8 @@ def test_a_template_edit_reruns_only_the_report(history):
     assert edited["ran"] == {"assessment_report"}, sorted(edited["ran"])
     assert f"skipped {len(groups) - 1} of {len(groups)} assets" in edited["stderr"]
     assert b"Template edited for this test." in edited["site"]["methods.html"]
+    # Dagster, from the same versions: the report was stale, and after the run nothing is
+    assert steps["template-stale"] == {"assessment_report"} and edited["stale"] == set()
     assert edited["tables"] == edited["full"]["tables"]
     assert edited["site"] == edited["full"]["site"]
 
