@@ -110,6 +110,8 @@ def plan_wave(job: dg.JobDefinition, instance: dg.DagsterInstance, wave: str, wa
             # its checks may have stopped that run (a blocking check): they are run again, with it
             why = f"its checks did not pass in run {record.run_id[:8]}"
         if why is None:
+            why = _other_wave_rerun(instance, graph, key, record, wave, warehouse, index)
+        if why is None:
             plan.skipped[key] = record
         else:
             plan.why[key] = why
@@ -143,6 +145,22 @@ def _input_version(instance, graph, key, parent, wave, predicted) -> dg.DataVers
         versions[wave] = predicted[parent].value
         return _hash_of([versions[p] for p in sorted(versions)])
     return _hash_of([predicted[parent].value])
+
+
+def _other_wave_rerun(instance, graph, key, record, wave, warehouse: Path, index: Path) -> str | None:
+    """For an asset reading an input of every wave (trends, the indicators' history): which input of
+    another wave was materialised into this warehouse after it (None: none was). Its data version says
+    the same when one Dagster home serves one warehouse; this holds whatever else the home ran."""
+    for parent in graph.get(key).parent_keys:
+        if not isinstance(graph.get_partition_mapping(key, parent), dg.AllPartitionMapping):
+            continue
+        for other in instance.get_dynamic_partitions(graph.get(parent).partitions_def.name):
+            if other == wave:
+                continue
+            later = _records(instance, [parent], other, warehouse, index)[0].get(parent)
+            if later is not None and later.storage_id > record.storage_id:
+                return f"{parent.to_user_string()} of wave {other} was run since"
+    return None
 
 
 def _records(instance, keys, wave, warehouse: Path, index: Path) -> tuple[dict[dg.AssetKey, dg.EventLogRecord],
