@@ -188,3 +188,26 @@ def test_a_blocking_check_that_failed_stops_the_next_run_too(tmp_path):
         assert "blocking check(s) failed" in proc.stderr, (attempt, proc.stderr[-3000:])
     assert "accepted_officer_responses (its checks did not pass in run" in proc.stderr
     assert not (tmp_path / "site" / WAVE / "index.html").exists()
+
+
+def test_a_wave_run_again_after_another_redoes_its_trends_only(tmp_path):
+    """Wave 2015, then 2016, then 2015 again: the third run redoes what reads every wave (trends, the
+    indicators' history, the changes and the site), not the rest, and ends where three full runs end."""
+    data = REPO_ROOT / "data" / "demo"
+
+    def run(name: str, wave: str, *extra: str) -> subprocess.CompletedProcess:
+        args = [sys.executable, "-m", "pipelines.cli", "run", "--wave", wave, "--data", str(data),
+                "--warehouse", str(tmp_path / name / "htna.duckdb"), "--output", str(tmp_path / name / "site"), *extra]
+        proc = subprocess.run(args, cwd=REPO_ROOT, env=cli_env(tmp_path / name / "dagster"), capture_output=True,
+                              text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    for wave in ("2015", "2016", "2015"):
+        run("live", wave)
+        run("full", wave, "--full")
+    _, ran = _materialized(tmp_path / "live" / "dagster")
+    assert ran == {"indicator_trends", "published_indicator_history", "published_changes", "assessment_report"}, ran
+    assert dump(tmp_path / "live" / "htna.duckdb") == dump(tmp_path / "full" / "htna.duckdb")
+    for wave in ("2015", "2016"):
+        assert site_files(tmp_path / "live" / "site" / wave) == site_files(tmp_path / "full" / "site" / wave)
