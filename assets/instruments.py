@@ -55,6 +55,8 @@ class InstrumentDefinitions:
 
     assets: list[dg.AssetsDefinition]
     asset_checks: list[dg.AssetChecksDefinition]
+    #: the stage whose code each asset runs (by node name), for its code version (pipelines/versions.py)
+    stage_of: dict[str, str]
 
 
 def instrument_assets(instrument: Instrument, assessment: Assessment) -> InstrumentDefinitions:
@@ -202,9 +204,12 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
     from assets.publication.gate import evidence_instrument
 
     if evidence_instrument(assessment) == iid:
-        evidence_assets = _evidence_assets(instrument, accepted, indicators)
-        return InstrumentDefinitions(assets=[_ingest, _screening, _indicators, *evidence_assets],
-                                     asset_checks=[_checks])
+        evidence, publication = _evidence_assets(instrument, accepted, indicators)
+        return InstrumentDefinitions(
+            assets=[_ingest, _screening, _indicators, evidence, publication], asset_checks=[_checks],
+            stage_of={_ingest.node_def.name: "ingest", _screening.node_def.name: "quality",
+                      _indicators.node_def.name: "estimates", evidence.node_def.name: "estimates",
+                      publication.node_def.name: "publication"})
 
     @dg.asset(name=published, partitions_def=survey_waves, group_name=PUBLICATION_GROUP, kinds={"duckdb"},
               owners=OWNERS, ins={indicators: dg.AssetIn()},
@@ -223,7 +228,10 @@ def instrument_assets(instrument: Instrument, assessment: Assessment) -> Instrum
                                               DisclosurePolicy.from_assessment(a))
         return typed_table(table, instrument_table(instrument).columns, context.partition_key)
 
-    return InstrumentDefinitions(assets=[_ingest, _screening, _indicators, _published], asset_checks=[_checks])
+    return InstrumentDefinitions(
+        assets=[_ingest, _screening, _indicators, _published], asset_checks=[_checks],
+        stage_of={_ingest.node_def.name: "ingest", _screening.node_def.name: "quality",
+                  _indicators.node_def.name: "estimates", _published.node_def.name: "publication"})
 
 
 def _evidence_assets(instrument: Instrument, accepted: str, indicators: str) -> list[dg.AssetsDefinition]:

@@ -1,6 +1,6 @@
 """``htna``: the evaluator's command line.
 
-    htna run   [--wave YEAR] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
+    htna run   [--wave YEAR] [--full] [--data DIR] [--config FILE] [--warehouse FILE] [--output DIR]
     htna synth --wave YEAR [--seed N] [--respondents N] --out DIR
     htna erase --wave YEAR --respondent ID [--no-run]   (remove a respondent of any survey instrument: warehouse,
                archive, drop folder)
@@ -70,8 +70,10 @@ def check_wave_in_config(assessment, wave: str) -> None:
                         "add it to the config's `waves` list")
 
 
-def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> Path:
-    """Materialise every asset of one wave; return the report's index.html.
+def run_wave(wave: str, verbose: bool = False, timings: Path | None = None, full: bool = False) -> Path:
+    """Materialise the assets of one wave that changed since they were last materialised into this
+    warehouse, and everything downstream of them (every asset with ``full``; :mod:`pipelines.run_plan`);
+    return the report's index.html.
 
     With ``timings``, write each step's wall time and the process's peak memory there (for `htna bench`).
     """
@@ -96,8 +98,12 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
     from assets.report.output_folder import check_output_folder
 
     check_output_folder(settings.output_path(), settings.data_path(), settings.warehouse_path())
+    from assets.ingest.drop_folder import wave_fingerprint
     from pipelines.coordination import (
-        STARTED_BY_TAG, WAREHOUSE_TAG, end_abandoned_cli_runs, wave_lock)
+        FINGERPRINT_TAG, STARTED_BY_TAG, WAREHOUSE_TAG, end_abandoned_cli_runs, wave_lock)
+    from pipelines.run_plan import plan_wave
+    from pipelines.run_summary import materialization_metadata, run_summary
+    from pipelines.warehouse import wave_rows
     from pipelines.partitions import register_waves
     from pipelines.warehouse import held_open
 
@@ -116,13 +122,24 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         end_abandoned_cli_runs(instance, wave)  # no other CLI run of the wave is alive: we hold its lock
         tags = {STARTED_BY_TAG: "cli", WAREHOUSE_TAG: str(warehouse)}  # ingest adds the folder's fingerprint
         with held_open(warehouse, on_wait=waiting):
-            log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
-            result = job.execute_in_process(
-                partition_key=wave, instance=instance, raise_on_error=False, tags=tags,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+            # the folder's fingerprint: also the tag of a run that skips ingest (the sensor compares it)
+            fingerprint = wave_fingerprint(settings.data_path(), wave)
+            if fingerprint is not None:
+                tags[FINGERPRINT_TAG] = fingerprint
+            plan = plan_wave(job, instance, wave, warehouse, fingerprint, wave_rows(warehouse),
+                             settings.output_path() / wave / "index.html", full=full)
+            for line in plan.lines():
+                print(f"htna: {line}", file=sys.stderr, flush=True)
+            result = None
+            if plan.run:
+                log_level = "INFO" if verbose else "CRITICAL"  # failures are summarised below, without tracebacks
+                result = job.execute_in_process(
+                    partition_key=wave, instance=instance, raise_on_error=False, tags=tags,
+                    asset_selection=None if plan.everything else sorted(plan.run, key=str),
+                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
         if timings is not None:
-            _write_timings(instance, result.run_id, timings)
-    if not result.success:
+            _write_timings(instance, result.run_id if result is not None else None, timings)
+    if result is not None and not result.success:
         messages = []
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data is not None:
@@ -140,29 +157,24 @@ def run_wave(wave: str, verbose: bool = False, timings: Path | None = None) -> P
         for step, text in messages:
             by_text.setdefault(text, []).append(step)
         raise HtnaError("the run failed:\n" + "\n".join(f"{', '.join(steps)}: {text}" for text, steps in by_text.items()))
-    for note in _not_collected_notes(result):
+    metadata = materialization_metadata(result, plan.skipped_metadata())  # the skipped assets' as last recorded
+    for note in _not_collected_notes(metadata):
         print(f"htna: {note}", file=sys.stderr)
-    from pipelines.run_summary import run_summary
-
-    for line in run_summary(result):
+    for line in run_summary(metadata):
         print(f"htna: {line}", file=sys.stderr)
     return settings.output_path() / wave / "index.html"
 
 
-def _not_collected_notes(result) -> list[str]:
+def _not_collected_notes(metadata: dict[str, dict]) -> list[str]:
     """What the run says about codebook questions the wave's export lacks (from ingestion's metadata)."""
     notes = []
-    for event in result.all_events:
-        if not event.is_step_materialization:
+    for asset, meta in metadata.items():
+        if asset != "officer_survey_questions":
             continue
-        mat = event.step_materialization_data.materialization
-        if mat.asset_key.to_user_string() != "officer_survey_questions":
-            continue
-        missing = mat.metadata.get("not_collected")
-        names = list(missing.value) if missing is not None else []
+        names = list(meta.get("not_collected") or [])
         if names:
-            source = mat.metadata.get("file_name")
-            notes.append(f"{source.value if source is not None else 'the officer survey export'}: not collected in this "
+            source = meta.get("file_name")
+            notes.append(f"{source if source is not None else 'the officer survey export'}: not collected in this "
                          f"wave: {', '.join(names)}. The indicators, models and checks that need them are left out "
                          "(marked 'not collected in this wave'); everything else is published. If the export has one "
                          "under another wording or column name, add that to the variable's `aliases` in the codebook "
@@ -170,13 +182,13 @@ def _not_collected_notes(result) -> list[str]:
     return notes
 
 
-def _write_timings(instance, run_id: str, path: Path) -> None:
+def _write_timings(instance, run_id: str | None, path: Path) -> None:
     import json
     import resource
 
     started: dict[str, float] = {}
     steps: dict[str, float] = {}
-    for entry in instance.all_logs(run_id):
+    for entry in (instance.all_logs(run_id) if run_id is not None else []):
         event = entry.dagster_event
         if event is None or event.step_key is None:
             continue
@@ -190,7 +202,7 @@ def _write_timings(instance, run_id: str, path: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _set_env(args)
-    index = run_wave(args.wave, args.verbose, Path(args.timings) if args.timings else None)
+    index = run_wave(args.wave, args.verbose, Path(args.timings) if args.timings else None, full=args.full)
     print(f"Report written: {index}")
     if args.pdf:
         from assets.report.pdf import write_site_pdf
@@ -265,8 +277,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
           + (f", {', '.join(done.drop_folder_files)} in the drop folder rewritten" if done.drop_folder_files else "")
           + (f", hand-coded matrices rewritten: {', '.join(done.code_matrices)}" if done.code_matrices else "")
           + "; the warehouse was compacted (copied into a fresh file).")
-    if not args.no_run:
-        index = run_wave(args.wave, args.verbose)
+    if not args.no_run:  # every asset: the erasure changed tables behind Dagster's back
+        index = run_wave(args.wave, args.verbose, full=True)
         print(f"Wave {args.wave} re-run without them: {index}")
     left = still_present(**where)
     if left:
@@ -422,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the assessment for one wave")
     r.add_argument("--wave", default="2015")
     r.add_argument("--timings", help=argparse.SUPPRESS)  # used by `htna bench`
+    r.add_argument("--full", action="store_true",
+                   help="run every asset (default: only those whose code, config or input changed since they were "
+                        "last run into this warehouse, and everything downstream of them)")
     r.add_argument("--pdf", action="store_true",
                    help="also write the whole site as one PDF (headless Chromium) into the wave's folder")
     paths(r)

@@ -7,16 +7,23 @@ run's materialisation metadata only (counts and names, never a value from the da
 from __future__ import annotations
 
 
-def run_summary(result) -> list[str]:
-    """The warnings of a finished run that matter to the evaluator, in a few lines: optional inputs
-    the wave lacks, rows held back (quarantined) and figures hidden by the publication gate."""
-    from assets.ingest.readiness import ABSENT_STATEMENT
-
-    metadata: dict[str, dict] = {}
-    for event in result.all_events:
+def materialization_metadata(result, earlier: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Asset -> the metadata of its materialisation by the run ``result`` (None: no run), over
+    ``earlier``: that of the assets the run skipped, as their last materialisation recorded it."""
+    metadata: dict[str, dict] = dict(earlier or {})
+    for event in (result.all_events if result is not None else []):
         if event.is_step_materialization:
             mat = event.step_materialization_data.materialization
             metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    return metadata
+
+
+def run_summary(metadata: dict[str, dict]) -> list[str]:
+    """The warnings of a finished run that matter to the evaluator, in a few lines: optional inputs
+    the wave lacks, rows held back (quarantined) and figures hidden by the publication gate.
+    ``metadata``: :func:`materialization_metadata` of the run."""
+    from assets.ingest.readiness import ABSENT_STATEMENT
+
     lines = []
     absent = metadata.get("survey_exports", {}).get("absent_optional") or []
     if absent:

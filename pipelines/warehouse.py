@@ -493,3 +493,24 @@ def list_tables(path: Path | str) -> list[str]:
     with connect(path) as con:
         return [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [SCHEMA]).fetchall()]
+
+
+def wave_rows(path: Path | str) -> Callable[[str, str], int | None]:
+    """A look-up of how many rows each table of the warehouse holds for a wave (None: no such table,
+    or no file). Read once, at the call: ``rows(table, wave)``."""
+    counts: dict[tuple[str, str], int] = {}
+    tables: set[str] = set()
+    if Path(path).exists() or str(Path(path).resolve()) in _HELD:
+        with connect(path) as con:
+            tables = {t for (t,) in con.execute(
+                "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = ? "
+                "AND column_name = 'wave'", [SCHEMA]).fetchall()}
+            if tables:
+                query = " UNION ALL ".join(f"SELECT '{t}', CAST(wave AS VARCHAR), count(*) FROM "
+                                           f"{_qualified(con, t)} GROUP BY wave" for t in sorted(tables))
+                counts = {(t, w): n for t, w, n in con.execute(query).fetchall()}
+
+    def rows(table: str, wave: str) -> int | None:
+        return counts.get((table, wave), 0) if table in tables else None
+
+    return rows

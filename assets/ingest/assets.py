@@ -17,13 +17,14 @@ from pipelines.failures import as_user_failure, value_safe
 from pipelines.input_files import check_input_file
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
+from pipelines.versions import folder_output
 
 GROUP = "ingest"
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"csv", "duckdb"}, owners=["team:evaluation"])
 @value_safe
-def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> pd.DataFrame:
+def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> dg.Output[pd.DataFrame]:
     """The files received for this wave, as received: dataset, file name, SHA-256, size and respondent
     rows. The fingerprint ties every published number to the exact exports it came from."""
     with as_user_failure():
@@ -36,8 +37,8 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
         if problem is not None:
             raise problem
         # the folder's fingerprint before reading it: the drop-folder sensor compares it with the folder's content
-        record_run_inputs(context.instance, context.run_id, wave_fingerprint(settings.data_path(), wave),
-                          settings.warehouse_path())
+        fingerprint = wave_fingerprint(settings.data_path(), wave)
+        record_run_inputs(context.instance, context.run_id, fingerprint, settings.warehouse_path())
         exports = find_exports(settings.data_path(), wave, assessment.config.input_limits)
         context.add_output_metadata({
             "files": len(exports), "synthetic": bool(exports["synthetic"].any()),
@@ -46,7 +47,8 @@ def survey_exports(context: dg.AssetExecutionContext, settings: AssessmentSettin
             "absent_by_design": dg.MetadataValue.json(readiness.absent_by_design)})
         for name in readiness.absent_optional:
             context.log.warning(f"wave {wave}: {ABSENT_STATEMENT[name]} (optional; the pages that use it say so)")
-        return exports
+        # its data version is the folder's content: the assets below are fresh while it and their code are
+        return folder_output(context, exports, fingerprint)
 
 
 @dg.multi_asset(

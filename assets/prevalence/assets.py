@@ -17,6 +17,7 @@ from assets.prevalence.tables import (
 from pipelines.failures import as_user_failure, value_safe
 from pipelines.partitions import survey_waves
 from pipelines.resources import AssessmentSettings
+from pipelines.versions import folder_output
 
 GROUP = "prevalence"
 
@@ -31,14 +32,18 @@ def _finish(context: dg.AssetExecutionContext, result: StageResult) -> pd.DataFr
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])
 @value_safe
-def case_list_overlap(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> pd.DataFrame:
+def case_list_overlap(context: dg.AssetExecutionContext, settings: AssessmentSettings) -> dg.Output[pd.DataFrame]:
     """How many distinct victims were on each combination of the agencies' case lists this wave
     (hotline, advocates, law enforcement, health, child welfare), overall and per stratum: the
     overlap (capture-history) table the prevalence estimate is made from, all combinations kept,
     zeros included. Counts only; the identifiers used to link the lists are never stored."""
+    from assets.ingest.drop_folder import wave_fingerprint
+
     with as_user_failure():
+        # its data version is the wave folder's content (read before the lists, as survey_exports does)
+        fingerprint = wave_fingerprint(settings.data_path(), context.partition_key)
         result = case_list_overlap_table(settings.data_path(), context.partition_key, settings.assessment())
-    return _finish(context, result)
+    return folder_output(context, _finish(context, result), fingerprint)
 
 
 @dg.asset(partitions_def=survey_waves, group_name=GROUP, kinds={"pandas", "duckdb"}, owners=["team:evaluation"])

@@ -41,7 +41,7 @@ from pipelines.config import REPO_ROOT
 from pipelines.faults import crash_point
 from pipelines.permissions import SITE_MODES, apply_site_modes
 
-TEMPLATES = REPO_ROOT / "reports" / "templates"
+TEMPLATES = REPO_ROOT / "reports" / "templates"  # the default of report.templates
 STATIC = REPO_ROOT / "reports" / "static"
 #: The site's pages, in navigation order: (file, title).
 PAGES = [("index.html", "Executive summary"), ("law-enforcement.html", "Law enforcement"),
@@ -239,7 +239,8 @@ def build_site(out_root: Path, publication: dict[str, pd.DataFrame], provenance:
     cells = headline_cells(headline, tracking.change_since_previous(changes))
     policy = _policy(assessment, provenance)
 
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(str(assessment.report_templates)),
+                      autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = _pct
     env.filters["points"] = _points
     env.filters["p_value"] = _p_value

@@ -469,6 +469,8 @@ class ReportFiles(_Strict):
     county_geometry: str | None = None  # GeoJSON of the state's counties (``htna geometry`` writes it)
     recommendations: str | None = None  # the assessment's recommendations and the measures that track them
     context: str | None = None  # what the earlier published assessment said (goal, prevalence range, case counts)
+    # the folder of the site's page templates (Jinja, one per page; default: reports/templates of the checkout)
+    templates: str | None = None
     # who may read the published site's files (it is meant to be shared); only its owner may change them
     readable_by: Literal["everyone", "group", "owner"] = "everyone"
 

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from pipelines.config.assessment_schema import (DEFAULT_CONFIG, OFFICER_INSTRUMENT, AssessmentConfig, Instrument,
-                                                RecommendationSet)
+from pipelines.config.assessment_schema import (DEFAULT_CONFIG, OFFICER_INSTRUMENT, REPO_ROOT, AssessmentConfig,
+                                                Instrument, RecommendationSet)
 from pipelines.config.documents import (
     Codebook, Derived, IndicatorSet, InterviewFrames, ModelSpecs, Option, Variable)
 from pipelines.errors import ConfigError
@@ -180,6 +180,13 @@ class Assessment:
         """A file the officer codebook names, relative to the codebook's folder."""
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else (self.codebook_path.parent / p).resolve()
+
+    @property
+    def report_templates(self) -> Path:
+        """The folder of the site's page templates: ``report.templates``, else the checkout's own."""
+        if self.config.report.templates:
+            return self._resolve(self.config.report.templates)
+        return REPO_ROOT / "reports" / "templates"
 
     @property
     def min_cell_count(self) -> int:
@@ -409,6 +416,10 @@ def _load_assessment(path: Path, require_geometry: bool) -> Assessment:
         raise ConfigError(path, f"report.county_geometry: {base / config.report.county_geometry} not found",
                           f"create it with `htna geometry --config {path}`, or remove the setting (the report "
                           "then has no map)")
+    if config.report.templates and not (assessment.report_templates / "base.html.j2").is_file():
+        raise ConfigError(path, f"report.templates: {assessment.report_templates} is not a folder of page "
+                          "templates (no base.html.j2 in it)",
+                          "copy reports/templates of the checkout there and edit the copy, or remove the setting")
     if config.report.recommendations:
         assessment.recommendations = _validate(RecommendationSet, base / config.report.recommendations)
         _check_recommendations(assessment)

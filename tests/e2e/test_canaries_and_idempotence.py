@@ -182,7 +182,8 @@ def planted(tmp_path_factory):
     env = cli_env(root / "dagster")
     env["HTNA_LINKAGE_SECRET"] = SECRET
     args = [sys.executable, "-m", "pipelines.cli", "run", "--wave", WAVE, "--data", str(root / "data"),
-            "--warehouse", str(root / "warehouse" / "htna.duckdb"), "--output", str(root / "site"), "--verbose"]
+            "--warehouse", str(root / "warehouse" / "htna.duckdb"), "--output", str(root / "site"), "--verbose",
+            "--full"]  # every asset each time (an unchanged one would be skipped)
     runs = []
     for _ in range(2):  # the same wave twice, each in a fresh process
         proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)

@@ -164,3 +164,17 @@ def test_a_load_is_reused_until_a_file_it_read_or_looked_for_changes(tmp_path):
         load_assessment(config)
     geometry.with_suffix(".moved").rename(geometry)
     assert load_assessment(config) is second  # every file as it was when it was loaded
+
+
+def test_report_templates_name_a_folder_of_page_templates(tmp_path):
+    path = copy_config(tmp_path) / "assessment.yaml"
+    assert load_assessment(path).report_templates == REPO_ROOT / "reports" / "templates"  # the default
+    shutil.copytree(REPO_ROOT / "reports" / "templates", tmp_path / "pages")
+    edit(path, lambda d: d["report"].update(templates="../pages"))
+    assert load_assessment(path).report_templates == (tmp_path / "pages").resolve()
+    edit(path, lambda d: d["report"].update(templates="../nowhere"))
+    with pytest.raises(ConfigError, match="report.templates"):
+        load_assessment(path)
+    edit(path, lambda d: d["report"].update(templates=3))
+    with pytest.raises(ConfigError, match="report.templates"):
+        load_assessment(path)
