@@ -173,13 +173,13 @@ def reruns(workdir: Path, repetitions: int = 1, size: int = 182) -> dict:
     import os
     import shutil
 
-    from pipelines.config import REPO_ROOT
+    from pipelines.config import DEFAULT_CONFIG, REPO_ROOT
 
     root = workdir / "reruns"
     shutil.rmtree(root, ignore_errors=True)
-    shutil.copytree(REPO_ROOT / "config" / "maine", root / "config")
+    shutil.copytree(DEFAULT_CONFIG.parent, root / "config")
     shutil.copytree(REPO_ROOT / "reports" / "templates", root / "templates")
-    config = root / "config" / "assessment.yaml"
+    config = root / "config" / DEFAULT_CONFIG.name
     config.write_text(config.read_text(encoding="utf-8").replace(
         "\nreport:\n", f"\nreport:\n  templates: {root / 'templates'}\n", 1), encoding="utf-8")
     write_wave(size, root / "data" / "incoming" / "2015")
